@@ -1,0 +1,89 @@
+import { Migrator } from '@mikro-orm/migrations';
+import { MikroORM, type EntityManager, type Options } from '@mikro-orm/postgresql';
+import type { Constructor, MigrationObject } from '@mikro-orm/core';
+import { Client } from 'pg';
+
+export type { EntityManager };
+
+const SAFE_DATABASE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+function splitDatabaseUrl(databaseUrl: string): { serverUrl: string; database: string } {
+  const url = new URL(databaseUrl);
+  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (!SAFE_DATABASE_NAME.test(database)) throw new Error(`Database name "${database}" must match ${SAFE_DATABASE_NAME}`);
+  url.pathname = '/postgres';
+  return { serverUrl: url.toString(), database };
+}
+
+/** Creates the database named in the URL when it does not exist yet. */
+export async function ensureDatabase(databaseUrl: string): Promise<void> {
+  const { serverUrl, database } = splitDatabaseUrl(databaseUrl);
+  const client = new Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (found.rowCount === 0) {
+      await client.query(`CREATE DATABASE "${database}"`).catch((error: { code?: string }) => {
+        // 42P04: another process created it between our check and our CREATE.
+        if (error.code !== '42P04') throw error;
+      });
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+export async function dropDatabase(databaseUrl: string): Promise<void> {
+  const { serverUrl, database } = splitDatabaseUrl(databaseUrl);
+  const client = new Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
+export interface OrmOptions {
+  databaseUrl: string;
+  entities: Constructor[];
+  migrations: { name: string; class: Constructor<MigrationObject['class'] extends Constructor<infer M> ? M : never> }[];
+  poolSize?: number;
+  debug?: boolean;
+}
+
+export function ormConfig(options: OrmOptions): Options {
+  return {
+    clientUrl: options.databaseUrl,
+    entities: options.entities,
+    extensions: [Migrator],
+    discovery: { warnWhenNoEntities: false },
+    pool: { min: 0, max: options.poolSize ?? 10 },
+    migrations: {
+      migrationsList: options.migrations as MigrationObject[],
+      transactional: true,
+      allOrNothing: true,
+      snapshot: false,
+    },
+    debug: options.debug ?? false,
+    allowGlobalContext: false,
+  };
+}
+
+/** Creates the database when missing, connects and brings the schema up to the latest migration. */
+export async function openOrm(options: OrmOptions): Promise<MikroORM> {
+  await ensureDatabase(options.databaseUrl);
+  const orm = await MikroORM.init(ormConfig(options));
+  await orm.getMigrator().up();
+  return orm;
+}
+
+/** Calls `listener` with every SQL statement the ORM sends; returns a function that stops listening. */
+export function onSql(orm: MikroORM, listener: (sql: string) => void): () => void {
+  const knex = orm.em.getConnection().getKnex();
+  const handler = (query: { sql: string }) => listener(query.sql);
+  knex.on('query', handler);
+  return () => knex.off('query', handler);
+}
+
+export { MikroORM };

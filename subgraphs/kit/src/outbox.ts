@@ -1,0 +1,45 @@
+import { randomUUID } from 'node:crypto';
+import { Entity, Index, PrimaryKey, Property } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+
+/** A domain event written in the same transaction as the state change it describes. */
+@Entity({ tableName: 'outbox' })
+@Index({ properties: ['publishedAt', 'occurredAt'] })
+export class OutboxEvent {
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @Property({ type: 'string', length: 100 })
+  type!: string;
+
+  @Property({ type: 'integer' })
+  version: number = 1;
+
+  @Property({ type: 'datetime' })
+  occurredAt: Date = new Date();
+
+  @Property({ type: 'string', length: 50 })
+  source!: string;
+
+  @Property({ type: 'string', length: 200 })
+  subject!: string;
+
+  @Property({ type: 'json' })
+  data!: Record<string, unknown>;
+
+  @Property({ type: 'datetime', nullable: true })
+  publishedAt: Date | null = null;
+}
+
+/** DDL for the outbox table, used by each subgraph's first migration. */
+export const OUTBOX_DDL = [
+  `create table "outbox" ("id" uuid not null, "type" varchar(100) not null, "version" int not null default 1, "occurred_at" timestamptz not null, "source" varchar(50) not null, "subject" varchar(200) not null, "data" jsonb not null, "published_at" timestamptz null, constraint "outbox_pkey" primary key ("id"));`,
+  `create index "outbox_unpublished_idx" on "outbox" ("occurred_at") where "published_at" is null;`,
+];
+
+/** Queues an event on the entity manager; it is written when the surrounding unit of work flushes. */
+export function recordEvent(em: EntityManager, source: string, type: string, subject: string, data: Record<string, unknown>): OutboxEvent {
+  const event = em.create(OutboxEvent, { type, source, subject, data, version: 1, occurredAt: new Date(), publishedAt: null });
+  em.persist(event);
+  return event;
+}

@@ -1,0 +1,270 @@
+import { randomUUID } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { GraphQLSchema } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import type { Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import { viewerFromHeader, type TokenVerifier, type Viewer } from './auth';
+import type { RequestContext } from './context';
+import { isExpectedError, maskError } from './errors';
+import { LoaderCache } from './loaders';
+import { createServerMetrics, type ServerMetrics } from './metrics';
+
+export interface RouteRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  params: string[];
+  requestId: string;
+  log: Logger;
+  /** The raw body, unparsed: webhook signatures are checked on these exact bytes. */
+  body: Buffer;
+}
+
+export interface Route {
+  method: 'GET' | 'POST';
+  path: string | RegExp;
+  handle(request: RouteRequest): Promise<void> | void;
+}
+
+export interface SubgraphServerOptions {
+  name: string;
+  schema: GraphQLSchema;
+  orm: MikroORM;
+  log: Logger;
+  verifyToken: TokenVerifier;
+  /** Named checks `/ready` runs; each must settle within two seconds. */
+  readiness?: Record<string, () => Promise<unknown>>;
+  routes?: Route[];
+  /** Closes what the subgraph owns besides HTTP and the ORM (queues, Redis). */
+  onClose?: () => Promise<void>;
+  bodyLimitBytes?: number;
+}
+
+export interface SubgraphServer {
+  httpServer: http.Server;
+  metrics: ServerMetrics;
+  listen(port: number, host?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+export async function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limitBytes) throw new HttpError(413, `Request body exceeds ${limitBytes} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
+  Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref())]);
+
+function loggingPlugin(metrics: ServerMetrics): ApolloServerPlugin<RequestContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didEncounterErrors({ errors, contextValue }) {
+          for (const error of errors) {
+            if (!isExpectedError(error)) contextValue.log.error({ err: error.originalError ?? error, path: error.path }, 'unexpected error');
+          }
+        },
+        async willSendResponse({ request, response }) {
+          const failed = response.body.kind === 'single' && (response.body.singleResult.errors?.length ?? 0) > 0;
+          metrics.operations.inc({ operation: request.operationName ?? 'anonymous', outcome: failed ? 'error' : 'ok' });
+        },
+      };
+    },
+  };
+}
+
+/**
+ * One HTTP server per subgraph: GraphQL over HTTP (Apollo Server) and graphql-ws on `/graphql`,
+ * plus `/health`, `/ready`, `/metrics` and the subgraph's own routes (webhooks, JWKS).
+ */
+export async function createSubgraphServer(options: SubgraphServerOptions): Promise<SubgraphServer> {
+  const { name, schema, orm, log, verifyToken } = options;
+  const bodyLimit = options.bodyLimitBytes ?? 1_000_000;
+  const metrics = createServerMetrics(name);
+  const httpServer = http.createServer();
+  httpServer.keepAliveTimeout = 65_000;
+
+  const contextFor = (viewer: Viewer | null, requestId: string): RequestContext => ({
+    requestId,
+    viewer,
+    em: orm.em.fork(),
+    log: log.child({ requestId }),
+    loaders: new LoaderCache(),
+  });
+
+  const apollo = new ApolloServer<RequestContext>({
+    schema,
+    introspection: true,
+    csrfPrevention: true,
+    logger: log,
+    includeStacktraceInErrorResponses: false,
+    formatError: maskError,
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), loggingPlugin(metrics)],
+  });
+  await apollo.start();
+
+  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
+  const wsCleanup = useServer<{ authorization?: string; requestId?: string }, { viewer: Viewer | null }>(
+    {
+      schema,
+      onConnect: async (ctx) => {
+        try {
+          ctx.extra.viewer = await viewerFromHeader(ctx.connectionParams?.authorization, verifyToken);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      context: (ctx) => contextFor(ctx.extra.viewer ?? null, ctx.connectionParams?.requestId ?? randomUUID()),
+    },
+    wsServer,
+  );
+
+  const routes = options.routes ?? [];
+
+  async function graphqlRoute(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<void> {
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    }
+    let body: unknown;
+    if (req.method === 'POST') {
+      const raw = await readBody(req, bodyLimit);
+      try {
+        body = raw.length > 0 ? JSON.parse(raw.toString('utf8')) : undefined;
+      } catch {
+        sendJson(res, 400, { errors: [{ message: 'Request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
+        return;
+      }
+    }
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+      context: async () => contextFor(await viewerFromHeader(req.headers.authorization, verifyToken), requestId),
+    });
+    for (const [key, value] of response.headers) res.setHeader(key, value);
+    res.statusCode = response.status ?? 200;
+    if (response.body.kind === 'complete') {
+      res.end(response.body.string);
+    } else {
+      for await (const chunk of response.body.asyncIterator) res.write(chunk);
+      res.end();
+    }
+  }
+
+  async function ready(res: ServerResponse): Promise<void> {
+    const checks: Record<string, () => Promise<unknown>> = {
+      database: () => orm.em.getConnection().execute('select 1'),
+      ...options.readiness,
+    };
+    const results: Record<string, string> = {};
+    await Promise.all(
+      Object.entries(checks).map(async ([check, run]) => {
+        results[check] = await withTimeout(run(), 2_000).then(
+          () => 'ok',
+          (error: Error) => `failing: ${error.message}`,
+        );
+      }),
+    );
+    const allOk = Object.values(results).every((result) => result === 'ok');
+    sendJson(res, allOk ? 200 : 503, { status: allOk ? 'ready' : 'not ready', checks: results });
+  }
+
+  httpServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const started = process.hrtime.bigint();
+    const requestId = (req.headers['x-request-id'] as string | undefined)?.slice(0, 128) || randomUUID();
+    res.setHeader('x-request-id', requestId);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    let route = 'unknown';
+    const run = async (): Promise<void> => {
+      if (url.pathname === '/graphql') {
+        route = 'graphql';
+        return graphqlRoute(req, res, url, requestId);
+      }
+      if (req.method === 'GET' && url.pathname === '/health') {
+        route = 'health';
+        return sendJson(res, 200, { status: 'ok', service: name });
+      }
+      if (req.method === 'GET' && url.pathname === '/ready') {
+        route = 'ready';
+        return ready(res);
+      }
+      if (req.method === 'GET' && url.pathname === '/metrics') {
+        route = 'metrics';
+        const text = await metrics.registry.metrics();
+        res.writeHead(200, { 'content-type': metrics.registry.contentType });
+        res.end(text);
+        return;
+      }
+      for (const candidate of routes) {
+        if (candidate.method !== req.method) continue;
+        const match = typeof candidate.path === 'string' ? (candidate.path === url.pathname ? [url.pathname] : null) : candidate.path.exec(url.pathname);
+        if (!match) continue;
+        route = String(candidate.path);
+        const body = req.method === 'POST' ? await readBody(req, bodyLimit) : Buffer.alloc(0);
+        return candidate.handle({ req, res, url, params: match.slice(1), requestId, log: log.child({ requestId }), body });
+      }
+      sendJson(res, 404, { error: 'Not found' });
+    };
+    run()
+      .catch((error: unknown) => {
+        if (error instanceof HttpError) {
+          if (!res.headersSent) sendJson(res, error.status, { error: error.message });
+          return;
+        }
+        log.error({ err: error, requestId, route }, 'request failed');
+        if (!res.headersSent) sendJson(res, 500, { error: 'Internal server error', requestId });
+        else res.destroy();
+      })
+      .finally(() => {
+        metrics.httpDuration.observe({ route, status: String(res.statusCode) }, Number(process.hrtime.bigint() - started) / 1e9);
+      });
+  });
+
+  let closed = false;
+  return {
+    httpServer,
+    metrics,
+    listen(port, host = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, host, () => {
+          const address = httpServer.address() as AddressInfo;
+          resolve(`http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}/graphql`);
+        });
+      });
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await wsCleanup.dispose();
+      await apollo.stop();
+      if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      await options.onClose?.();
+      await orm.close();
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import { createLogger, createSubgraphServer, createTokenVerifier, buildFederatedSchema, openOrm, printFederatedSdl, type SubgraphServer } from '../src';
+import { graphqlRequest, testDatabaseUrl, TestIssuer } from '../src/testing';
+import { CreateNoteTable, NoteEntity, noteReferences, NoteResolver } from './fixture/note';
+
+describe('subgraph server factory', () => {
+  const database = testDatabaseUrl('kit');
+  let server: SubgraphServer;
+  let url: string;
+  let issuer: TestIssuer;
+
+  beforeAll(async () => {
+    issuer = await TestIssuer.create();
+    const orm = await openOrm({ databaseUrl: database.url, entities: [NoteEntity], migrations: [{ name: 'CreateNoteTable', class: CreateNoteTable }] });
+    const schema = await buildFederatedSchema({ resolvers: [NoteResolver] }, noteReferences);
+    server = await createSubgraphServer({ name: 'kit', schema, orm, log: createLogger('kit', 'silent'), verifyToken: createTokenVerifier(issuer.keys) });
+    url = await server.listen(0);
+  });
+
+  afterAll(async () => {
+    await server.close();
+    await database.drop();
+  });
+
+  it('creates the database, runs migrations and serves federated queries', async () => {
+    const token = await issuer.sign('user-1');
+    const created = await graphqlRequest(url, 'mutation { addNote(input: { text: "hello" }) { id text } }', { token });
+    expect(created.errors).toBeUndefined();
+    const id = created.data!.addNote.id;
+    const entities = await graphqlRequest(url, 'query($r: [_Any!]!) { _entities(representations: $r) { ... on Note { text } } }', {
+      variables: { r: [{ __typename: 'Note', id }] },
+    });
+    expect(entities.data).toEqual({ _entities: [{ text: 'hello' }] });
+  });
+
+  it('prints SDL with the Federation 2 link and keys', async () => {
+    const schema = await buildFederatedSchema({ resolvers: [NoteResolver] });
+    const sdl = printFederatedSdl(schema);
+    expect(sdl).toContain('@link(url: "https://specs.apollo.dev/federation/v2.7"');
+    expect(sdl).toMatch(/type Note\s+@key\(fields: "id"\)/);
+  });
+
+  it('answers validation failures with BAD_USER_INPUT naming the field', async () => {
+    const token = await issuer.sign('user-1');
+    const result = await graphqlRequest(url, 'mutation { addNote(input: { text: "far too long for this field" }) { id } }', { token });
+    expect(result.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(result.errors?.[0]?.extensions?.fields?.[0]?.field).toBe('text');
+  });
+
+  it('masks internal errors and keeps registry codes', async () => {
+    const crash = await graphqlRequest(url, '{ crash { id } }');
+    expect(crash.errors?.[0]).toMatchObject({ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    expect(JSON.stringify(crash)).not.toContain('hunter2');
+    const missing = await graphqlRequest(url, '{ missing(id: "x") { id } }');
+    expect(missing.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+  });
+
+  it('refuses anonymous writes and bad tokens', async () => {
+    const anonymous = await graphqlRequest(url, 'mutation { addNote(input: { text: "x" }) { id } }');
+    expect(anonymous.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const forged = await graphqlRequest(url, '{ note(id: "x") { id } }', { token: 'not-a-jwt' });
+    expect(forged.status).toBe(401);
+    expect(forged.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('serves health, readiness and metrics', async () => {
+    const base = url.replace('/graphql', '');
+    expect((await fetch(`${base}/health`)).status).toBe(200);
+    const ready = await fetch(`${base}/ready`);
+    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { database: 'ok' } });
+    expect(await (await fetch(`${base}/metrics`)).text()).toContain('http_request_duration_seconds');
+  });
+
+  it('answers malformed JSON with 400', async () => {
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{nope' });
+    expect(response.status).toBe(400);
+  });
+});
