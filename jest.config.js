@@ -4,7 +4,7 @@ const common = {
   transform,
   testEnvironment: 'node',
   setupFiles: ['reflect-metadata'],
-  roots: ['<rootDir>/router', '<rootDir>/subgraphs'],
+  roots: ['<rootDir>/router', '<rootDir>/subgraphs', '<rootDir>/scripts'],
 };
 
 module.exports = {
