@@ -1,0 +1,83 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { openOrm } from '../subgraphs/kit/src/orm';
+import { DEMO_CATEGORIES, DEMO_USERS, type DemoProduct } from './demo-data';
+
+export const ROOT = path.resolve(__dirname, '..');
+
+/** A subgraph as a process: where its entry point is, its default port, and how to seed its database. */
+export interface SubgraphProcess {
+  name: string;
+  port: number;
+  main: string;
+  seed(databaseUrl: string, products: DemoProduct[]): Promise<void>;
+}
+
+async function withOrm(databaseUrl: string, entities: unknown, migrations: unknown, work: (em: any) => Promise<void>): Promise<void> {
+  const orm = await openOrm({ databaseUrl, entities: entities as never, migrations: migrations as never, poolSize: 2 });
+  try {
+    await work(orm.em.fork());
+  } finally {
+    await orm.close();
+  }
+}
+
+export const SUBGRAPH_PROCESSES: SubgraphProcess[] = [
+  {
+    name: 'users',
+    port: 4001,
+    main: 'subgraphs/users/src/main.ts',
+    seed: async (url) => {
+      const { usersEntities, usersMigrations } = await import('../subgraphs/users/src/mikro-orm.config');
+      const { seedUsers } = await import('../subgraphs/users/src/seeds/users.seed');
+      await withOrm(url, usersEntities, usersMigrations, (em) => seedUsers(em, DEMO_USERS));
+    },
+  },
+  {
+    name: 'catalog',
+    port: 4002,
+    main: 'subgraphs/catalog/src/main.ts',
+    seed: async (url, products) => {
+      const { catalogEntities, catalogMigrations } = await import('../subgraphs/catalog/src/mikro-orm.config');
+      const { seedCatalog } = await import('../subgraphs/catalog/src/seeds/catalog.seed');
+      await withOrm(url, catalogEntities, catalogMigrations, (em) => seedCatalog(em, DEMO_CATEGORIES, products));
+    },
+  },
+  {
+    name: 'inventory',
+    port: 4005,
+    main: 'subgraphs/inventory/src/main.ts',
+    seed: async (url, products) => {
+      const { inventoryEntities, inventoryMigrations } = await import('../subgraphs/inventory/src/mikro-orm.config');
+      const { seedInventory } = await import('../subgraphs/inventory/src/seeds/inventory.seed');
+      await withOrm(url, inventoryEntities, inventoryMigrations, (em) => seedInventory(em, products));
+    },
+  },
+];
+
+/** Runs a TypeScript entry point under tsx as a child process, optionally pinned to one CPU core. */
+export function launchNode(script: string, env: Record<string, string>, options: { cpu?: number; quiet?: boolean } = {}): ChildProcess {
+  const node = [process.execPath, '--import', 'tsx', path.join(ROOT, script)];
+  const [command, ...args] = options.cpu === undefined ? node : ['taskset', '-c', String(options.cpu), ...node];
+  return spawn(command!, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: options.quiet ? ['ignore', 'pipe', 'inherit'] : 'inherit',
+  });
+}
+
+export async function healthy(port: number): Promise<boolean> {
+  try {
+    return (await fetch(`http://127.0.0.1:${port}/health`)).ok;
+  } catch {
+    return false;
+  }
+}
+
+/** Sends SIGTERM to every child still running and waits for them to exit. */
+export async function stopChildren(children: ChildProcess[]): Promise<void> {
+  const running = children.filter((child) => child.exitCode === null && child.signalCode === null);
+  const exits = running.map((child) => new Promise((resolve) => child.once('exit', resolve)));
+  for (const child of running) child.kill('SIGTERM');
+  await Promise.all(exits);
+}
