@@ -1,6 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { catalogEntities, catalogMigrations } from '../subgraphs/catalog/src/mikro-orm.config';
+import { seedCatalog } from '../subgraphs/catalog/src/seeds/catalog.seed';
+import { inventoryEntities, inventoryMigrations } from '../subgraphs/inventory/src/mikro-orm.config';
+import { seedInventory } from '../subgraphs/inventory/src/seeds/inventory.seed';
 import { openOrm } from '../subgraphs/kit/src/orm';
+import { usersEntities, usersMigrations } from '../subgraphs/users/src/mikro-orm.config';
+import { seedUsers } from '../subgraphs/users/src/seeds/users.seed';
 import { DEMO_CATEGORIES, DEMO_USERS, type DemoProduct } from './demo-data';
 
 export const ROOT = path.resolve(__dirname, '..');
@@ -13,7 +19,7 @@ export interface SubgraphProcess {
   seed(databaseUrl: string, products: DemoProduct[]): Promise<void>;
 }
 
-async function withOrm(databaseUrl: string, entities: unknown, migrations: unknown, work: (em: any) => Promise<void>): Promise<void> {
+async function withOrm(databaseUrl: string, entities: unknown, migrations: unknown, work: (em: any) => Promise<unknown>): Promise<void> {
   const orm = await openOrm({ databaseUrl, entities: entities as never, migrations: migrations as never, poolSize: 2 });
   try {
     await work(orm.em.fork());
@@ -27,31 +33,19 @@ export const SUBGRAPH_PROCESSES: SubgraphProcess[] = [
     name: 'users',
     port: 4001,
     main: 'subgraphs/users/src/main.ts',
-    seed: async (url) => {
-      const { usersEntities, usersMigrations } = await import('../subgraphs/users/src/mikro-orm.config');
-      const { seedUsers } = await import('../subgraphs/users/src/seeds/users.seed');
-      await withOrm(url, usersEntities, usersMigrations, (em) => seedUsers(em, DEMO_USERS));
-    },
+    seed: (url) => withOrm(url, usersEntities, usersMigrations, (em) => seedUsers(em, DEMO_USERS)),
   },
   {
     name: 'catalog',
     port: 4002,
     main: 'subgraphs/catalog/src/main.ts',
-    seed: async (url, products) => {
-      const { catalogEntities, catalogMigrations } = await import('../subgraphs/catalog/src/mikro-orm.config');
-      const { seedCatalog } = await import('../subgraphs/catalog/src/seeds/catalog.seed');
-      await withOrm(url, catalogEntities, catalogMigrations, (em) => seedCatalog(em, DEMO_CATEGORIES, products));
-    },
+    seed: (url, products) => withOrm(url, catalogEntities, catalogMigrations, (em) => seedCatalog(em, DEMO_CATEGORIES, products)),
   },
   {
     name: 'inventory',
     port: 4005,
     main: 'subgraphs/inventory/src/main.ts',
-    seed: async (url, products) => {
-      const { inventoryEntities, inventoryMigrations } = await import('../subgraphs/inventory/src/mikro-orm.config');
-      const { seedInventory } = await import('../subgraphs/inventory/src/seeds/inventory.seed');
-      await withOrm(url, inventoryEntities, inventoryMigrations, (em) => seedInventory(em, products));
-    },
+    seed: (url, products) => withOrm(url, inventoryEntities, inventoryMigrations, (em) => seedInventory(em, products)),
   },
 ];
 

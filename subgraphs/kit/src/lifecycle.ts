@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { ConfigError } from './config';
 
 /**
  * Starts a service and stops it cleanly on SIGTERM/SIGINT: the returned close drains HTTP,
@@ -32,4 +33,17 @@ export async function runService(log: Logger, start: () => Promise<{ close(): Pr
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** Reads a process's config once at start; an invalid one prints every problem and exits. */
+export function loadConfigOrExit<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
 }

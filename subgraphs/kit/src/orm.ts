@@ -64,6 +64,7 @@ export function ormConfig(options: OrmOptions): Options {
       transactional: true,
       allOrNothing: true,
       snapshot: false,
+      silent: true,
     },
     debug: options.debug ?? false,
     allowGlobalContext: false,

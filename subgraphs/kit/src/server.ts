@@ -121,6 +121,8 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
     introspection: true,
     csrfPrevention: true,
     logger: log,
+    // runService owns SIGTERM; Apollo's own handler would race it and stall shutdown.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     formatError: maskError,
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), loggingPlugin(metrics)],
