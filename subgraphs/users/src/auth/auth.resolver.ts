@@ -1,0 +1,30 @@
+import { Arg, Ctx, Mutation, Resolver } from 'type-graphql';
+import type { RequestContext } from '../../../kit/src';
+import type { UsersServices } from '../services';
+import { LoginInput, RegisterInput } from './auth.input';
+import { AuthPayload } from './auth.type';
+
+@Resolver(() => AuthPayload)
+export class AuthResolver {
+  constructor(private readonly services: UsersServices) {}
+
+  @Mutation(() => AuthPayload)
+  register(@Arg('input', () => RegisterInput) input: RegisterInput, @Ctx() ctx: RequestContext): Promise<AuthPayload> {
+    return this.services.auth.register(ctx, input);
+  }
+
+  @Mutation(() => AuthPayload)
+  login(@Arg('input', () => LoginInput) input: LoginInput, @Ctx() ctx: RequestContext): Promise<AuthPayload> {
+    return this.services.auth.login(ctx, input);
+  }
+
+  @Mutation(() => AuthPayload, { description: 'Exchanges a refresh token for new tokens; the presented token stops working.' })
+  refreshToken(@Arg('refreshToken', () => String) refreshToken: string, @Ctx() ctx: RequestContext): Promise<AuthPayload> {
+    return this.services.auth.refresh(ctx, refreshToken);
+  }
+
+  @Mutation(() => Boolean, { description: 'Revokes every refresh token of this sign-in; false when the token is unknown.' })
+  logout(@Arg('refreshToken', () => String) refreshToken: string, @Ctx() ctx: RequestContext): Promise<boolean> {
+    return this.services.auth.logout(ctx, refreshToken);
+  }
+}

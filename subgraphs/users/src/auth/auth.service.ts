@@ -1,0 +1,181 @@
+import { randomUUID } from 'node:crypto';
+import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { AppError, conflict, recordEvent, type EntityManager, type RequestContext } from '../../../kit/src';
+import type { Clock } from '../clock';
+import type { TotpService } from '../totp/totp.service';
+import { UserEntity } from '../users/user.entity';
+import { normalizeEmail } from '../users/user.service';
+import { toUser } from '../users/user.type';
+import type { LoginInput, RegisterInput } from './auth.input';
+import type { AuthPayload } from './auth.type';
+import { activeLock, afterFailedLogin, afterSuccessfulLogin, type LockoutPolicy } from './lockout';
+import type { PasswordHasher } from './password';
+import { RefreshTokenEntity } from './refresh-token.entity';
+import { generateRefreshToken, hashRefreshToken, looksLikeRefreshToken } from './refresh-tokens';
+import type { SigningKeys } from './signing-keys';
+
+export const invalidCredentials = () => new AppError('UNAUTHENTICATED', 'Invalid email or password', { reason: 'INVALID_CREDENTIALS' });
+export const totpRequired = () => new AppError('UNAUTHENTICATED', 'A two-factor code is required', { reason: 'TOTP_REQUIRED' });
+export const totpInvalid = () => new AppError('UNAUTHENTICATED', 'Invalid two-factor code', { reason: 'TOTP_INVALID' });
+export const accountLocked = (until: Date, now: Date) =>
+  new AppError('RATE_LIMITED', `Too many failed sign-in attempts; the account is locked until ${until.toISOString()}`, {
+    reason: 'ACCOUNT_LOCKED',
+    lockedUntil: until.toISOString(),
+    retryAfterSeconds: Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000)),
+  });
+const refreshRefused = (reason: 'REFRESH_TOKEN_INVALID' | 'REFRESH_TOKEN_EXPIRED' | 'REFRESH_TOKEN_REVOKED' | 'REFRESH_TOKEN_REUSED') =>
+  new AppError(
+    'UNAUTHENTICATED',
+    reason === 'REFRESH_TOKEN_REUSED'
+      ? 'Refresh token was already used; every session from that sign-in has been revoked'
+      : 'Invalid or expired refresh token',
+    { reason },
+  );
+
+export interface AuthServiceDeps {
+  clock: Clock;
+  passwords: PasswordHasher;
+  keys: SigningKeys;
+  totp: TotpService;
+  lockout: LockoutPolicy;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+}
+
+interface IssuedRefreshToken {
+  token: string;
+  expiresAt: Date;
+}
+
+export class AuthService {
+  constructor(private readonly deps: AuthServiceDeps) {}
+
+  /** Creates a CUSTOMER, its first session and a `UserRegistered` event, all in one transaction. */
+  async register(ctx: RequestContext, input: RegisterInput): Promise<AuthPayload> {
+    const email = normalizeEmail(input.email);
+    const name = input.name.trim();
+    const taken = () => conflict('An account with this email already exists');
+    if ((await ctx.em.count(UserEntity, { email })) > 0) throw taken();
+    const passwordHash = await this.deps.passwords.hash(input.password);
+    const now = this.deps.clock();
+    try {
+      const { user, refresh } = await ctx.em.transactional(async (tx) => {
+        const user = tx.create(UserEntity, { email, name, passwordHash, role: 'CUSTOMER', createdAt: now, updatedAt: now });
+        recordEvent(tx, 'users', 'UserRegistered', user.id, { userId: user.id, email, name, role: user.role, registeredAt: now.toISOString() });
+        return { user, refresh: this.issueRefreshToken(tx, user, randomUUID(), now) };
+      });
+      ctx.log.info({ userId: user.id }, 'user registered');
+      return await this.payload(user, refresh);
+    } catch (error) {
+      // Someone registered the same email between our check and our insert.
+      if (error instanceof UniqueConstraintViolationException) throw taken();
+      throw error;
+    }
+  }
+
+  /**
+   * Unknown email and wrong password answer the same error after the same argon2 work.
+   * Failures count towards a lockout (the one thing a failed login writes); success resets it.
+   */
+  async login(ctx: RequestContext, input: LoginInput): Promise<AuthPayload> {
+    const now = this.deps.clock();
+    const found = await ctx.em.findOne(UserEntity, { email: normalizeEmail(input.email) });
+    if (!found) {
+      await this.deps.passwords.verifyNobody(input.password);
+      throw invalidCredentials();
+    }
+    const lockedUntil = activeLock(found, now);
+    if (lockedUntil) throw accountLocked(lockedUntil, now);
+
+    if (!(await this.deps.passwords.verify(found.passwordHash, input.password))) {
+      await ctx.em.transactional(async (tx) => this.recordFailure(ctx, tx, found.id, now));
+      throw invalidCredentials();
+    }
+    if (found.totpEnabled && !input.totp) throw totpRequired();
+    const newHash = this.deps.passwords.needsRehash(found.passwordHash) ? await this.deps.passwords.hash(input.password) : null;
+
+    const outcome = await ctx.em.transactional(async (tx): Promise<{ ok: false } | { ok: true; user: UserEntity; refresh: IssuedRefreshToken }> => {
+      const user = await tx.findOneOrFail(UserEntity, { id: found.id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+      if (user.totpEnabled) {
+        const step = this.deps.totp.checkCode(user, input.totp ?? '', now);
+        if (step === null) {
+          await this.recordFailure(ctx, tx, user.id, now);
+          return { ok: false };
+        }
+        user.totpLastStep = step;
+      }
+      Object.assign(user, afterSuccessfulLogin());
+      if (newHash) user.passwordHash = newHash;
+      return { ok: true, user, refresh: this.issueRefreshToken(tx, user, randomUUID(), now) };
+    });
+    if (!outcome.ok) throw totpInvalid();
+    return this.payload(outcome.user, outcome.refresh);
+  }
+
+  /**
+   * Rotation: the presented token is marked used and a new one of the same family issued.
+   * A token presented twice means it was copied: the whole family is revoked, so neither the
+   * thief nor the victim can refresh again (the victim signs in anew).
+   */
+  async refresh(ctx: RequestContext, token: string): Promise<AuthPayload> {
+    if (!looksLikeRefreshToken(token)) throw refreshRefused('REFRESH_TOKEN_INVALID');
+    const now = this.deps.clock();
+    type Outcome = { refused: Parameters<typeof refreshRefused>[0] } | { user: UserEntity; refresh: IssuedRefreshToken };
+    const outcome = await ctx.em.transactional(async (tx): Promise<Outcome> => {
+      // The row lock serialises concurrent use of one token: the second sees it used.
+      const row = await tx.findOne(RefreshTokenEntity, { tokenHash: hashRefreshToken(token) }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!row) return { refused: 'REFRESH_TOKEN_INVALID' };
+      if (row.revokedAt) return { refused: 'REFRESH_TOKEN_REVOKED' };
+      if (row.usedAt) {
+        const revoked = await this.revokeFamily(tx, row.familyId, now);
+        ctx.log.warn({ userId: row.user.id, familyId: row.familyId, revoked }, 'refresh token reused: family revoked');
+        return { refused: 'REFRESH_TOKEN_REUSED' };
+      }
+      if (row.expiresAt.getTime() <= now.getTime()) return { refused: 'REFRESH_TOKEN_EXPIRED' };
+      const user = await tx.findOneOrFail(UserEntity, { id: row.user.id });
+      row.usedAt = now;
+      return { user, refresh: this.issueRefreshToken(tx, user, row.familyId, now) };
+    });
+    if ('refused' in outcome) throw refreshRefused(outcome.refused);
+    return this.payload(outcome.user, outcome.refresh);
+  }
+
+  /** Revokes the family the token belongs to; false when the token is unknown. */
+  async logout(ctx: RequestContext, token: string): Promise<boolean> {
+    if (!looksLikeRefreshToken(token)) return false;
+    const row = await ctx.em.findOne(RefreshTokenEntity, { tokenHash: hashRefreshToken(token) });
+    if (!row) return false;
+    await this.revokeFamily(ctx.em, row.familyId, this.deps.clock());
+    return true;
+  }
+
+  private async recordFailure(ctx: RequestContext, tx: EntityManager, userId: string, now: Date): Promise<void> {
+    const user = await tx.findOneOrFail(UserEntity, { id: userId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+    const next = afterFailedLogin(user, this.deps.lockout, now);
+    user.failedLoginCount = next.failedLoginCount;
+    user.lockedUntil = next.lockedUntil;
+    if (next.lockedNow) ctx.log.warn({ userId, lockedUntil: next.lockedUntil }, 'account locked after repeated failed sign-ins');
+  }
+
+  private revokeFamily(em: EntityManager, familyId: string, now: Date): Promise<number> {
+    return em.nativeUpdate(RefreshTokenEntity, { familyId, revokedAt: null }, { revokedAt: now });
+  }
+
+  private issueRefreshToken(tx: EntityManager, user: UserEntity, familyId: string, now: Date): IssuedRefreshToken {
+    const token = generateRefreshToken();
+    const expiresAt = new Date(now.getTime() + this.deps.refreshTokenTtlSeconds * 1000);
+    tx.create(RefreshTokenEntity, { user, familyId, tokenHash: hashRefreshToken(token), createdAt: now, expiresAt });
+    return { token, expiresAt };
+  }
+
+  private async payload(user: UserEntity, refresh: IssuedRefreshToken): Promise<AuthPayload> {
+    const access = await this.deps.keys.signAccessToken(user, this.deps.accessTokenTtlSeconds);
+    return {
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt,
+      refreshToken: refresh.token,
+      refreshTokenExpiresAt: refresh.expiresAt,
+      user: toUser(user, { self: true }),
+    };
+  }
+}

@@ -1,0 +1,71 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { ConfigError, readEnv, readSubgraphConfig, type SubgraphConfig } from '../../kit/src';
+
+export interface UsersConfig extends SubgraphConfig {
+  /** ES256 (P-256) signing key from `JWT_PRIVATE_KEY` (PKCS8 PEM); absent outside production means an ephemeral key. */
+  jwtPrivateKey: KeyObject | undefined;
+  /** `kid` published in the JWKS; defaults to the key's RFC 7638 thumbprint. */
+  jwtKeyId: string | undefined;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  /** Consecutive failed logins that lock an account. */
+  loginMaxFailures: number;
+  loginLockoutSeconds: number;
+  /** AES-256-GCM key (32 bytes, base64) for TOTP secrets at rest; absent outside production means a development key. */
+  totpEncryptionKey: Buffer | undefined;
+  totpIssuer: string;
+}
+
+function parseSigningKey(pem: string, problems: string[]): KeyObject | undefined {
+  try {
+    // Environments often carry PEM on one line with literal "\n".
+    const key = createPrivateKey({ key: pem.replace(/\\n/g, '\n'), format: 'pem' });
+    if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+      problems.push('JWT_PRIVATE_KEY must be an EC P-256 key (ES256)');
+      return undefined;
+    }
+    return key;
+  } catch {
+    problems.push('JWT_PRIVATE_KEY must be a PKCS8 PEM private key');
+    return undefined;
+  }
+}
+
+function parseEncryptionKey(text: string, problems: string[]): Buffer | undefined {
+  const key = Buffer.from(text, 'base64');
+  if (key.length !== 32) {
+    problems.push('TOTP_ENCRYPTION_KEY must be 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)');
+    return undefined;
+  }
+  return key;
+}
+
+export function readUsersConfig(env: Record<string, string | undefined> = process.env): UsersConfig {
+  const reader = readEnv(env);
+  const base = readSubgraphConfig('users', 4001, reader);
+  const production = base.env === 'production';
+  const problems: string[] = [];
+
+  const pem = production ? reader.string('JWT_PRIVATE_KEY') : reader.optional('JWT_PRIVATE_KEY');
+  const totpKey = production ? reader.string('TOTP_ENCRYPTION_KEY') : reader.optional('TOTP_ENCRYPTION_KEY');
+  const config: UsersConfig = {
+    ...base,
+    jwtPrivateKey: pem ? parseSigningKey(pem, problems) : undefined,
+    jwtKeyId: reader.optional('JWT_KEY_ID'),
+    accessTokenTtlSeconds: reader.int('ACCESS_TOKEN_TTL_SECONDS', 15 * 60, { min: 30, max: 24 * 3600 }),
+    refreshTokenTtlSeconds: reader.int('REFRESH_TOKEN_TTL_SECONDS', 30 * 24 * 3600, { min: 60, max: 365 * 24 * 3600 }),
+    loginMaxFailures: reader.int('LOGIN_MAX_FAILURES', 5, { min: 1, max: 100 }),
+    loginLockoutSeconds: reader.int('LOGIN_LOCKOUT_SECONDS', 15 * 60, { min: 1, max: 7 * 24 * 3600 }),
+    totpEncryptionKey: totpKey ? parseEncryptionKey(totpKey, problems) : undefined,
+    totpIssuer: reader.string('TOTP_ISSUER', 'Mercado'),
+  };
+
+  try {
+    reader.done();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.unshift(...error.problems);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

@@ -1,0 +1,92 @@
+import {
+  createSubgraphServer,
+  openOrm,
+  sendJson,
+  type Logger,
+  type MikroORM,
+  type Route,
+  type SubgraphServer,
+  type TokenVerifier,
+} from '../../kit/src';
+import { AuthService } from './auth/auth.service';
+import { PasswordHasher } from './auth/password';
+import { SigningKeys } from './auth/signing-keys';
+import { systemClock, type Clock } from './clock';
+import type { UsersConfig } from './config';
+import { usersEntities, usersMigrations } from './mikro-orm.config';
+import { buildUsersSchema } from './schema';
+import type { UsersServices } from './services';
+import { SecretBox } from './totp/secret-box';
+import { TotpService } from './totp/totp.service';
+import { UserService } from './users/user.service';
+
+export interface UsersServerDeps {
+  config: UsersConfig;
+  log: Logger;
+  /** Defaults to verifying this subgraph's own tokens with its local key set. */
+  verifyToken?: TokenVerifier;
+  /** Time for lockouts, refresh-token expiry and TOTP; tests move it instead of sleeping. */
+  clock?: Clock;
+}
+
+export interface UsersServer extends SubgraphServer {
+  orm: MikroORM;
+  signingKeys: SigningKeys;
+}
+
+export const JWKS_PATH = '/.well-known/jwks.json';
+
+/** Public signing keys for every verifier (router, subgraphs); never the private key. */
+export const jwksRoute = (keys: SigningKeys): Route => ({
+  method: 'GET',
+  path: JWKS_PATH,
+  handle: ({ res }) => sendJson(res, 200, keys.jwks, { 'cache-control': 'public, max-age=300' }),
+});
+
+export async function createUsersServer(deps: UsersServerDeps): Promise<UsersServer> {
+  const { config, log } = deps;
+  const clock = deps.clock ?? systemClock;
+  const production = config.env === 'production';
+
+  const signingKeys = await SigningKeys.create({ privateKey: config.jwtPrivateKey, keyId: config.jwtKeyId, production, log });
+  let secrets: SecretBox;
+  if (config.totpEncryptionKey) {
+    secrets = new SecretBox(config.totpEncryptionKey);
+  } else {
+    if (production) throw new Error('TOTP_ENCRYPTION_KEY is required in production');
+    log.warn('TOTP_ENCRYPTION_KEY is not set: TOTP secrets are encrypted with a development key');
+    secrets = SecretBox.development();
+  }
+  const passwords = await PasswordHasher.create();
+  const totp = new TotpService({ clock, secrets, issuer: config.totpIssuer });
+  const services: UsersServices = {
+    users: new UserService(),
+    totp,
+    auth: new AuthService({
+      clock,
+      passwords,
+      keys: signingKeys,
+      totp,
+      lockout: { maxFailures: config.loginMaxFailures, lockoutSeconds: config.loginLockoutSeconds },
+      accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+      refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+    }),
+  };
+  const schema = await buildUsersSchema(services);
+
+  const orm = await openOrm({ databaseUrl: config.databaseUrl, entities: usersEntities, migrations: usersMigrations });
+  try {
+    const server = await createSubgraphServer({
+      name: 'users',
+      schema,
+      orm,
+      log,
+      verifyToken: deps.verifyToken ?? signingKeys.verifier(),
+      routes: [jwksRoute(signingKeys)],
+    });
+    return Object.assign(server, { orm, signingKeys });
+  } catch (error) {
+    await orm.close();
+    throw error;
+  }
+}

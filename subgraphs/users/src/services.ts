@@ -1,0 +1,10 @@
+import type { AuthService } from './auth/auth.service';
+import type { TotpService } from './totp/totp.service';
+import type { UserService } from './users/user.service';
+
+/** What the resolvers delegate to; built once per server by createUsersServer. */
+export interface UsersServices {
+  auth: AuthService;
+  users: UserService;
+  totp: TotpService;
+}

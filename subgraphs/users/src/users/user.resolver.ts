@@ -1,0 +1,20 @@
+import { Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import type { RequestContext } from '../../../kit/src';
+import type { UsersServices } from '../services';
+import { SetUserRoleArgs } from './user.input';
+import { User } from './user.type';
+
+@Resolver(() => User)
+export class UserResolver {
+  constructor(private readonly services: UsersServices) {}
+
+  @Query(() => User, { nullable: true, description: 'The signed-in user; null when anonymous.' })
+  me(@Ctx() ctx: RequestContext): Promise<User | null> {
+    return this.services.users.me(ctx);
+  }
+
+  @Mutation(() => User, { description: 'ADMIN only.' })
+  setUserRole(@Args(() => SetUserRoleArgs) { userId, role }: SetUserRoleArgs, @Ctx() ctx: RequestContext): Promise<User> {
+    return this.services.users.setUserRole(ctx, userId, role);
+  }
+}

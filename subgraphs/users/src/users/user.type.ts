@@ -1,0 +1,45 @@
+import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import type { Role, Viewer } from '../../../kit/src';
+import type { UserEntity } from './user.entity';
+
+/** GraphQL enum `Role`; values match the kit's `ROLES`. */
+export const RoleEnum = { CUSTOMER: 'CUSTOMER', TRADER: 'TRADER', ADMIN: 'ADMIN', PARTNER: 'PARTNER' } as const satisfies Record<Role, Role>;
+registerEnumType(RoleEnum, { name: 'Role', description: 'What a user may do; new registrations are CUSTOMER.' });
+
+@ObjectType('User', { description: 'A Mercado account. Private fields are null unless the viewer is this user or an ADMIN.' })
+@Directive('@key(fields: "id")')
+export class User {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String, { nullable: true, description: 'Only for the user themself and ADMINs; null for anyone else.' })
+  email!: string | null;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => RoleEnum)
+  role!: Role;
+
+  @Field(() => Date)
+  createdAt!: Date;
+
+  @Field(() => Boolean, { nullable: true, description: 'Whether two-factor sign-in is active; only for the user themself and ADMINs.' })
+  totpEnabled!: boolean | null;
+}
+
+/** May `viewer` see the private fields of `userId`? Only the user and ADMINs. */
+export const canSeePrivateFields = (viewer: Viewer | null, userId: string): boolean => viewer !== null && (viewer.id === userId || viewer.role === 'ADMIN');
+
+/** The only way an entity becomes a GraphQL `User`: private fields are decided here, per viewer. */
+export function toUser(entity: UserEntity, access: { viewer: Viewer | null } | { self: true }): User {
+  const visible = 'self' in access ? true : canSeePrivateFields(access.viewer, entity.id);
+  const user = new User();
+  user.id = entity.id;
+  user.email = visible ? entity.email : null;
+  user.name = entity.name;
+  user.role = entity.role;
+  user.createdAt = entity.createdAt;
+  user.totpEnabled = visible ? entity.totpEnabled : null;
+  return user;
+}
