@@ -1,0 +1,9 @@
+import { OutboxEvent } from '../../kit/src';
+import { CategoryEntity } from './category/category.entity';
+import { Migration0001Init } from './migrations/Migration0001Init';
+import { ProductCategoryEntity, ProductEntity } from './product/product.entity';
+import { ReviewEntity } from './review/review.entity';
+
+export const catalogEntities = [CategoryEntity, ProductEntity, ProductCategoryEntity, ReviewEntity, OutboxEvent];
+
+export const catalogMigrations = [{ name: 'Migration0001Init', class: Migration0001Init }];

@@ -1,0 +1,32 @@
+import { createSubgraphServer, createTokenVerifier, openOrm, remoteKeys, type Logger, type MikroORM, type SubgraphServer, type TokenVerifier } from '../../kit/src';
+import type { CatalogConfig } from './config';
+import { catalogEntities, catalogMigrations } from './mikro-orm.config';
+import { buildCatalogSchema } from './schema';
+
+export interface CatalogServer extends SubgraphServer {
+  /** The server's ORM, for seeding and for tests (SQL counting); closed by `close()`. */
+  orm: MikroORM;
+}
+
+/**
+ * Builds the catalog server from injected dependencies; reads no environment. Opens the ORM
+ * (creating and migrating the database), which `close()` shuts again.
+ */
+export async function createCatalogServer(deps: { config: CatalogConfig; log: Logger; verifyToken?: TokenVerifier }): Promise<CatalogServer> {
+  const { config, log } = deps;
+  const schema = await buildCatalogSchema();
+  const orm = await openOrm({ databaseUrl: config.databaseUrl, entities: catalogEntities, migrations: catalogMigrations, poolSize: config.databasePoolSize });
+  try {
+    const server = await createSubgraphServer({
+      name: 'catalog',
+      schema,
+      orm,
+      log,
+      verifyToken: deps.verifyToken ?? createTokenVerifier(remoteKeys(config.jwksUrl)),
+    });
+    return Object.assign(server, { orm });
+  } catch (error) {
+    await orm.close();
+    throw error;
+  }
+}
