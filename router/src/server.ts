@@ -1,0 +1,327 @@
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
+import {
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import type { GraphQLFormattedError } from 'graphql';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { TokenVerifier, Viewer } from '../../subgraphs/kit/src/auth';
+import type { RouterConfig } from './config';
+import { createGateway, createPooledFetcher, createSubgraphAgent, SubgraphDataSource, subgraphsOf, type SupergraphSource } from './gateway';
+import { authPlugin } from './plugins/auth';
+import { errorMaskingPlugin } from './plugins/error-masking';
+import { healthPlugin } from './plugins/health';
+import { GRAPHQL_PATH, landingPagePlugin } from './plugins/landing-page';
+import { metricsPlugin } from './plugins/metrics';
+import { requestIdPlugin } from './plugins/request-id';
+import type { HttpExchange, RouterContext, RouterPlugin, SubgraphRequestEvent, SubgraphResponseEvent } from './plugins/types';
+
+export { GRAPHQL_PATH };
+
+export interface RouterDeps {
+  config: RouterConfig;
+  log: Logger;
+  verifyToken: TokenVerifier;
+  /** A supergraph given directly (tests) instead of `config.supergraphPath`; not watched. */
+  supergraphSdl?: string;
+  /** Plugins run after the built-in ones. */
+  plugins?: RouterPlugin[];
+}
+
+export interface SupergraphState {
+  /** sha256 of the SDL (first 16 hex digits). */
+  id: string;
+  subgraphs: { name: string; url: string }[];
+}
+
+export interface RouterEvents {
+  'supergraph-updated': [SupergraphState];
+  'supergraph-rejected': [Error];
+}
+
+export interface RouterServer {
+  httpServer: http.Server;
+  gateway: ApolloGateway;
+  metrics: Registry;
+  /** Supergraph reloads: `supergraph-updated` once the new one serves, `supergraph-rejected` when a changed file is unusable. */
+  events: EventEmitter<RouterEvents>;
+  supergraph(): SupergraphState | null;
+  listen(port: number, host?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+class RequestContext implements RouterContext {
+  viewer: Viewer | null = null;
+  authorization?: string;
+  private logger?: Logger;
+
+  constructor(
+    public requestId: string,
+    private readonly baseLog: Logger,
+  ) {}
+
+  get log(): Logger {
+    return (this.logger ??= this.baseLog.child({ requestId: this.requestId }));
+  }
+}
+
+function sendError(res: ServerResponse, status: number, message: string, code: string): void {
+  const text = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (declared > limitBytes) throw new HttpError(413, `Request body exceeds ${limitBytes} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limitBytes) throw new HttpError(413, `Request body exceeds ${limitBytes} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+/** Collects one hook from every plugin that has it, in plugin order. */
+function hooks<K extends keyof RouterPlugin>(plugins: RouterPlugin[], key: K): NonNullable<RouterPlugin[K]>[] {
+  return plugins.flatMap((plugin) => (plugin[key] ? [(plugin[key] as (...args: never[]) => unknown).bind(plugin) as NonNullable<RouterPlugin[K]>] : []));
+}
+
+/**
+ * The router: Apollo Server 5 over @apollo/gateway on a bare node http server. Plans against the
+ * committed supergraph (reloaded when the file changes), executes through pooled keep-alive
+ * subgraph connections, and serves `/graphql` (+ Sandbox on `/` in development), `/health`,
+ * `/ready` and `/metrics`. Reads no environment: everything comes from `deps`.
+ *
+ * The http server is exposed so graphql-ws can attach a WebSocketServer to the same port and
+ * `GRAPHQL_PATH` (upgrade requests never reach the `request` handler).
+ */
+export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
+  const { config, log } = deps;
+  const production = config.env === 'production';
+  const events = new EventEmitter<RouterEvents>();
+
+  const agent = createSubgraphAgent({ connectionsPerOrigin: config.subgraphMaxSockets });
+  const fetcher = createPooledFetcher(agent, config.subgraphTimeoutMs);
+
+  let supergraph: SupergraphState | null = null;
+  const metrics = metricsPlugin();
+  const plugins: RouterPlugin[] = [
+    requestIdPlugin(),
+    healthPlugin({ supergraph: () => supergraph, dispatcher: agent }),
+    metrics,
+    landingPagePlugin({ enabled: !production, log }),
+    authPlugin({ verifyToken: deps.verifyToken }),
+    errorMaskingPlugin(),
+    ...(deps.plugins ?? []),
+  ];
+  const requestHooks = hooks(plugins, 'onRequest');
+  const responseHooks = hooks(plugins, 'onResponse');
+  const contextHooks = hooks(plugins, 'onContext');
+  const subgraphRequestHooks = hooks(plugins, 'onSubgraphRequest');
+  const subgraphResponseHooks = hooks(plugins, 'onSubgraphResponse');
+  const formatError = plugins.find((plugin) => plugin.formatError)?.formatError;
+
+  const onSubgraphRequest = subgraphRequestHooks.length
+    ? (event: SubgraphRequestEvent) => {
+        for (const hook of subgraphRequestHooks) hook(event);
+      }
+    : undefined;
+  const onSubgraphResponse = subgraphResponseHooks.length
+    ? (event: SubgraphResponseEvent) => {
+        for (const hook of subgraphResponseHooks) hook(event);
+      }
+    : undefined;
+
+  const source: SupergraphSource = deps.supergraphSdl !== undefined ? { sdl: deps.supergraphSdl } : { path: config.supergraphPath, watch: config.supergraphWatch };
+  const gateway = createGateway({
+    supergraph: source,
+    log,
+    queryPlanCacheMiB: config.queryPlanCacheMiB,
+    exposeQueryPlan: !production,
+    buildService: ({ name, url }) =>
+      new SubgraphDataSource({
+        name,
+        url: url!,
+        fetcher,
+        log,
+        timeoutMs: config.subgraphTimeoutMs,
+        dedupe: config.subgraphDedupe,
+        onRequest: onSubgraphRequest,
+        onResponse: onSubgraphResponse,
+      }),
+    events: {
+      onUpdated: () => events.emit('supergraph-updated', supergraph!),
+      onRejected: ({ error }) => events.emit('supergraph-rejected', error),
+    },
+  });
+  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
+    supergraph = { id: createHash('sha256').update(coreSupergraphSdl).digest('hex').slice(0, 16), subgraphs: subgraphsOf(coreSupergraphSdl) };
+  });
+
+  const httpServer = http.createServer({ keepAliveTimeout: 65_000, noDelay: true });
+
+  const apollo = new ApolloServer<RouterContext>({
+    gateway,
+    nodeEnv: config.env,
+    introspection: config.introspection,
+    csrfPrevention: true,
+    logger: log,
+    includeStacktraceInErrorResponses: false,
+    hideSchemaDetailsFromClientErrors: production,
+    // Compact JSON: Apollo Server pretty-prints by default, which costs on every response.
+    stringifyResult: (value) => JSON.stringify(value),
+    ...(formatError ? { formatError: formatError as (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError } : {}),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginUsageReportingDisabled(),
+      ApolloServerPluginSchemaReportingDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+      ...plugins.flatMap((plugin) => (plugin.apollo ? [plugin.apollo as ApolloServerPlugin<RouterContext>] : [])),
+    ],
+  });
+  try {
+    await apollo.start();
+  } catch (error) {
+    await agent.close();
+    throw error;
+  }
+
+  async function createContext(exchange: HttpExchange): Promise<RouterContext> {
+    const context = new RequestContext(exchange.requestId, log);
+    for (const hook of contextHooks) await hook(context, exchange);
+    return context;
+  }
+
+  async function serveGraphQL(exchange: HttpExchange): Promise<void> {
+    const { req, res } = exchange;
+    const headers = new HeaderMap();
+    const incoming = req.headers;
+    for (const name in incoming) {
+      const value = incoming[name];
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    let body: unknown;
+    if (exchange.method === 'POST') {
+      const raw = await readBody(req, config.bodyLimitBytes);
+      if (raw.length > 0) {
+        const text = raw.toString('utf8');
+        if ((incoming['content-type'] ?? '').includes('json')) {
+          try {
+            body = JSON.parse(text);
+          } catch {
+            sendError(res, 400, 'Request body is not valid JSON', 'BAD_REQUEST');
+            return;
+          }
+        } else {
+          // Apollo Server refuses it: CSRF prevention first, then the content type.
+          body = text;
+        }
+      }
+    }
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: exchange.method, headers, search: exchange.search, body },
+      context: () => createContext(exchange),
+    });
+    for (const [name, value] of response.headers) res.setHeader(name, value);
+    res.statusCode = response.status ?? 200;
+    if (response.body.kind === 'complete') {
+      res.setHeader('content-length', Buffer.byteLength(response.body.string));
+      res.end(response.body.string);
+    } else {
+      for await (const chunk of response.body.asyncIterator) res.write(chunk);
+      res.end();
+    }
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const exchange: HttpExchange = {
+      req,
+      res,
+      method: req.method ?? 'GET',
+      path: query === -1 ? url : url.slice(0, query),
+      search: query === -1 ? '' : url.slice(query),
+      requestId: '',
+      route: 'unknown',
+      startedAt: process.hrtime.bigint(),
+    };
+    try {
+      for (const hook of requestHooks) {
+        const handled = hook(exchange);
+        if (handled === true || (handled instanceof Promise && (await handled) === true)) return;
+      }
+      if (exchange.path === GRAPHQL_PATH) {
+        exchange.route = 'graphql';
+        await serveGraphQL(exchange);
+        return;
+      }
+      exchange.route = 'not_found';
+      sendError(res, 404, 'Not found', 'NOT_FOUND');
+    } catch (error) {
+      if (error instanceof HttpError) {
+        if (!res.headersSent) sendError(res, error.status, error.message, 'BAD_REQUEST');
+        return;
+      }
+      log.error({ err: error, requestId: exchange.requestId, route: exchange.route }, 'request failed');
+      if (!res.headersSent) sendError(res, 500, 'Internal server error', 'INTERNAL_SERVER_ERROR');
+      else res.destroy();
+    } finally {
+      for (const hook of responseHooks) hook(exchange);
+    }
+  }
+
+  httpServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    void handle(req, res);
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    httpServer,
+    gateway,
+    metrics: metrics.registry,
+    events,
+    supergraph: () => supergraph,
+    listen(port, host = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, host, () => {
+          httpServer.off('error', reject);
+          const address = httpServer.address() as AddressInfo;
+          const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+          resolve(`http://${shown}:${address.port}${GRAPHQL_PATH}`);
+        });
+      });
+    },
+    close() {
+      closing ??= (async () => {
+        for (const plugin of plugins) await plugin.close?.();
+        // Drains HTTP (in-flight requests finish), then stops the gateway and its file watcher.
+        await apollo.stop();
+        if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+        await agent.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,79 @@
+import { ConfigError } from '../../subgraphs/kit/src/config';
+import { readRouterConfig } from '../src/config';
+
+describe('readRouterConfig', () => {
+  it('has defaults for running next to the other processes', () => {
+    expect(readRouterConfig({}, '/repo')).toEqual({
+      port: 4000,
+      host: '0.0.0.0',
+      env: 'development',
+      logLevel: 'info',
+      supergraphPath: '/repo/schema/supergraph.graphql',
+      supergraphWatch: true,
+      jwksUrl: 'http://127.0.0.1:4001/.well-known/jwks.json',
+      subgraphTimeoutMs: 10_000,
+      subgraphMaxSockets: 256,
+      subgraphDedupe: true,
+      queryPlanCacheMiB: 64,
+      bodyLimitBytes: 1_000_000,
+      redisUrl: 'redis://127.0.0.1:6379',
+      introspection: true,
+    });
+  });
+
+  it('turns introspection off in production unless asked for', () => {
+    expect(readRouterConfig({ NODE_ENV: 'production' }).introspection).toBe(false);
+    expect(readRouterConfig({ NODE_ENV: 'production', INTROSPECTION: 'true' }).introspection).toBe(true);
+    expect(readRouterConfig({ NODE_ENV: 'development', INTROSPECTION: 'false' }).introspection).toBe(false);
+  });
+
+  it('reads every variable', () => {
+    const config = readRouterConfig(
+      {
+        PORT: '8080',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        SUPERGRAPH_PATH: '/etc/mercado/supergraph.graphql',
+        SUPERGRAPH_WATCH: 'false',
+        JWKS_URL: 'http://users:4001/.well-known/jwks.json',
+        SUBGRAPH_TIMEOUT_MS: '2500',
+        SUBGRAPH_MAX_SOCKETS: '64',
+        SUBGRAPH_DEDUPE: 'off',
+        QUERY_PLAN_CACHE_MIB: '128',
+        BODY_LIMIT_BYTES: '2048',
+        REDIS_URL: 'redis://redis:6379',
+      },
+      '/repo',
+    );
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '127.0.0.1',
+      logLevel: 'warn',
+      supergraphPath: '/etc/mercado/supergraph.graphql',
+      supergraphWatch: false,
+      jwksUrl: 'http://users:4001/.well-known/jwks.json',
+      subgraphTimeoutMs: 2500,
+      subgraphMaxSockets: 64,
+      subgraphDedupe: false,
+      queryPlanCacheMiB: 128,
+      bodyLimitBytes: 2048,
+      redisUrl: 'redis://redis:6379',
+    });
+  });
+
+  it('reports every invalid variable at once', () => {
+    let error: unknown;
+    try {
+      readRouterConfig({ PORT: 'eighty', JWKS_URL: 'not a url', SUBGRAPH_TIMEOUT_MS: '0', NODE_ENV: 'staging' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      'NODE_ENV must be one of development, test, production, got "staging"',
+      'PORT must be an integer, got "eighty"',
+      'JWKS_URL must be a URL, got "not a url"',
+      'SUBGRAPH_TIMEOUT_MS must be between 1 and 300000, got 0',
+    ]);
+  });
+});
