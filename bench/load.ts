@@ -23,6 +23,7 @@ export interface LoadResult {
   non2xx: number;
 }
 
+const round = (ms: number): number => Math.round(ms * 10) / 10;
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
 function run(options: LoadOptions): Promise<LoadResult> {
@@ -43,9 +44,9 @@ function run(options: LoadOptions): Promise<LoadResult> {
         resolve({
           requests: result.requests.total,
           rps: Math.round(result.requests.total / options.seconds),
-          p50: percentile(latencies, 50),
-          p95: percentile(latencies, 95),
-          p99: percentile(latencies, 99),
+          p50: round(percentile(latencies, 50)),
+          p95: round(percentile(latencies, 95)),
+          p99: round(percentile(latencies, 99)),
           errors: result.errors + result.timeouts,
           non2xx: result.non2xx,
         });

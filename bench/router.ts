@@ -4,7 +4,7 @@
  * Each gateway is pinned to core 0, the load generator to core 1; rounds alternate between them.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
       await dropDatabase(databaseUrl);
       await subgraph.seed(databaseUrl, products);
       const port = subgraph.port + PORT_OFFSET;
-      children.push(launchNode(subgraph.main, { PORT: String(port), DATABASE_URL: databaseUrl, NODE_ENV: 'production', LOG_LEVEL: 'warn', JWT_PRIVATE_KEY: signingKey }, { quiet: true }));
+      children.push(launchNode(subgraph.main, { PORT: String(port), DATABASE_URL: databaseUrl, NODE_ENV: 'production', LOG_LEVEL: 'warn', JWT_PRIVATE_KEY: signingKey, TOTP_ENCRYPTION_KEY: randomBytes(32).toString('base64') }, { quiet: true }));
       routing.push({ name: subgraph.name, url: `http://127.0.0.1:${port}/graphql`, sdl: printFederatedSdl(await SUBGRAPH_SCHEMAS[subgraph.name]!()) });
     }
     const supergraphPath = path.join(mkdtempSync(path.join(tmpdir(), 'mercado-bench-')), 'supergraph.graphql');
@@ -123,7 +123,7 @@ async function main(): Promise<void> {
     const stock = summary(STOCK.name);
     const ratio = ours.rps / stock.rps;
     const lines = [
-      `Query: 50 products with price, rating and stock (catalog + inventory). ${ROUNDS} alternating rounds of ${SECONDS} s, ${CONNECTIONS} connections; gateways pinned to core 0, autocannon to core 1; medians of the rounds.`,
+      `Query: 50 products with price, rating and stock (catalog + inventory). ${ROUNDS} alternating rounds of ${SECONDS} s, ${CONNECTIONS} connections; gateways pinned to core 0, autocannon to core 1; medians of the rounds. Our router with SUBGRAPH_DEDUPE=${process.env.SUBGRAPH_DEDUPE ?? 'true'}.`,
       '',
       '| gateway | req/s | p50 ms | p95 ms | p99 ms | errors |',
       '|---|---|---|---|---|---|',
