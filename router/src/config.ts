@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { readEnv } from '../../subgraphs/kit/src/config';
+import { ConfigError, readEnv } from '../../subgraphs/kit/src/config';
 
 export type RouterEnv = 'development' | 'test' | 'production';
 
@@ -28,10 +28,25 @@ export interface RouterConfig {
   /** For APQ and rate limits (later issues). */
   redisUrl: string;
   introspection: boolean;
+  /** `SUBGRAPH_URL_<NAME>` overrides the supergraph's routing URL of subgraph `<name>` (lowercase). */
+  subgraphUrls: Record<string, string>;
+}
+
+/** Reads every `SUBGRAPH_URL_<NAME>` variable, as Apollo Router's override_subgraph_url does. */
+function subgraphUrlOverrides(env: Record<string, string | undefined>, problems: string[]): Record<string, string> {
+  const overrides: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    const match = /^SUBGRAPH_URL_([A-Z0-9_]+)$/.exec(key);
+    if (!match || !value) continue;
+    if (!URL.canParse(value)) problems.push(`${key} must be a URL, got "${value}"`);
+    else overrides[match[1]!.toLowerCase()] = value;
+  }
+  return overrides;
 }
 
 export function readRouterConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): RouterConfig {
   const reader = readEnv(env);
+  const overrideProblems: string[] = [];
   const nodeEnv = reader.oneOf('NODE_ENV', ['development', 'test', 'production'] as const, 'development');
   const config: RouterConfig = {
     port: reader.int('PORT', 4000, { min: 0, max: 65535 }),
@@ -48,7 +63,14 @@ export function readRouterConfig(env: Record<string, string | undefined> = proce
     bodyLimitBytes: reader.int('BODY_LIMIT_BYTES', 1_000_000, { min: 1_024 }),
     redisUrl: reader.url('REDIS_URL', 'redis://127.0.0.1:6379'),
     introspection: reader.bool('INTROSPECTION', nodeEnv !== 'production'),
+    subgraphUrls: subgraphUrlOverrides(env, overrideProblems),
   };
-  reader.done();
+  try {
+    reader.done();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    overrideProblems.unshift(...error.problems);
+  }
+  if (overrideProblems.length > 0) throw new ConfigError(overrideProblems);
   return config;
 }

@@ -161,7 +161,7 @@ export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
     buildService: ({ name, url }) =>
       new SubgraphDataSource({
         name,
-        url: url!,
+        url: config.subgraphUrls[name] ?? url!,
         fetcher,
         log,
         timeoutMs: config.subgraphTimeoutMs,

@@ -18,6 +18,7 @@ describe('readRouterConfig', () => {
       bodyLimitBytes: 1_000_000,
       redisUrl: 'redis://127.0.0.1:6379',
       introspection: true,
+      subgraphUrls: {},
     });
   });
 
@@ -64,7 +65,7 @@ describe('readRouterConfig', () => {
   it('reports every invalid variable at once', () => {
     let error: unknown;
     try {
-      readRouterConfig({ PORT: 'eighty', JWKS_URL: 'not a url', SUBGRAPH_TIMEOUT_MS: '0', NODE_ENV: 'staging' });
+      readRouterConfig({ PORT: 'eighty', JWKS_URL: 'not a url', SUBGRAPH_TIMEOUT_MS: '0', NODE_ENV: 'staging', SUBGRAPH_URL_USERS: 'users' });
     } catch (caught) {
       error = caught;
     }
@@ -74,6 +75,12 @@ describe('readRouterConfig', () => {
       'PORT must be an integer, got "eighty"',
       'JWKS_URL must be a URL, got "not a url"',
       'SUBGRAPH_TIMEOUT_MS must be between 1 and 300000, got 0',
+      'SUBGRAPH_URL_USERS must be a URL, got "users"',
     ]);
+  });
+
+  it('reads routing URL overrides per subgraph', () => {
+    const config = readRouterConfig({ SUBGRAPH_URL_USERS: 'http://users:4001/graphql', SUBGRAPH_URL_ORDER_HISTORY: 'http://history/graphql' });
+    expect(config.subgraphUrls).toEqual({ users: 'http://users:4001/graphql', order_history: 'http://history/graphql' });
   });
 });

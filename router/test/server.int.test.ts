@@ -37,6 +37,18 @@ describe('router server', () => {
     expect(inventory.requests[0]!.variables?.representations).toHaveLength(50);
   });
 
+  it('routes to SUBGRAPH_URL_<NAME> instead of the supergraph URL', async () => {
+    const unroutable = composeSupergraph([{ ...catalog, url: 'http://127.0.0.1:9/graphql' }, inventory]);
+    const overridden = await startRouter({ supergraphSdl: unroutable, env: { SUBGRAPH_URL_CATALOG: catalog.url } });
+    try {
+      const { body } = await post(overridden.url, '{ product(id: "p3") { name } }');
+      expect(body.data).toEqual({ product: { name: 'Product 3' } });
+      expect(catalog.requests).toHaveLength(1);
+    } finally {
+      await overridden.router.close();
+    }
+  });
+
   it('asks only the subgraph that owns the fields', async () => {
     const { body } = await post(started.url, '{ product(id: "p2") { name } }');
 
