@@ -10,3 +10,4 @@ export * from './metrics';
 export * from './orm';
 export * from './outbox';
 export * from './server';
+export * from './events';

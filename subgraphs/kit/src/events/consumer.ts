@@ -1,0 +1,115 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { eventQueueName, isEventEnvelope, type EventEnvelope } from './envelope';
+import { eventMetrics } from './metrics';
+import { bullConnection, createErrorReporter, type RedisTarget } from './redis';
+
+/**
+ * Applies one event. `em` is inside the transaction that also records the event in the inbox:
+ * write through it (persist or queries) and let the transaction commit; throw to retry later
+ * (throw bullmq's UnrecoverableError to fail at once without retries).
+ */
+export type EventHandler<E extends EventEnvelope = EventEnvelope> = (em: EntityManager, envelope: E) => Promise<void>;
+export type EventHandlers = Readonly<Record<string, EventHandler>>;
+
+/** What a job's processing did; stored as the job's return value. */
+export type ConsumeOutcome = 'processed' | 'duplicate' | 'ignored';
+
+export interface EventConsumerOptions {
+  orm: MikroORM;
+  /** Redis URL or ioredis options. */
+  redis: RedisTarget;
+  /** The consuming subgraph; the worker reads queue `events-<subgraph>`. */
+  subgraph: string;
+  log: Logger;
+  handlers: EventHandlers;
+  /** Jobs processed at once. Default 10. */
+  concurrency?: number;
+  /** BullMQ key prefix; must match the relay's. Default BullMQ's (`bull`). */
+  prefix?: string;
+  /** Start fetching jobs at once. Default true. */
+  autorun?: boolean;
+  metrics?: Registry;
+}
+
+export interface EventConsumer {
+  worker: Worker<EventEnvelope, ConsumeOutcome>;
+  /** Resolves when the worker's Redis connections are ready. */
+  ready(): Promise<void>;
+  /** Waits for jobs in progress, then closes the worker's connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * A BullMQ worker on `events-<subgraph>` that applies each event at most once: the inbox insert
+ * (`on conflict do nothing`) and the handler run in one transaction, so a redelivered event
+ * finds its inbox row and is skipped, and a failed handler leaves no inbox row behind.
+ */
+export function createEventConsumer(options: EventConsumerOptions): EventConsumer {
+  const { orm, subgraph, handlers } = options;
+  const queueName = eventQueueName(subgraph);
+  const log = options.log.child({ component: 'event-consumer', subgraph, queue: queueName });
+  const metrics = options.metrics ? eventMetrics(options.metrics) : undefined;
+
+  async function processJob(job: Job<EventEnvelope, ConsumeOutcome>): Promise<ConsumeOutcome> {
+    const envelope = job.data;
+    if (!isEventEnvelope(envelope)) {
+      log.error({ jobId: job.id, data: envelope }, 'malformed event envelope');
+      throw new UnrecoverableError('malformed event envelope');
+    }
+    const handler = Object.prototype.hasOwnProperty.call(handlers, envelope.type) ? handlers[envelope.type] : undefined;
+    if (!handler) {
+      log.warn({ eventId: envelope.id, type: envelope.type, source: envelope.source }, 'no handler for event type; acknowledged');
+      return 'ignored';
+    }
+    const outcome = await orm.em.fork().transactional(async (em): Promise<ConsumeOutcome> => {
+      const inserted: unknown[] = await em.execute(
+        `insert into "inbox" ("event_id", "type", "source", "processed_at") values (?, ?, ?, now()) on conflict ("event_id") do nothing returning "event_id"`,
+        [envelope.id, envelope.type, envelope.source],
+      );
+      if (inserted.length === 0) return 'duplicate';
+      await handler(em, envelope);
+      return 'processed';
+    });
+    if (outcome === 'duplicate') {
+      metrics?.duplicates.inc({ subgraph, type: envelope.type });
+      log.debug({ eventId: envelope.id, type: envelope.type, jobId: job.id }, 'event already processed; skipped');
+    } else {
+      metrics?.consumed.inc({ subgraph, type: envelope.type });
+    }
+    return outcome;
+  }
+
+  const worker = new Worker<EventEnvelope, ConsumeOutcome>(queueName, processJob, {
+    // Options rather than a client: the worker owns its (blocking) connections and reconnects them.
+    connection: bullConnection(options.redis, { maxRetriesPerRequest: null }),
+    prefix: options.prefix,
+    concurrency: options.concurrency ?? 10,
+    autorun: options.autorun ?? true,
+  });
+  const redisErrors = createErrorReporter(log, {}, 'event worker error');
+  worker.on('error', (error) => redisErrors.error(error));
+  worker.on('ready', () => redisErrors.recovered());
+  worker.on('failed', (job, error) => {
+    const type = job?.data?.type ?? 'unknown';
+    metrics?.failed.inc({ subgraph, type });
+    const attempts = job?.opts.attempts ?? 1;
+    const final = !job || job.attemptsMade >= attempts || error instanceof UnrecoverableError;
+    const context = { err: error, jobId: job?.id, eventId: job?.data?.id, type, attemptsMade: job?.attemptsMade, attempts };
+    if (final) log.error(context, 'event handler failed; job left in the failed set');
+    else log.warn(context, 'event handler failed; will retry');
+  });
+  worker.on('stalled', (jobId) => log.warn({ jobId }, 'event job stalled; it will be processed again'));
+
+  return {
+    worker,
+    async ready() {
+      await worker.waitUntilReady();
+    },
+    async close() {
+      await worker.close();
+    },
+  };
+}

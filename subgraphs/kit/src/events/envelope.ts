@@ -1,0 +1,142 @@
+import type { OutboxEvent } from '../outbox';
+
+/** Every process of the supergraph that can produce or consume domain events. */
+export const SUBGRAPHS = ['users', 'catalog', 'orders', 'payments', 'inventory', 'trading', 'portfolio', 'signals', 'analytics'] as const;
+export type SubgraphName = (typeof SUBGRAPHS)[number];
+
+/**
+ * The event catalog of DESIGN.md ("Events"): which subgraphs consume each event type.
+ * The relay publishes an event to one queue per consumer listed here.
+ */
+export const EVENT_ROUTES = {
+  UserRegistered: ['analytics'],
+  ProductChanged: ['orders', 'inventory', 'analytics'],
+  PlanChanged: ['users', 'signals', 'analytics'],
+  OrderPlaced: ['inventory'],
+  StockReserved: ['orders'],
+  StockRejected: ['orders'],
+  PaymentRequested: ['payments'],
+  PaymentSucceeded: ['orders', 'analytics'],
+  PaymentFailed: ['orders', 'analytics'],
+  RefundIssued: ['orders', 'analytics'],
+  OrderConfirmed: ['inventory', 'analytics'],
+  OrderCancelled: ['inventory', 'analytics'],
+  LowStock: ['analytics'],
+  TradeOrderUpdated: ['portfolio', 'analytics'],
+  FillExecuted: ['portfolio', 'analytics'],
+  SignalReceived: ['analytics'],
+  SignalScreenshotReady: ['analytics'],
+  SignalResolved: ['analytics'],
+} as const satisfies Record<string, readonly SubgraphName[]>;
+
+export type EventType = keyof typeof EVENT_ROUTES;
+export const EVENT_TYPES = Object.keys(EVENT_ROUTES) as EventType[];
+
+/** Routing table shape; `EVENT_ROUTES` is the default everywhere a table can be passed. */
+export type EventRoutes = Readonly<Record<string, readonly string[]>>;
+
+/** The producing subgraph of each event type (the "from" column of DESIGN.md). */
+export const EVENT_SOURCES: Readonly<Record<EventType, SubgraphName>> = {
+  UserRegistered: 'users',
+  ProductChanged: 'catalog',
+  PlanChanged: 'orders',
+  OrderPlaced: 'orders',
+  StockReserved: 'inventory',
+  StockRejected: 'inventory',
+  PaymentRequested: 'orders',
+  PaymentSucceeded: 'payments',
+  PaymentFailed: 'payments',
+  RefundIssued: 'payments',
+  OrderConfirmed: 'orders',
+  OrderCancelled: 'orders',
+  LowStock: 'inventory',
+  TradeOrderUpdated: 'trading',
+  FillExecuted: 'trading',
+  SignalReceived: 'signals',
+  SignalScreenshotReady: 'signals',
+  SignalResolved: 'signals',
+};
+
+/** What travels on the queues: one job's data. */
+export interface EventEnvelope<T extends string = string, D extends Record<string, unknown> = Record<string, unknown>> {
+  /** uuid of the outbox row; also the BullMQ job id and the inbox key. */
+  id: string;
+  type: T;
+  version: number;
+  /** ISO 8601 timestamp. */
+  occurredAt: string;
+  /** Producing subgraph. */
+  source: string;
+  /** Id of the aggregate the event is about (e.g. an order id). */
+  subject: string;
+  data: D;
+}
+
+/** BullMQ queue of a consuming subgraph (queue names cannot contain ':'). */
+export function eventQueueName(subgraph: string): string {
+  return `events-${subgraph}`;
+}
+
+/** Consumers of an event type; none for a type the table does not know. */
+export function consumersOf(type: string, routes: EventRoutes = EVENT_ROUTES): readonly string[] {
+  return Object.prototype.hasOwnProperty.call(routes, type) ? routes[type] : [];
+}
+
+export function isKnownEventType(type: string): type is EventType {
+  return Object.prototype.hasOwnProperty.call(EVENT_ROUTES, type);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Structural check of a job's data before it is trusted as an envelope. */
+export function isEventEnvelope(value: unknown): value is EventEnvelope {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.id === 'string' &&
+    UUID.test(v.id) &&
+    typeof v.type === 'string' &&
+    v.type.length > 0 &&
+    typeof v.version === 'number' &&
+    typeof v.occurredAt === 'string' &&
+    typeof v.source === 'string' &&
+    typeof v.subject === 'string' &&
+    typeof v.data === 'object' &&
+    v.data !== null
+  );
+}
+
+/** A row of the outbox as the relay reads it (raw SQL, snake_case columns). */
+export interface OutboxRow {
+  id: string;
+  type: string;
+  version: number;
+  occurred_at: Date | string;
+  source: string;
+  subject: string;
+  data: Record<string, unknown> | string;
+}
+
+export function envelopeFromRow(row: OutboxRow): EventEnvelope {
+  return {
+    id: row.id,
+    type: row.type,
+    version: Number(row.version),
+    occurredAt: new Date(row.occurred_at).toISOString(),
+    source: row.source,
+    subject: row.subject,
+    data: typeof row.data === 'string' ? (JSON.parse(row.data) as Record<string, unknown>) : row.data,
+  };
+}
+
+export function envelopeFromEntity(event: OutboxEvent): EventEnvelope {
+  return {
+    id: event.id,
+    type: event.type,
+    version: event.version,
+    occurredAt: event.occurredAt.toISOString(),
+    source: event.source,
+    subject: event.subject,
+    data: event.data,
+  };
+}

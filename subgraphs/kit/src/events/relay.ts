@@ -1,0 +1,288 @@
+import { Queue, type JobsOptions, type KeepJobs } from 'bullmq';
+import { Client } from 'pg';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { consumersOf, EVENT_ROUTES, envelopeFromRow, eventQueueName, type EventEnvelope, type EventRoutes, type OutboxRow } from './envelope';
+import { eventMetrics, type EventMetrics } from './metrics';
+import { createErrorReporter, createRedisClient, type RedisTarget } from './redis';
+
+/** Postgres channel the outbox trigger notifies on. */
+export const OUTBOX_CHANNEL = 'outbox';
+
+/**
+ * DDL for migrations (after OUTBOX_DDL): a statement-level trigger that wakes relays with
+ * `pg_notify('outbox', '')` when rows are inserted. Postgres delivers it at commit, and only then,
+ * so a relay never wakes for a rolled-back event.
+ */
+export const OUTBOX_NOTIFY_DDL = [
+  `create or replace function "outbox_notify"() returns trigger language plpgsql as $$ begin perform pg_notify('${OUTBOX_CHANNEL}', ''); return null; end; $$;`,
+  `create trigger "outbox_notify_insert" after insert on "outbox" for each statement execute function "outbox_notify"();`,
+];
+
+export interface OutboxRelayOptions {
+  orm: MikroORM;
+  /** Redis URL or ioredis options. */
+  redis: RedisTarget;
+  /** The subgraph whose outbox this is (logs and metrics). */
+  source: string;
+  log: Logger;
+  /** Rows claimed per transaction. Default 100. */
+  batchSize?: number;
+  /** Poll period when no NOTIFY arrives. Default 250 ms. */
+  pollIntervalMs?: number;
+  /** BullMQ key prefix; must match the consumers'. Default BullMQ's (`bull`). */
+  prefix?: string;
+  /** Routing table. Default EVENT_ROUTES. */
+  routes?: EventRoutes;
+  /** Delivery attempts per job before it stays in the failed set. Default 8. */
+  attempts?: number;
+  /** First retry delay of the exponential backoff. Default 1000 ms. */
+  backoffDelayMs?: number;
+  /** Completed jobs kept (for jobId dedup of late republishes and inspection). Default { age: 3600, count: 10000 }. */
+  removeOnComplete?: boolean | number | KeepJobs;
+  /** LISTEN for NOTIFY on a dedicated connection. Default true. */
+  listen?: boolean;
+  /** Connection string for the LISTEN client. Default: the ORM's client URL. */
+  databaseUrl?: string;
+  /** Bound on each Redis command, so a publish never holds the claimed rows for long. Default 5000 ms. */
+  redisCommandTimeoutMs?: number;
+  /** Ceiling of the retry delay after failed batches. Default 30000 ms. */
+  maxRetryDelayMs?: number;
+  metrics?: Registry;
+}
+
+export interface OutboxRelay {
+  /** Starts polling and listening; resolves once the first LISTEN attempt is done. */
+  start(): Promise<void>;
+  /** Stops the loop, waits for the batch in flight, closes queues and connections. */
+  stop(): Promise<void>;
+  /** Claims and publishes one batch; returns how many outbox rows it marked published. */
+  drainOnce(): Promise<number>;
+}
+
+class RedisNotReadyError extends Error {
+  constructor(status: string) {
+    super(`Redis is not ready (status ${status})`);
+    this.name = 'RedisNotReadyError';
+  }
+}
+
+/**
+ * Publishes outbox rows to BullMQ, one job per consuming subgraph queue (jobId = event id).
+ *
+ * Rows are claimed with `FOR UPDATE SKIP LOCKED` in a transaction that also marks them published,
+ * so replicas split the work; if publishing fails the transaction rolls back and the rows are
+ * retried with backoff. A crash after publishing but before commit republishes the same job ids,
+ * which BullMQ ignores while the job is kept, and consumers' inboxes ignore after that.
+ */
+export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
+  const { orm, source } = options;
+  const log = options.log.child({ component: 'outbox-relay', source });
+  const batchSize = options.batchSize ?? 100;
+  const pollIntervalMs = options.pollIntervalMs ?? 250;
+  const routes = options.routes ?? EVENT_ROUTES;
+  const maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
+  const listen = options.listen ?? true;
+  const metrics: EventMetrics | undefined = options.metrics ? eventMetrics(options.metrics) : undefined;
+  const jobOptions: JobsOptions = {
+    attempts: options.attempts ?? 8,
+    backoff: { type: 'exponential', delay: options.backoffDelayMs ?? 1000 },
+    removeOnComplete: options.removeOnComplete ?? { age: 3600, count: 10_000 },
+    removeOnFail: false,
+  };
+
+  // One publishing connection shared by every queue. No offline queue: while Redis is away a
+  // publish fails at once (rows stay unpublished) instead of waiting inside the DB transaction.
+  const redis = createRedisClient(options.redis, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: options.redisCommandTimeoutMs ?? 5000,
+  });
+  const redisErrors = createErrorReporter(log, {}, 'redis connection error');
+  redis.on('error', (error) => redisErrors.error(error));
+  redis.on('ready', () => redisErrors.recovered());
+
+  const queues = new Map<string, Queue<EventEnvelope>>();
+  function queueFor(subgraph: string): Queue<EventEnvelope> {
+    let queue = queues.get(subgraph);
+    if (!queue) {
+      const name = eventQueueName(subgraph);
+      queue = new Queue<EventEnvelope>(name, { connection: redis, prefix: options.prefix });
+      // The shared client reports connection errors already; keep queue errors at debug to avoid duplicates.
+      queue.on('error', (error) => log.debug({ err: error, queue: name }, 'queue error'));
+      queues.set(subgraph, queue);
+    }
+    return queue;
+  }
+
+  function waitForRedis(timeoutMs: number): Promise<void> {
+    if (redis.status === 'ready') return Promise.resolve();
+    if (redis.status === 'end') return Promise.reject(new RedisNotReadyError(redis.status));
+    return new Promise<void>((resolve, reject) => {
+      const done = (error?: Error) => {
+        clearTimeout(timer);
+        redis.off('ready', onReady);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onReady = () => done();
+      const timer = setTimeout(() => done(new RedisNotReadyError(redis.status)), timeoutMs);
+      redis.on('ready', onReady);
+    });
+  }
+
+  async function publish(envelopes: EventEnvelope[]): Promise<void> {
+    const byQueue = new Map<string, EventEnvelope[]>();
+    for (const envelope of envelopes) {
+      const consumers = consumersOf(envelope.type, routes);
+      if (consumers.length === 0) log.warn({ eventId: envelope.id, type: envelope.type }, 'event type has no consumers; marked published');
+      for (const consumer of consumers) {
+        const list = byQueue.get(consumer) ?? [];
+        list.push(envelope);
+        byQueue.set(consumer, list);
+      }
+    }
+    await Promise.all(
+      [...byQueue].map(async ([consumer, list]) => {
+        const queue = queueFor(consumer);
+        // addBulk is one atomic MULTI; an existing jobId is left as it is (BullMQ dedup).
+        await queue.addBulk(list.map((envelope) => ({ name: envelope.type, data: envelope, opts: { ...jobOptions, jobId: envelope.id } })));
+        for (const envelope of list) metrics?.published.inc({ source, type: envelope.type, queue: queue.name });
+      }),
+    );
+  }
+
+  async function drainOnce(): Promise<number> {
+    // Do not hold row locks while waiting for a Redis that is not there.
+    await waitForRedis(2000);
+    return orm.em.fork().transactional(async (em) => {
+      const rows: OutboxRow[] = await em.execute(
+        `select "id", "type", "version", "occurred_at", "source", "subject", "data" from "outbox"
+          where "published_at" is null order by "occurred_at", "id" limit ? for update skip locked`,
+        [batchSize],
+      );
+      if (rows.length === 0) return 0;
+      await publish(rows.map(envelopeFromRow));
+      await em.execute(`update "outbox" set "published_at" = now() where "id" in (${rows.map(() => '?').join(', ')})`, rows.map((row) => row.id));
+      log.debug({ count: rows.length }, 'published outbox events');
+      return rows.length;
+    });
+  }
+
+  // ---- loop: poll, plus immediate wake-ups from NOTIFY ----
+  let started = false;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let inFlight: Promise<void> | undefined;
+  let wakeRequested = false;
+  let failures = 0;
+  let backoffUntil = 0;
+
+  function schedule(delayMs: number): void {
+    if (stopped) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => void run(), delayMs);
+  }
+
+  function wake(): void {
+    if (!started || stopped || Date.now() < backoffUntil) return;
+    if (inFlight) wakeRequested = true;
+    else schedule(0);
+  }
+
+  async function run(): Promise<void> {
+    if (stopped || inFlight) return;
+    let next = pollIntervalMs;
+    inFlight = (async () => {
+      try {
+        let count: number;
+        do {
+          wakeRequested = false;
+          count = await drainOnce();
+        } while (!stopped && (count >= batchSize || wakeRequested));
+        if (failures > 0) log.info({ failures }, 'outbox relay recovered');
+        failures = 0;
+        backoffUntil = 0;
+      } catch (error) {
+        failures += 1;
+        next = Math.min(maxRetryDelayMs, Math.max(pollIntervalMs, 100) * 2 ** Math.min(failures - 1, 16));
+        backoffUntil = Date.now() + next;
+        metrics?.publishErrors.inc({ source });
+        const level = failures === 1 || failures % 20 === 0 ? 'warn' : 'debug';
+        log[level]({ err: error, failures, retryInMs: next }, 'outbox relay batch failed; rows stay unpublished');
+      }
+    })();
+    await inFlight;
+    inFlight = undefined;
+    schedule(wakeRequested && backoffUntil === 0 ? 0 : next);
+  }
+
+  // ---- LISTEN on a dedicated connection, reconnecting on error ----
+  const databaseUrl = options.databaseUrl ?? orm.config.getClientUrl();
+  let listener: Client | undefined;
+  let listenerTimer: NodeJS.Timeout | undefined;
+  let listenerFailures = 0;
+
+  async function connectListener(): Promise<void> {
+    if (stopped) return;
+    const client = new Client({ connectionString: databaseUrl, keepAlive: true });
+    let dead = false;
+    const fail = (error?: unknown) => {
+      if (dead) return;
+      dead = true;
+      if (listener === client) listener = undefined;
+      client.end().catch(() => undefined);
+      if (stopped) return;
+      listenerFailures += 1;
+      const delay = Math.min(maxRetryDelayMs, 250 * 2 ** Math.min(listenerFailures - 1, 16));
+      log.warn({ err: error, retryInMs: delay }, 'outbox LISTEN connection lost; polling continues');
+      clearTimeout(listenerTimer);
+      listenerTimer = setTimeout(() => void connectListener(), delay);
+    };
+    client.on('error', fail);
+    client.on('end', () => fail(new Error('connection ended')));
+    client.on('notification', () => wake());
+    try {
+      await client.connect();
+      await client.query(`LISTEN "${OUTBOX_CHANNEL}"`);
+      if (stopped) {
+        dead = true;
+        await client.end().catch(() => undefined);
+        return;
+      }
+      listener = client;
+      if (listenerFailures > 0) log.info('outbox LISTEN connection restored');
+      listenerFailures = 0;
+      // Inserts committed while we were not listening sent no notification we saw.
+      wake();
+    } catch (error) {
+      fail(error);
+    }
+  }
+
+  return {
+    async start() {
+      if (started) return;
+      started = true;
+      if (listen) await connectListener();
+      schedule(0);
+    },
+
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearTimeout(timer);
+      clearTimeout(listenerTimer);
+      await inFlight;
+      const client = listener;
+      listener = undefined;
+      if (client) await client.end().catch(() => undefined);
+      await Promise.all([...queues.values()].map((queue) => queue.close().catch((error) => log.debug({ err: error }, 'queue close failed'))));
+      queues.clear();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+
+    drainOnce,
+  };
+}

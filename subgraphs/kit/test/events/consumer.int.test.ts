@@ -1,0 +1,133 @@
+import type { Queue } from 'bullmq';
+import { Registry } from 'prom-client';
+import { createLogger } from '../../src/logger';
+import type { MikroORM } from '../../src/orm';
+import { testDatabaseUrl } from '../../src/testing';
+import { createEventConsumer, InboxRecord, listFailed, replayFailed, type EventConsumer, type EventEnvelope } from '../../src/events';
+import { Applied, cleanupRedis, envelope, nextJobEvent, openTestOrm, REDIS_URL, testPrefix, testQueue } from './fixture';
+
+jest.setTimeout(30_000);
+
+const ATTEMPTS = 3;
+const jobOptions = (jobId: string) => ({ jobId, attempts: ATTEMPTS, backoff: { type: 'exponential', delay: 10 }, removeOnComplete: true, removeOnFail: false });
+
+describe('event consumer', () => {
+  const database = testDatabaseUrl('events_consumer');
+  const prefix = testPrefix();
+  const log = createLogger('events-consumer-test', 'silent');
+  const registry = new Registry();
+  let orm: MikroORM;
+  let consumer: EventConsumer;
+  let queue: Queue<EventEnvelope>;
+  let paymentFailedBroken = true;
+  let paymentFailedCalls = 0;
+
+  async function appliedCount(eventId: string): Promise<number> {
+    return orm.em.fork().count(Applied, { eventId });
+  }
+
+  async function metric(name: string, type: string): Promise<number> {
+    const values = (await registry.getSingleMetric(name)!.get()).values;
+    return values.filter((v) => v.labels.type === type).reduce((sum, v) => sum + v.value, 0);
+  }
+
+  beforeAll(async () => {
+    orm = await openTestOrm(database.url);
+    queue = testQueue('orders', prefix);
+    consumer = createEventConsumer({
+      orm,
+      redis: REDIS_URL,
+      subgraph: 'orders',
+      log,
+      prefix,
+      metrics: registry,
+      handlers: {
+        ProductChanged: async (em, event) => {
+          em.create(Applied, { eventId: event.id, type: event.type });
+        },
+        PaymentFailed: async (em, event) => {
+          paymentFailedCalls += 1;
+          // The effect is written before the failure, so the test also sees the rollback.
+          em.create(Applied, { eventId: event.id, type: event.type });
+          await em.flush();
+          if (paymentFailedBroken) throw new Error('payments handler is broken');
+        },
+      },
+    });
+    await consumer.ready();
+  });
+
+  afterAll(async () => {
+    await consumer?.close();
+    await queue?.close();
+    await cleanupRedis(prefix, ['orders']);
+    await orm?.close(true);
+    await database.drop();
+  });
+
+  it('applies an event delivered twice (same envelope, another job id) only once', async () => {
+    const event = envelope('ProductChanged', { name: 'red' }, 'catalog');
+    const first = nextJobEvent(consumer.worker, 'completed', event.id);
+    const second = nextJobEvent(consumer.worker, 'completed', `${event.id}-redelivered`);
+
+    await queue.add(event.type, event, jobOptions(event.id));
+    await queue.add(event.type, event, jobOptions(`${event.id}-redelivered`));
+    const results = [(await first).result, (await second).result];
+
+    expect(results.sort()).toEqual(['duplicate', 'processed']);
+    expect(await appliedCount(event.id)).toBe(1);
+    const inbox = await orm.em.fork().findOneOrFail(InboxRecord, { eventId: event.id });
+    expect(inbox).toMatchObject({ type: 'ProductChanged', source: 'catalog' });
+    expect(await metric('events_consumed_total', 'ProductChanged')).toBe(1);
+    expect(await metric('events_duplicates_skipped_total', 'ProductChanged')).toBe(1);
+  });
+
+  it('acknowledges event types it has no handler for', async () => {
+    const event = envelope('SomethingNew');
+    const done = nextJobEvent(consumer.worker, 'completed', event.id);
+    await queue.add(event.type, event, jobOptions(event.id));
+
+    expect((await done).result).toBe('ignored');
+    expect(await orm.em.fork().count(InboxRecord, { eventId: event.id })).toBe(0);
+    expect(await queue.getJobState(event.id)).not.toBe('failed');
+  });
+
+  it('retries a throwing handler, leaves the job in the failed set, and replays it once fixed', async () => {
+    const event = envelope('PaymentFailed', { orderId: 'o-1' }, 'payments');
+    const exhausted = nextJobEvent(consumer.worker, 'failed', (job) => job.id === event.id && job.attemptsMade >= ATTEMPTS);
+    await queue.add(event.type, event, jobOptions(event.id));
+    const { job, result: error } = await exhausted;
+
+    expect(job.attemptsMade).toBe(ATTEMPTS);
+    expect((error as Error).message).toBe('payments handler is broken');
+    expect(paymentFailedCalls).toBe(ATTEMPTS);
+    expect(await queue.getJobState(event.id)).toBe('failed');
+    expect(await appliedCount(event.id)).toBe(0); // each attempt rolled back, inbox row included
+    expect(await orm.em.fork().count(InboxRecord, { eventId: event.id })).toBe(0);
+    expect(await metric('events_failed_total', 'PaymentFailed')).toBe(ATTEMPTS);
+
+    const failed = await listFailed(REDIS_URL, 'orders', { prefix });
+    expect(failed).toEqual([
+      expect.objectContaining({ jobId: event.id, envelope: event, attemptsMade: ATTEMPTS, failedReason: 'payments handler is broken' }),
+    ]);
+
+    paymentFailedBroken = false;
+    const replayed = nextJobEvent(consumer.worker, 'completed', event.id);
+    expect(await replayFailed(REDIS_URL, 'orders', { prefix, limit: 10 })).toEqual({ replayed: [event.id], errors: [] });
+
+    expect((await replayed).result).toBe('processed');
+    expect(paymentFailedCalls).toBe(ATTEMPTS + 1);
+    expect(await appliedCount(event.id)).toBe(1);
+    expect(await listFailed(REDIS_URL, 'orders', { prefix })).toEqual([]);
+  });
+
+  it('fails a malformed envelope at once, without retries', async () => {
+    const jobId = 'malformed-1';
+    const failed = nextJobEvent(consumer.worker, 'failed', jobId);
+    await queue.add('Broken', { nope: true } as unknown as EventEnvelope, jobOptions(jobId));
+
+    const { job } = await failed;
+    expect(job.attemptsMade).toBe(1);
+    expect(await queue.getJobState(jobId)).toBe('failed');
+  });
+});

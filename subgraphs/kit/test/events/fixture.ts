@@ -1,0 +1,107 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
+import { Entity, PrimaryKey, Property } from '@mikro-orm/core';
+import { Migration } from '@mikro-orm/migrations';
+import { Queue, type Job, type Worker } from 'bullmq';
+import { OUTBOX_DDL, OutboxEvent } from '../../src/outbox';
+import { openOrm, type MikroORM } from '../../src/orm';
+import { bullConnection, createRedisClient, eventQueueName, INBOX_DDL, InboxRecord, OUTBOX_NOTIFY_DDL, type EventEnvelope } from '../../src/events';
+
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** A state change that produces events. */
+@Entity({ tableName: 'widget' })
+export class Widget {
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @Property({ type: 'string', length: 100 })
+  name!: string;
+}
+
+/** The effect a test handler applies; deliberately not unique per event, so a second application would show. */
+@Entity({ tableName: 'applied' })
+export class Applied {
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @Property({ type: 'uuid' })
+  eventId!: string;
+
+  @Property({ type: 'string', length: 100 })
+  type!: string;
+}
+
+export class EventsTestInit extends Migration {
+  override async up(): Promise<void> {
+    for (const sql of [...OUTBOX_DDL, ...OUTBOX_NOTIFY_DDL, ...INBOX_DDL]) this.addSql(sql);
+    this.addSql('create table "widget" ("id" uuid primary key, "name" varchar(100) not null);');
+    this.addSql('create table "applied" ("id" uuid primary key, "event_id" uuid not null, "type" varchar(100) not null);');
+  }
+}
+
+export function openTestOrm(databaseUrl: string): Promise<MikroORM> {
+  return openOrm({
+    databaseUrl,
+    entities: [OutboxEvent, InboxRecord, Widget, Applied],
+    migrations: [{ name: 'EventsTestInit', class: EventsTestInit }],
+  });
+}
+
+/** A BullMQ key prefix of its own, so parallel test files never share queues. */
+export function testPrefix(): string {
+  return `test-${randomBytes(6).toString('hex')}`;
+}
+
+/** A queue handle for inspecting or feeding `events-<subgraph>` from a test. */
+export function testQueue(subgraph: string, prefix: string): Queue<EventEnvelope> {
+  const queue = new Queue<EventEnvelope>(eventQueueName(subgraph), { connection: bullConnection(REDIS_URL), prefix });
+  queue.on('error', () => undefined);
+  return queue;
+}
+
+/** Obliterates the test queues, then removes any key left under the prefix. */
+export async function cleanupRedis(prefix: string, subgraphs: readonly string[]): Promise<void> {
+  for (const subgraph of subgraphs) {
+    const queue = testQueue(subgraph, prefix);
+    try {
+      await queue.obliterate({ force: true });
+    } finally {
+      await queue.close();
+    }
+  }
+  const redis = createRedisClient(REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      if (keys.length > 0) await redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    await redis.quit();
+  }
+}
+
+type JobEvent = 'completed' | 'failed';
+
+/**
+ * Resolves with the job (and its result or error) the first time the worker emits `event` for a
+ * job matching `match` (a job id or a predicate). Attach it before the job can run.
+ */
+export function nextJobEvent(worker: Worker, event: JobEvent, match: string | ((job: Job) => boolean)): Promise<{ job: Job; result: unknown }> {
+  const emitter = worker as unknown as EventEmitter;
+  const accept = typeof match === 'string' ? (job: Job) => job.id === match : match;
+  return new Promise((resolve) => {
+    const listener = (job: Job | undefined, result: unknown) => {
+      if (!job || !accept(job)) return;
+      emitter.off(event, listener);
+      resolve({ job, result });
+    };
+    emitter.on(event, listener);
+  });
+}
+
+export function envelope(type: string, data: Record<string, unknown> = {}, source = 'test'): EventEnvelope {
+  return { id: randomUUID(), type, version: 1, occurredAt: new Date().toISOString(), source, subject: randomUUID(), data };
+}

@@ -1,0 +1,159 @@
+import { Client } from 'pg';
+import { Registry } from 'prom-client';
+import type { Queue } from 'bullmq';
+import { createLogger } from '../../src/logger';
+import { OutboxEvent, recordEvent } from '../../src/outbox';
+import type { MikroORM } from '../../src/orm';
+import { testDatabaseUrl } from '../../src/testing';
+import { consumersOf, createOutboxRelay, type EventEnvelope, type OutboxRelay } from '../../src/events';
+import { cleanupRedis, openTestOrm, REDIS_URL, testPrefix, testQueue, Widget } from './fixture';
+
+jest.setTimeout(30_000);
+
+const CONSUMERS = ['orders', 'inventory', 'analytics'] as const;
+
+describe('outbox relay', () => {
+  const database = testDatabaseUrl('events_relay');
+  const prefix = testPrefix();
+  const log = createLogger('events-relay-test', 'silent');
+  const relays: OutboxRelay[] = [];
+  const queues = new Map<string, Queue<EventEnvelope>>();
+  let orm: MikroORM;
+
+  function relay(options: { batchSize?: number; metrics?: Registry } = {}): OutboxRelay {
+    const created = createOutboxRelay({ orm, redis: REDIS_URL, source: 'catalog', log, prefix, listen: false, ...options });
+    relays.push(created);
+    return created;
+  }
+
+  async function changeWidget(name: string, type = 'ProductChanged'): Promise<OutboxEvent> {
+    return orm.em.fork().transactional(async (em) => {
+      const widget = em.create(Widget, { name });
+      return recordEvent(em, 'catalog', type, widget.id, { name });
+    });
+  }
+
+  async function unpublished(): Promise<number> {
+    return orm.em.fork().count(OutboxEvent, { publishedAt: null });
+  }
+
+  beforeAll(async () => {
+    orm = await openTestOrm(database.url);
+    for (const subgraph of CONSUMERS) queues.set(subgraph, testQueue(subgraph, prefix));
+  });
+
+  afterAll(async () => {
+    await Promise.all(relays.map((r) => r.stop()));
+    await Promise.all([...queues.values()].map((q) => q.close()));
+    await cleanupRedis(prefix, CONSUMERS);
+    await orm?.close(true);
+    await database.drop();
+  });
+
+  it('publishes an event recorded with a state change to every consuming queue, with jobId = event id', async () => {
+    const event = await changeWidget('blue');
+    expect(await orm.em.fork().count(Widget, { id: event.subject })).toBe(1);
+
+    expect(await relay().drainOnce()).toBe(1);
+
+    expect(consumersOf('ProductChanged')).toEqual(['orders', 'inventory', 'analytics']);
+    for (const subgraph of CONSUMERS) {
+      const job = await queues.get(subgraph)!.getJob(event.id);
+      expect(job).toBeDefined();
+      expect(job!.id).toBe(event.id);
+      expect(job!.name).toBe('ProductChanged');
+      expect(job!.data).toEqual({
+        id: event.id,
+        type: 'ProductChanged',
+        version: 1,
+        occurredAt: event.occurredAt.toISOString(),
+        source: 'catalog',
+        subject: event.subject,
+        data: { name: 'blue' },
+      });
+      expect(job!.opts).toMatchObject({ attempts: 8, backoff: { type: 'exponential' }, removeOnFail: false });
+    }
+    const row = await orm.em.fork().findOneOrFail(OutboxEvent, event.id);
+    expect(row.publishedAt).toBeInstanceOf(Date);
+    expect(await unpublished()).toBe(0);
+  });
+
+  it('writes no event when the state change rolls back', async () => {
+    await expect(
+      orm.em.fork().transactional(async (em) => {
+        const widget = em.create(Widget, { name: 'doomed' });
+        recordEvent(em, 'catalog', 'ProductChanged', widget.id, { name: 'doomed' });
+        await em.flush();
+        throw new Error('business rule says no');
+      }),
+    ).rejects.toThrow('business rule says no');
+
+    expect(await orm.em.fork().count(Widget, { name: 'doomed' })).toBe(0);
+    expect(await orm.em.fork().count(OutboxEvent, {})).toBe(1); // only the first test's event
+    expect(await relay().drainOnce()).toBe(0);
+  });
+
+  it('publishes each event once when two relays drain concurrently', async () => {
+    const registry = new Registry();
+    const events = await Promise.all(Array.from({ length: 12 }, (_, i) => changeWidget(`w${i}`, 'OrderPlaced')));
+    const inventory = queues.get('inventory')!;
+    const waitingBefore = await inventory.getWaitingCount();
+
+    const drainAll = async (r: OutboxRelay) => {
+      let total = 0;
+      for (let n = await r.drainOnce(); n > 0; n = await r.drainOnce()) total += n;
+      return total;
+    };
+    const [a, b] = await Promise.all([drainAll(relay({ batchSize: 2, metrics: registry })), drainAll(relay({ batchSize: 2, metrics: registry }))]);
+
+    expect(a + b).toBe(12);
+    expect(await unpublished()).toBe(0);
+    const published = await registry.getSingleMetric('events_published_total')!.get();
+    expect(published.values.filter((v) => v.labels.type === 'OrderPlaced').reduce((sum, v) => sum + v.value, 0)).toBe(12);
+    expect(await inventory.getWaitingCount()).toBe(waitingBefore + 12);
+    for (const event of events) expect((await inventory.getJob(event.id))?.data.id).toBe(event.id);
+  });
+
+  it('deduplicates a republish after a crash between publishing and marking published (jobId = event id)', async () => {
+    const events = await Promise.all([changeWidget('x', 'OrderPlaced'), changeWidget('y', 'OrderPlaced')]);
+    const r = relay();
+    expect(await r.drainOnce()).toBe(2);
+    const inventory = queues.get('inventory')!;
+    const waiting = await inventory.getWaitingCount();
+
+    // The commit that marks rows published is what a crash loses: the rows come back unpublished.
+    await orm.em.fork().nativeUpdate(OutboxEvent, { id: { $in: events.map((e) => e.id) } }, { publishedAt: null });
+    expect(await r.drainOnce()).toBe(2);
+
+    expect(await inventory.getWaitingCount()).toBe(waiting);
+    expect(await unpublished()).toBe(0);
+  });
+
+  it('skips rows another relay holds (FOR UPDATE SKIP LOCKED) and publishes them once released', async () => {
+    const locked = await changeWidget('locked', 'OrderPlaced');
+    const free = await changeWidget('free', 'OrderPlaced');
+    const other = new Client({ connectionString: database.url });
+    await other.connect();
+    try {
+      await other.query('begin');
+      await other.query('select id from outbox where id = $1 for update', [locked.id]);
+      const r = relay();
+      expect(await r.drainOnce()).toBe(1);
+      const inventory = queues.get('inventory')!;
+      expect(await inventory.getJob(free.id)).toBeDefined();
+      expect(await inventory.getJob(locked.id)).toBeUndefined();
+      await other.query('commit');
+      expect(await r.drainOnce()).toBe(1);
+      expect(await inventory.getJob(locked.id)).toBeDefined();
+    } finally {
+      await other.end();
+    }
+  });
+
+  it('marks events with no consumers published without enqueuing anything', async () => {
+    const event = await changeWidget('nobody', 'NobodyListens');
+    expect(await relay().drainOnce()).toBe(1);
+    expect((await orm.em.fork().findOneOrFail(OutboxEvent, event.id)).publishedAt).toBeInstanceOf(Date);
+    for (const queue of queues.values()) expect(await queue.getJob(event.id)).toBeUndefined();
+  });
+});
