@@ -22,6 +22,8 @@ export const EVENT_ROUTES = {
   OrderConfirmed: ['inventory', 'analytics'],
   OrderCancelled: ['inventory', 'analytics'],
   LowStock: ['analytics'],
+  // Beyond DESIGN.md's table: inventory's reservation TTL fired before payment; orders cancels with EXPIRED.
+  ReservationExpired: ['orders', 'analytics'],
   TradeOrderUpdated: ['portfolio', 'analytics'],
   FillExecuted: ['portfolio', 'analytics'],
   SignalReceived: ['analytics'],
@@ -50,6 +52,7 @@ export const EVENT_SOURCES: Readonly<Record<EventType, SubgraphName>> = {
   OrderConfirmed: 'orders',
   OrderCancelled: 'orders',
   LowStock: 'inventory',
+  ReservationExpired: 'inventory',
   TradeOrderUpdated: 'trading',
   FillExecuted: 'trading',
   SignalReceived: 'signals',
