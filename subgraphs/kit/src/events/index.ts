@@ -11,3 +11,4 @@ export * from './inbox';
 export * from './relay';
 export * from './consumer';
 export * from './replay';
+export * from './eventing';

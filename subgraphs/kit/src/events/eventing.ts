@@ -1,0 +1,45 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { createEventConsumer, type EventConsumer, type EventHandlers } from './consumer';
+import type { RedisTarget } from './redis';
+import { createOutboxRelay, type OutboxRelay } from './relay';
+
+export interface EventingOptions {
+  orm: MikroORM;
+  redis: RedisTarget;
+  /** This subgraph: the relay's source and the consumer's queue. */
+  subgraph: string;
+  log: Logger;
+  /** Handlers of the events this subgraph consumes; none means no consumer. */
+  handlers?: EventHandlers;
+  /** BullMQ key prefix shared by relay and consumer (tests use a unique one). */
+  prefix?: string;
+  concurrency?: number;
+  metrics?: Registry;
+}
+
+export interface Eventing {
+  relay: OutboxRelay;
+  consumer: EventConsumer | null;
+  close(): Promise<void>;
+}
+
+/** A subgraph's side of the event bus: its outbox relay and, when it consumes events, its consumer. */
+export async function startEventing(options: EventingOptions): Promise<Eventing> {
+  const { orm, redis, subgraph, log, prefix, metrics } = options;
+  const relay = createOutboxRelay({ orm, redis, source: subgraph, log, prefix, metrics });
+  await relay.start();
+  const consumer =
+    options.handlers && Object.keys(options.handlers).length > 0
+      ? createEventConsumer({ orm, redis, subgraph, log, handlers: options.handlers, prefix, metrics, concurrency: options.concurrency })
+      : null;
+  return {
+    relay,
+    consumer,
+    async close() {
+      await consumer?.close();
+      await relay.stop();
+    },
+  };
+}
