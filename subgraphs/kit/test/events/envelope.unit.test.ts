@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { consumersOf, EVENT_ROUTES, EVENT_SOURCES, EVENT_TYPES, eventQueueName, isEventEnvelope, SUBGRAPHS } from '../../src/events/envelope';
 
 describe('event catalog', () => {
-  it('routes every event type as DESIGN.md lists it, plus ReservationExpired', () => {
+  it('routes every event type as DESIGN.md lists it, plus ReservationExpired and RefundFailed', () => {
     expect(EVENT_ROUTES).toEqual({
       UserRegistered: ['analytics'],
       ProductChanged: ['orders', 'inventory', 'analytics'],
@@ -14,6 +14,7 @@ describe('event catalog', () => {
       PaymentSucceeded: ['orders', 'analytics'],
       PaymentFailed: ['orders', 'analytics'],
       RefundIssued: ['orders', 'analytics'],
+      RefundFailed: ['analytics'],
       OrderConfirmed: ['inventory', 'analytics'],
       OrderCancelled: ['inventory', 'analytics'],
       LowStock: ['analytics'],

@@ -1,0 +1,10 @@
+import { OutboxEvent } from '../../kit/src';
+import { InboxRecord } from '../../kit/src/events';
+import { Migration0001Init } from './migrations/Migration0001Init';
+import { PaymentEntity } from './payment/payment.entity';
+import { RefundEntity } from './payment/refund.entity';
+import { StripeEventEntity } from './payment/stripe-event.entity';
+
+export const paymentsEntities = [PaymentEntity, RefundEntity, StripeEventEntity, OutboxEvent, InboxRecord];
+
+export const paymentsMigrations = [{ name: 'Migration0001Init', class: Migration0001Init }];

@@ -1,0 +1,144 @@
+import { createHash } from 'node:crypto';
+import { UnrecoverableError } from 'bullmq';
+import { recordEvent, type EntityManager } from '../../../kit/src';
+import type { EventHandlers } from '../../../kit/src/events';
+import type { PaymentItem } from './payment.entity';
+import type { PaymentService } from './payment.service';
+
+export const PAYMENTS_EVENT_SOURCE = 'payments';
+
+export const PAYMENT_REQUESTED = 'PaymentRequested';
+export const PAYMENT_SUCCEEDED = 'PaymentSucceeded';
+export const PAYMENT_FAILED = 'PaymentFailed';
+export const REFUND_ISSUED = 'RefundIssued';
+export const REFUND_FAILED = 'RefundFailed';
+
+/** `data` of `PaymentRequested` (from orders; subject: the order id). */
+export interface PaymentRequestedData {
+  orderId: string;
+  userId: string;
+  /** Minor units. */
+  amount: number;
+  currency: string;
+  paymentMethod: string | null;
+  items?: PaymentItem[];
+}
+
+/** `data` of `PaymentSucceeded` (subject: the order id). */
+export interface PaymentSucceededData {
+  orderId: string;
+  paymentId: string;
+  amount: number;
+  currency: string;
+}
+
+/** `data` of `PaymentFailed` (subject: the order id). `reason`: `card_declined`, `provider_error`, or Stripe's error code. */
+export interface PaymentFailedData {
+  orderId: string;
+  paymentId: string;
+  reason: string;
+}
+
+/** `data` of `RefundIssued` (subject: the order id): emitted once a refund has succeeded. */
+export interface RefundIssuedData {
+  orderId: string;
+  paymentId: string;
+  refundId: string;
+  amount: number;
+  currency: string;
+}
+
+/** `data` of `RefundFailed` (subject: the order id): a refund was refused, possibly after being reported issued. */
+export interface RefundFailedData extends RefundIssuedData {
+  reason: string;
+  /** True when a RefundIssued for this refund was emitted before (Stripe reversed it). */
+  previouslyIssued: boolean;
+}
+
+export type { EventEnvelope, EventHandler, EventHandlers } from '../../../kit/src/events';
+
+/** A PaymentRequested that can never be processed: retrying it would fail the same way, so the queue must not. */
+export class InvalidPaymentRequestError extends UnrecoverableError {
+  constructor(message: string) {
+    super(`Invalid PaymentRequested: ${message}`);
+    this.name = 'InvalidPaymentRequestError';
+  }
+}
+
+const ORDER_ID = /^[\x21-\x7e]{1,100}$/;
+const CURRENCY = /^[A-Za-z]{3}$/;
+const MAX_AMOUNT = 2_147_483_647;
+
+/** Checks an incoming PaymentRequested; currency comes back upper case. */
+export function parsePaymentRequested(data: unknown): PaymentRequestedData {
+  if (typeof data !== 'object' || data === null) throw new InvalidPaymentRequestError('data must be an object');
+  const raw = data as Record<string, unknown>;
+  const problems: string[] = [];
+  if (typeof raw.orderId !== 'string' || !ORDER_ID.test(raw.orderId)) problems.push('orderId must be 1 to 100 visible ASCII characters');
+  if (typeof raw.userId !== 'string' || raw.userId.length === 0 || raw.userId.length > 100) problems.push('userId must be 1 to 100 characters');
+  if (typeof raw.amount !== 'number' || !Number.isInteger(raw.amount) || raw.amount < 1 || raw.amount > MAX_AMOUNT) problems.push('amount must be a positive integer (minor units)');
+  if (typeof raw.currency !== 'string' || !CURRENCY.test(raw.currency)) problems.push('currency must be an ISO 4217 code');
+  if (raw.paymentMethod !== undefined && raw.paymentMethod !== null && (typeof raw.paymentMethod !== 'string' || raw.paymentMethod.length > 100)) {
+    problems.push('paymentMethod must be a string of at most 100 characters');
+  }
+  let items: PaymentItem[] | undefined;
+  if (raw.items !== undefined && raw.items !== null) {
+    if (!Array.isArray(raw.items)) problems.push('items must be a list');
+    else {
+      items = raw.items.map((item: unknown) => {
+        const line = (item ?? {}) as Record<string, unknown>;
+        return { productId: String(line.productId ?? ''), kind: String(line.kind ?? ''), quantity: Number(line.quantity ?? 0) };
+      });
+    }
+  }
+  if (problems.length > 0) throw new InvalidPaymentRequestError(problems.join('; '));
+  return {
+    orderId: raw.orderId as string,
+    userId: raw.userId as string,
+    amount: raw.amount as number,
+    currency: (raw.currency as string).toUpperCase(),
+    paymentMethod: (raw.paymentMethod as string | null | undefined) ?? null,
+    ...(items ? { items } : {}),
+  };
+}
+
+const PAYMENT_ID_NAMESPACE = Buffer.from('6f1d8a52c3b94e0f9a7d2b4c5e6f7a81', 'hex');
+
+/**
+ * The payment id of an order: a name-based UUID (version 5) of the order id. A request retried
+ * after a crash or a provider timeout names the same payment to the provider, so the provider's
+ * idempotency check sees identical parameters.
+ */
+export function paymentIdFor(orderId: string): string {
+  const hash = createHash('sha1').update(PAYMENT_ID_NAMESPACE).update(orderId, 'utf8').digest();
+  hash[6] = (hash[6]! & 0x0f) | 0x50;
+  hash[8] = (hash[8]! & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** The provider idempotency key of a payment: the same order, amount and currency never charge twice. */
+export const paymentIdempotencyKey = (request: Pick<PaymentRequestedData, 'orderId' | 'amount' | 'currency'>): string =>
+  `mercado-payment:${request.orderId}:${request.amount}:${request.currency.toUpperCase()}`;
+
+/** The provider idempotency key of a refund (one key per refund row). */
+export const refundIdempotencyKey = (refundId: string): string => `mercado-refund:${refundId}`;
+
+export const recordPaymentSucceeded = (em: EntityManager, data: PaymentSucceededData) =>
+  recordEvent(em, PAYMENTS_EVENT_SOURCE, PAYMENT_SUCCEEDED, data.orderId, { ...data });
+
+export const recordPaymentFailed = (em: EntityManager, data: PaymentFailedData) =>
+  recordEvent(em, PAYMENTS_EVENT_SOURCE, PAYMENT_FAILED, data.orderId, { ...data });
+
+export const recordRefundIssued = (em: EntityManager, data: RefundIssuedData) => recordEvent(em, PAYMENTS_EVENT_SOURCE, REFUND_ISSUED, data.orderId, { ...data });
+
+export const recordRefundFailed = (em: EntityManager, data: RefundFailedData) => recordEvent(em, PAYMENTS_EVENT_SOURCE, REFUND_FAILED, data.orderId, { ...data });
+
+/** The events payments consumes, by type, for the kit's event consumer (the server registers them). */
+export function createPaymentEventHandlers(service: PaymentService): EventHandlers {
+  return {
+    [PAYMENT_REQUESTED]: async (em, envelope) => {
+      await service.requestPayment(em, envelope.data, { eventId: envelope.id });
+    },
+  };
+}

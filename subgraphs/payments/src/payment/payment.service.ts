@@ -1,0 +1,518 @@
+import { randomUUID } from 'node:crypto';
+import { LockMode, QueryOrder } from '@mikro-orm/core';
+import {
+  AppError,
+  badInput,
+  conflict,
+  groupedBy,
+  notFound,
+  orderedBy,
+  requireRole,
+  requireViewer,
+  type EntityManager,
+  type Logger,
+  type RequestContext,
+  type Viewer,
+} from '../../../kit/src';
+import { PaymentEntity } from './payment.entity';
+import {
+  paymentIdempotencyKey,
+  paymentIdFor,
+  parsePaymentRequested,
+  recordPaymentFailed,
+  recordPaymentSucceeded,
+  recordRefundFailed,
+  recordRefundIssued,
+  refundIdempotencyKey,
+  type PaymentRequestedData,
+} from './payment.events';
+import { MAX_AMOUNT, MAX_REFUND_REASON_LENGTH } from './payment.input';
+import type { PaymentMetrics } from './payment.metrics';
+import { ProviderRejectedError, ProviderUnavailableError, type PaymentAttempt, type PaymentProvider, type ProviderRefund } from './payment.provider';
+import {
+  isPaid,
+  paymentAdvances,
+  PaymentStatus,
+  REFUNDABLE_STATUSES,
+  refundAdvances,
+  RefundStatus,
+  refundStatusFromStripe,
+  statusAfterRefunds,
+} from './payment-status';
+import type { Payment, Refund } from './payment.type';
+import { RefundEntity } from './refund.entity';
+import type { StripeEventOutcome } from './stripe-event.entity';
+import { StripeEventEntity } from './stripe-event.entity';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const toPayment = (payment: PaymentEntity): Payment => ({
+  id: payment.id,
+  orderId: payment.orderId,
+  status: payment.status,
+  amount: { amount: payment.amount, currency: payment.currency },
+  provider: payment.provider,
+  createdAt: payment.createdAt,
+  userId: payment.userId,
+  secret: payment.clientSecret,
+});
+
+export const toRefund = (refund: RefundEntity): Refund => ({
+  id: refund.id,
+  amount: { amount: refund.amount, currency: refund.currency },
+  status: refund.status,
+  reason: refund.reason,
+  createdAt: refund.createdAt,
+});
+
+/** Owner or admin; everyone else sees nothing (as if the payment did not exist). */
+export const canRead = (viewer: Viewer, payment: { userId: string }): boolean => viewer.role === 'ADMIN' || viewer.id === payment.userId;
+
+/** The minimal view of a Stripe event this service acts on (`Stripe.Event`, verified by the webhook route). */
+export interface StripeEventLike {
+  id: string;
+  type: string;
+  created?: number;
+  data: { object: unknown };
+}
+
+export interface StripeEventResult {
+  duplicate: boolean;
+  outcome: StripeEventOutcome | 'duplicate';
+  paymentId: string | null;
+}
+
+type Obj = Record<string, unknown>;
+const asObject = (value: unknown): Obj => (typeof value === 'object' && value !== null ? (value as Obj) : {});
+const asString = (value: unknown): string | null => (typeof value === 'string' && value.length > 0 ? value : null);
+/** An id or an expanded object's id (`payment_intent: "pi_…"` or `{ id: "pi_…", … }`). */
+const idOf = (value: unknown): string | null => asString(value) ?? asString(asObject(value).id);
+
+export interface PaymentServiceDeps {
+  provider: PaymentProvider;
+  metrics: PaymentMetrics;
+  /** For work that does not come from a request (events, webhooks). */
+  log: Logger;
+}
+
+/** Payments, refunds and provider outcomes. Request methods take the request context first. */
+export class PaymentService {
+  constructor(private readonly deps: PaymentServiceDeps) {}
+
+  get providerName(): string {
+    return this.deps.provider.name;
+  }
+
+  // ---------------------------------------------------------------- the saga: PaymentRequested
+
+  /**
+   * Handles a PaymentRequested: records the order's payment (one per order) and asks the provider.
+   * A request for an order that already has a decided payment changes nothing. A provider outage
+   * (ProviderUnavailableError) is rethrown so the transaction rolls back and the event is retried;
+   * the retry names the same payment id and idempotency key, so the provider never charges twice.
+   */
+  async requestPayment(em: EntityManager, data: unknown, meta: { eventId?: string } = {}): Promise<PaymentEntity> {
+    const request = parsePaymentRequested(data);
+    const paymentId = paymentIdFor(request.orderId);
+    const log = this.deps.log.child({ orderId: request.orderId, paymentId, eventId: meta.eventId });
+    const { payment, attempt } = await em.transactional(async (tx) => {
+      const now = new Date();
+      const claim = await tx
+        .createQueryBuilder(PaymentEntity)
+        .insert({
+          id: paymentId,
+          orderId: request.orderId,
+          userId: request.userId,
+          amount: request.amount,
+          currency: request.currency,
+          status: PaymentStatus.PENDING,
+          provider: this.deps.provider.name,
+          paymentMethod: request.paymentMethod,
+          refundedAmount: 0,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .onConflict('orderId')
+        .ignore()
+        .execute('run');
+      // A concurrent delivery of the same request waits here until the first one commits.
+      const payment = await tx.findOneOrFail(PaymentEntity, { orderId: request.orderId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+      if (payment.status !== PaymentStatus.PENDING) {
+        if (payment.amount !== request.amount || payment.currency !== request.currency) {
+          log.warn({ existing: { amount: payment.amount, currency: payment.currency }, requested: request }, 'order already has a payment with another amount; nothing changed');
+        } else {
+          log.info({ status: payment.status }, 'payment already requested; nothing changed');
+        }
+        return { payment, attempt: null };
+      }
+      if (claim.affectedRows > 0 && request.items) payment.items = request.items;
+      const attempt = await this.attemptPayment(payment, request, log);
+      this.applyAttempt(tx, payment, attempt);
+      return { payment, attempt };
+    });
+    if (attempt) {
+      this.deps.metrics.payments.inc({ provider: payment.provider, outcome: attempt.outcome });
+      log.info({ status: payment.status, outcome: attempt.outcome }, 'payment requested');
+    }
+    return payment;
+  }
+
+  private async attemptPayment(payment: PaymentEntity, request: PaymentRequestedData, log: Logger): Promise<PaymentAttempt> {
+    try {
+      return await this.deps.provider.createPayment({
+        paymentId: payment.id,
+        orderId: payment.orderId,
+        amount: payment.amount,
+        currency: payment.currency,
+        paymentMethod: request.paymentMethod,
+        idempotencyKey: paymentIdempotencyKey(payment),
+      });
+    } catch (error) {
+      if (error instanceof ProviderUnavailableError) {
+        log.warn({ err: error }, 'payment provider unavailable; the request will be retried');
+        throw error;
+      }
+      // Refused for good or a provider bug: fail the payment (the order is cancelled) instead of retrying forever.
+      log.error({ err: error }, 'payment provider error; payment failed');
+      return { outcome: 'failed', reason: 'provider_error', message: (error as Error).message, providerPaymentId: null };
+    }
+  }
+
+  private applyAttempt(tx: EntityManager, payment: PaymentEntity, attempt: PaymentAttempt): void {
+    payment.updatedAt = new Date();
+    payment.providerPaymentId = attempt.providerPaymentId;
+    switch (attempt.outcome) {
+      case 'succeeded':
+        payment.status = PaymentStatus.SUCCEEDED;
+        recordPaymentSucceeded(tx, { orderId: payment.orderId, paymentId: payment.id, amount: payment.amount, currency: payment.currency });
+        break;
+      case 'requires_action':
+        payment.status = PaymentStatus.REQUIRES_ACTION;
+        payment.clientSecret = attempt.clientSecret;
+        break;
+      case 'failed':
+        payment.status = PaymentStatus.FAILED;
+        payment.failureReason = attempt.reason.slice(0, 100);
+        recordPaymentFailed(tx, { orderId: payment.orderId, paymentId: payment.id, reason: payment.failureReason });
+        break;
+    }
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** `payment(id)`: null for an unknown id and for a payment the viewer may not read. */
+  async payment(ctx: RequestContext, id: string): Promise<Payment | null> {
+    const viewer = requireViewer(ctx.viewer);
+    if (!UUID.test(id)) return null;
+    const payment = await this.byId(ctx).load(id.toLowerCase());
+    return payment && canRead(viewer, payment) ? toPayment(payment) : null;
+  }
+
+  /** `Order.payment`: batched over all orders of one request; null when none or not the viewer's. */
+  async paymentOfOrder(ctx: RequestContext, orderId: string): Promise<Payment | null> {
+    const viewer = requireViewer(ctx.viewer);
+    const payment = await this.byOrderId(ctx).load(orderId);
+    return payment && canRead(viewer, payment) ? toPayment(payment) : null;
+  }
+
+  /** `Payment.refunds`, oldest first, batched over all payments of one request. */
+  async refunds(ctx: RequestContext, paymentId: string): Promise<Refund[]> {
+    const rows = await ctx.loaders
+      .get<string, RefundEntity[]>('refundsByPayment', async (paymentIds) => {
+        const refunds = await ctx.em.find(RefundEntity, { paymentId: { $in: [...paymentIds] } }, { orderBy: { createdAt: QueryOrder.ASC, id: QueryOrder.ASC } });
+        return groupedBy(paymentIds, refunds, (refund) => refund.paymentId);
+      })
+      .load(paymentId);
+    return rows.map(toRefund);
+  }
+
+  /** The client secret confirms the payment in the customer's browser: the owner's only, not even an admin's. */
+  clientSecret(ctx: RequestContext, payment: Payment): string | null {
+    return ctx.viewer !== null && ctx.viewer.id === payment.userId ? payment.secret : null;
+  }
+
+  private byId(ctx: RequestContext) {
+    return ctx.loaders.get<string, PaymentEntity | null>('paymentById', async (ids) =>
+      orderedBy(ids, await ctx.em.find(PaymentEntity, { id: { $in: [...ids] } }), (payment) => payment.id),
+    );
+  }
+
+  private byOrderId(ctx: RequestContext) {
+    return ctx.loaders.get<string, PaymentEntity | null>('paymentByOrderId', async (orderIds) =>
+      orderedBy(orderIds, await ctx.em.find(PaymentEntity, { orderId: { $in: [...orderIds] } }), (payment) => payment.orderId),
+    );
+  }
+
+  // ---------------------------------------------------------------- refunds
+
+  /**
+   * Admin: gives back part or all of a paid payment. Refunds still pending count against what is
+   * refundable, so two concurrent refunds can never exceed the amount paid (the payment row is
+   * locked while the provider is asked). The development provider settles at once; Stripe's
+   * refunds stay PENDING until a webhook decides.
+   */
+  async refund(ctx: RequestContext, input: { paymentId: string; amount: number; reason?: string | null }): Promise<Refund> {
+    const viewer = requireRole(ctx.viewer, 'ADMIN');
+    const reason = input.reason?.trim() || null;
+    if (!UUID.test(input.paymentId)) throw badInput('paymentId must be a payment id (UUID)', 'paymentId');
+    if (!Number.isInteger(input.amount) || input.amount < 1 || input.amount > MAX_AMOUNT) throw badInput('amount must be a positive integer (minor units)', 'amount');
+    if (reason && reason.length > MAX_REFUND_REASON_LENGTH) throw badInput(`reason must be at most ${MAX_REFUND_REASON_LENGTH} characters`, 'reason');
+    const paymentId = input.paymentId.toLowerCase();
+    const { refund, payment } = await ctx.em.transactional(async (tx) => {
+      const payment = await tx.findOne(PaymentEntity, { id: paymentId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!payment) throw notFound('Payment', paymentId);
+      if (!REFUNDABLE_STATUSES.includes(payment.status)) throw conflict(`Payment ${payment.id} is ${payment.status}: only SUCCEEDED or PARTIALLY_REFUNDED payments can be refunded`);
+      if (payment.provider !== this.deps.provider.name || !payment.providerPaymentId) {
+        throw conflict(`Payment ${payment.id} was made with the ${payment.provider} provider, which this server does not use`);
+      }
+      const open = await tx.find(RefundEntity, { paymentId: payment.id, status: { $in: [RefundStatus.PENDING, RefundStatus.SUCCEEDED] } });
+      const refundable = payment.amount - open.reduce((sum, refund) => sum + refund.amount, 0);
+      if (input.amount > refundable) {
+        throw badInput(`Cannot refund ${input.amount}: only ${refundable} of ${payment.amount} ${payment.currency} is still refundable`, 'amount');
+      }
+      const now = new Date();
+      const refund = tx.create(RefundEntity, {
+        id: randomUUID(),
+        paymentId: payment.id,
+        amount: input.amount,
+        currency: payment.currency,
+        status: RefundStatus.PENDING,
+        reason,
+        providerRefundId: null,
+        failureReason: null,
+        requestedBy: viewer.id,
+        createdAt: now,
+        updatedAt: now,
+      });
+      let attempt;
+      try {
+        attempt = await this.deps.provider.createRefund({
+          refundId: refund.id,
+          paymentId: payment.id,
+          orderId: payment.orderId,
+          providerPaymentId: payment.providerPaymentId,
+          amount: refund.amount,
+          currency: refund.currency,
+          idempotencyKey: refundIdempotencyKey(refund.id),
+        });
+      } catch (error) {
+        if (error instanceof ProviderUnavailableError) {
+          ctx.log.warn({ err: error, paymentId }, 'refund provider unavailable');
+          throw new AppError('UPSTREAM_UNAVAILABLE', 'The payment provider is unavailable; nothing was refunded, try again later');
+        }
+        if (error instanceof ProviderRejectedError) throw new AppError('PAYMENT_FAILED', `The payment provider refused the refund: ${error.message}`, { reason: error.code });
+        throw error;
+      }
+      refund.providerRefundId = attempt.providerRefundId;
+      this.applyRefundStatus(tx, payment, refund, attempt.status, attempt.failureReason);
+      return { refund, payment };
+    });
+    this.deps.metrics.refunds.inc({ provider: payment.provider, outcome: refund.status.toLowerCase() });
+    ctx.log.info({ paymentId, refundId: refund.id, amount: refund.amount, status: refund.status, by: viewer.id }, 'refund requested');
+    return toRefund(refund);
+  }
+
+  /**
+   * Moves a refund forward (PENDING → SUCCEEDED → FAILED, never back), keeps the payment's refunded
+   * total and status in step and records RefundIssued / RefundFailed. Returns false for stale news.
+   */
+  private applyRefundStatus(tx: EntityManager, payment: PaymentEntity, refund: RefundEntity, next: RefundStatus, failureReason: string | null): boolean {
+    if (!refundAdvances(refund.status, next)) return false;
+    const wasIssued = refund.status === RefundStatus.SUCCEEDED;
+    refund.status = next;
+    refund.updatedAt = new Date();
+    const event = { orderId: payment.orderId, paymentId: payment.id, refundId: refund.id, amount: refund.amount, currency: refund.currency };
+    if (next === RefundStatus.SUCCEEDED) {
+      payment.refundedAmount += refund.amount;
+      recordRefundIssued(tx, event);
+    } else if (next === RefundStatus.FAILED) {
+      refund.failureReason = (failureReason ?? 'failed').slice(0, 100);
+      if (wasIssued) payment.refundedAmount -= refund.amount;
+      recordRefundFailed(tx, { ...event, reason: refund.failureReason, previouslyIssued: wasIssued });
+    }
+    if (isPaid(payment.status)) payment.status = statusAfterRefunds(payment.amount, payment.refundedAmount);
+    payment.updatedAt = new Date();
+    return true;
+  }
+
+  // ---------------------------------------------------------------- Stripe webhooks
+
+  /**
+   * Applies one verified Stripe event exactly once: its id is claimed in `stripe_event` in the same
+   * transaction as the effect, so a redelivery (even a concurrent one) changes nothing. States only
+   * move forward, so deliveries may arrive in any order.
+   */
+  async handleStripeEvent(em: EntityManager, event: StripeEventLike, log: Logger = this.deps.log): Promise<StripeEventResult> {
+    const result = await em.transactional(async (tx): Promise<StripeEventResult> => {
+      const claim = await tx
+        .createQueryBuilder(StripeEventEntity)
+        .insert({
+          id: event.id,
+          type: event.type.slice(0, 100),
+          outcome: 'ignored',
+          paymentId: null,
+          createdAtStripe: typeof event.created === 'number' ? new Date(event.created * 1000) : null,
+          receivedAt: new Date(),
+        })
+        .onConflict('id')
+        .ignore()
+        .execute('run');
+      if (claim.affectedRows === 0) return { duplicate: true, outcome: 'duplicate', paymentId: null };
+      const { outcome, paymentId } = await this.applyStripeEvent(tx, event, log);
+      await tx.createQueryBuilder(StripeEventEntity).update({ outcome, paymentId }).where({ id: event.id }).execute();
+      return { duplicate: false, outcome, paymentId };
+    });
+    this.deps.metrics.webhooks.inc({ type: event.type, outcome: result.outcome });
+    log.info({ stripeEventId: event.id, type: event.type, outcome: result.outcome, paymentId: result.paymentId }, 'stripe event');
+    return result;
+  }
+
+  private async applyStripeEvent(tx: EntityManager, event: StripeEventLike, log: Logger): Promise<{ outcome: StripeEventOutcome; paymentId: string | null }> {
+    const object = asObject(event.data?.object);
+    switch (event.type) {
+      case 'payment_intent.succeeded':
+        return this.onIntentSucceeded(tx, object, log);
+      case 'payment_intent.payment_failed':
+        return this.onIntentFailed(tx, object);
+      case 'charge.refunded':
+        return this.onChargeRefunded(tx, object, log);
+      case 'charge.refund.updated':
+      case 'refund.created':
+      case 'refund.updated':
+      case 'refund.failed': {
+        const payment = await this.findStripePayment(tx, idOf(object.payment_intent), null);
+        if (!payment) return { outcome: 'unmatched', paymentId: null };
+        const outcome = await this.applyProviderRefund(tx, payment, this.refundFromEvent(object), log);
+        return { outcome, paymentId: payment.id };
+      }
+      default:
+        return { outcome: 'ignored', paymentId: null };
+    }
+  }
+
+  /** The payment a PaymentIntent belongs to, locked: by its `pi_…` id, else by the `paymentId` we put in its metadata. */
+  private async findStripePayment(tx: EntityManager, intentId: string | null, metadata: Obj | null): Promise<PaymentEntity | null> {
+    if (intentId) {
+      const byIntent = await tx.findOne(PaymentEntity, { providerPaymentId: intentId, provider: 'stripe' }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (byIntent) return byIntent;
+    }
+    const paymentId = asString(metadata?.paymentId);
+    if (!paymentId || !UUID.test(paymentId)) return null;
+    const byMetadata = await tx.findOne(PaymentEntity, { id: paymentId.toLowerCase(), provider: 'stripe' }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    if (!byMetadata) return null;
+    // Our row may lack the intent id if the create response was lost; never re-point it to another intent.
+    if (byMetadata.providerPaymentId === null && intentId) byMetadata.providerPaymentId = intentId;
+    return byMetadata.providerPaymentId === intentId ? byMetadata : null;
+  }
+
+  private async onIntentSucceeded(tx: EntityManager, intent: Obj, log: Logger): Promise<{ outcome: StripeEventOutcome; paymentId: string | null }> {
+    const payment = await this.findStripePayment(tx, idOf(intent.id), asObject(intent.metadata));
+    if (!payment) return { outcome: 'unmatched', paymentId: null };
+    if (!paymentAdvances(payment.status, PaymentStatus.SUCCEEDED)) return { outcome: 'stale', paymentId: payment.id };
+    const received = typeof intent.amount_received === 'number' ? intent.amount_received : intent.amount;
+    const currency = asString(intent.currency)?.toUpperCase();
+    if ((typeof received === 'number' && received !== payment.amount) || (currency && currency !== payment.currency)) {
+      log.warn({ paymentId: payment.id, expected: { amount: payment.amount, currency: payment.currency }, received: { amount: received, currency } }, 'PaymentIntent amount differs from the payment');
+    }
+    const wasFailed = payment.status === PaymentStatus.FAILED;
+    // Refunds reported before this (out of order) already count.
+    payment.status = statusAfterRefunds(payment.amount, payment.refundedAmount);
+    payment.failureReason = null;
+    payment.updatedAt = new Date();
+    recordPaymentSucceeded(tx, { orderId: payment.orderId, paymentId: payment.id, amount: payment.amount, currency: payment.currency });
+    if (wasFailed) log.warn({ paymentId: payment.id, orderId: payment.orderId }, 'payment succeeded after it was reported failed (customer retried)');
+    this.deps.metrics.payments.inc({ provider: payment.provider, outcome: 'succeeded' });
+    return { outcome: 'applied', paymentId: payment.id };
+  }
+
+  private async onIntentFailed(tx: EntityManager, intent: Obj): Promise<{ outcome: StripeEventOutcome; paymentId: string | null }> {
+    const payment = await this.findStripePayment(tx, idOf(intent.id), asObject(intent.metadata));
+    if (!payment) return { outcome: 'unmatched', paymentId: null };
+    // Never downgrades a paid payment; a second failure reports nothing new.
+    if (!paymentAdvances(payment.status, PaymentStatus.FAILED)) return { outcome: 'stale', paymentId: payment.id };
+    const error = asObject(intent.last_payment_error);
+    const reason = (asString(error.code) ?? asString(error.decline_code) ?? 'payment_failed').slice(0, 100);
+    payment.status = PaymentStatus.FAILED;
+    payment.failureReason = reason;
+    payment.updatedAt = new Date();
+    recordPaymentFailed(tx, { orderId: payment.orderId, paymentId: payment.id, reason });
+    this.deps.metrics.payments.inc({ provider: payment.provider, outcome: 'failed' });
+    return { outcome: 'applied', paymentId: payment.id };
+  }
+
+  /**
+   * `charge.refunded`: the refunds listed on the charge, or, on API versions that no longer embed
+   * them, the payment's refunds fetched from Stripe.
+   */
+  private async onChargeRefunded(tx: EntityManager, charge: Obj, log: Logger): Promise<{ outcome: StripeEventOutcome; paymentId: string | null }> {
+    const payment = await this.findStripePayment(tx, idOf(charge.payment_intent), null);
+    if (!payment || !payment.providerPaymentId) return { outcome: 'unmatched', paymentId: null };
+    const embedded = asObject(charge.refunds).data;
+    const refunds = Array.isArray(embedded) ? embedded.map((refund) => this.refundFromEvent(asObject(refund))) : await this.deps.provider.listRefunds(payment.providerPaymentId);
+    let applied = false;
+    for (const refund of refunds) {
+      if ((await this.applyProviderRefund(tx, payment, refund, log)) === 'applied') applied = true;
+    }
+    return { outcome: applied ? 'applied' : 'stale', paymentId: payment.id };
+  }
+
+  private refundFromEvent(refund: Obj): ProviderRefund {
+    return {
+      id: asString(refund.id) ?? '',
+      status: asString(refund.status),
+      amount: typeof refund.amount === 'number' ? refund.amount : null,
+      currency: asString(refund.currency),
+      reason: asString(refund.reason),
+      failureReason: asString(refund.failure_reason),
+      metadata: asObject(refund.metadata),
+    };
+  }
+
+  /**
+   * One refund as Stripe reports it: matched by `re_…` id or our `refundId` metadata. A refund
+   * made outside Mercado (dashboard) is recorded, so the refunded total stays true.
+   */
+  private async applyProviderRefund(tx: EntityManager, payment: PaymentEntity, reported: ProviderRefund, log: Logger): Promise<StripeEventOutcome> {
+    if (!reported.id) return 'ignored';
+    let refund = await tx.findOne(RefundEntity, { providerRefundId: reported.id });
+    if (!refund) {
+      const refundId = asString(reported.metadata.refundId);
+      if (refundId && UUID.test(refundId)) {
+        const byMetadata = await tx.findOne(RefundEntity, { id: refundId.toLowerCase() });
+        if (byMetadata && byMetadata.providerRefundId === null) byMetadata.providerRefundId = reported.id;
+        if (byMetadata && byMetadata.providerRefundId === reported.id) refund = byMetadata;
+      }
+    }
+    if (refund && refund.paymentId !== payment.id) {
+      log.warn({ refundId: refund.id, paymentId: payment.id }, 'Stripe refund belongs to another payment; ignored');
+      return 'ignored';
+    }
+    const next = refundStatusFromStripe(reported.status);
+    if (!refund) {
+      if (reported.amount === null || !Number.isInteger(reported.amount) || reported.amount < 1) return 'unmatched';
+      if (next === RefundStatus.SUCCEEDED && payment.refundedAmount + reported.amount > payment.amount) {
+        log.error({ paymentId: payment.id, stripeRefundId: reported.id }, 'Stripe refund would exceed the amount paid; ignored');
+        return 'ignored';
+      }
+      const now = new Date();
+      refund = tx.create(RefundEntity, {
+        id: randomUUID(),
+        paymentId: payment.id,
+        amount: reported.amount,
+        currency: payment.currency,
+        status: RefundStatus.PENDING,
+        reason: reported.reason,
+        providerRefundId: reported.id,
+        failureReason: null,
+        requestedBy: 'stripe',
+        createdAt: now,
+        updatedAt: now,
+      });
+      log.info({ paymentId: payment.id, stripeRefundId: reported.id }, 'recorded a refund made outside Mercado');
+      if (next === RefundStatus.PENDING) return 'applied';
+    }
+    const changed = this.applyRefundStatus(tx, payment, refund, next, reported.failureReason);
+    if (changed) this.deps.metrics.refunds.inc({ provider: 'stripe', outcome: next.toLowerCase() });
+    return changed ? 'applied' : 'stale';
+  }
+}

@@ -1,0 +1,110 @@
+import {
+  createRedisClient,
+  createSubgraphServer,
+  createTokenVerifier,
+  openOrm,
+  remoteKeys,
+  startEventing,
+  type EventConsumer,
+  type EventHandlers,
+  type Eventing,
+  type Logger,
+  type MikroORM,
+  type OutboxRelay,
+  type SubgraphServer,
+  type TokenVerifier,
+} from '../../kit/src';
+import type { PaymentsConfig } from './config';
+import { paymentsEntities, paymentsMigrations } from './mikro-orm.config';
+import { DevPaymentProvider } from './payment/dev.provider';
+import { createPaymentEventHandlers } from './payment/payment.events';
+import { createPaymentMetrics, registerPaymentMetrics } from './payment/payment.metrics';
+import type { PaymentProvider } from './payment/payment.provider';
+import { PaymentService } from './payment/payment.service';
+import { createStripeClient, StripePaymentProvider, type StripeClient } from './payment/stripe.provider';
+import { stripeWebhookRoute } from './payment/stripe.webhook';
+import { buildPaymentsSchema } from './schema';
+
+export interface PaymentsServerDeps {
+  config: PaymentsConfig;
+  log: Logger;
+  verifyToken?: TokenVerifier;
+}
+
+export interface PaymentsServer extends SubgraphServer {
+  /** The server's ORM, for tests that inspect rows. Closed by `close()`. */
+  orm: MikroORM;
+  service: PaymentService;
+  provider: PaymentProvider;
+  /** The Stripe SDK client; null on the development provider. */
+  stripe: StripeClient | null;
+  /** The handlers of the events payments consumes (`PaymentRequested`), by type; tests call them directly. */
+  eventHandlers: EventHandlers;
+  /** Running when `config.eventsEnabled`; stopped by `close()` before the ORM closes. */
+  consumer: EventConsumer | null;
+  relay: OutboxRelay | null;
+}
+
+/**
+ * Builds the payments subgraph from injected dependencies; reads no environment. Opens the ORM
+ * (creating and migrating the database), serves `POST /webhooks/stripe` when Stripe is configured
+ * and, when events are enabled, consumes `events-payments` and relays this subgraph's outbox.
+ */
+export async function createPaymentsServer(deps: PaymentsServerDeps): Promise<PaymentsServer> {
+  const { config, log } = deps;
+  const stripe = config.stripe ? createStripeClient(config.stripe) : null;
+  const provider: PaymentProvider = stripe ? new StripePaymentProvider(stripe) : new DevPaymentProvider();
+  if (!stripe && config.env === 'production') log.warn('STRIPE_SECRET_KEY is not set: the development payment provider settles every payment without charging anyone');
+  const metrics = createPaymentMetrics();
+  const service = new PaymentService({ provider, metrics, log: log.child({ component: 'payments' }) });
+  const eventHandlers = createPaymentEventHandlers(service);
+  const schema = await buildPaymentsSchema(service);
+
+  const orm = await openOrm({ databaseUrl: config.databaseUrl, entities: paymentsEntities, migrations: paymentsMigrations, poolSize: config.databasePoolSize });
+  let eventing: Eventing | null = null;
+  // Its own small connection, so /ready reports Redis as it is now (the worker's connections reconnect silently).
+  const redisProbe = config.eventsEnabled ? createRedisClient(config.redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 }) : null;
+  redisProbe?.on('error', () => undefined);
+  const stopEvents = async () => {
+    await eventing?.close();
+    if (redisProbe?.status === 'ready') await redisProbe.quit().catch(() => redisProbe.disconnect());
+    else redisProbe?.disconnect();
+  };
+  try {
+    const server = await createSubgraphServer({
+      name: config.name,
+      schema,
+      orm,
+      log,
+      verifyToken: deps.verifyToken ?? createTokenVerifier(remoteKeys(config.jwksUrl)),
+      routes: stripe && config.stripe ? [stripeWebhookRoute({ stripe, webhookSecret: config.stripe.webhookSecret, orm, service })] : [],
+      readiness: redisProbe
+        ? {
+            redis: async () => {
+              if (redisProbe.status === 'wait') await redisProbe.connect();
+              return redisProbe.ping();
+            },
+          }
+        : undefined,
+      onClose: stopEvents,
+    });
+    registerPaymentMetrics(metrics, server.metrics.registry);
+    if (config.eventsEnabled) {
+      eventing = await startEventing({
+        orm,
+        redis: config.redisUrl,
+        subgraph: config.name,
+        log,
+        handlers: eventHandlers,
+        prefix: config.eventsPrefix,
+        concurrency: config.eventsConcurrency,
+        metrics: server.metrics.registry,
+      });
+    }
+    return Object.assign(server, { orm, service, provider, stripe, eventHandlers, consumer: eventing?.consumer ?? null, relay: eventing?.relay ?? null });
+  } catch (error) {
+    await stopEvents().catch(() => undefined);
+    await orm.close();
+    throw error;
+  }
+}

@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import { createLogger, createTokenVerifier, OutboxEvent } from '../../kit/src';
+import { InboxRecord, type EventEnvelope } from '../../kit/src/events';
+import { testDatabaseUrl, TestIssuer } from '../../kit/src/testing';
+import { readPaymentsConfig } from '../src/config';
+import { PaymentEntity } from '../src/payment/payment.entity';
+import { createPaymentsServer, type PaymentsServer } from '../src/server';
+import { cleanupRedis, eventQueue, jobSettled, QueueWatcher, REDIS_URL, testPrefix } from './support/event-queues';
+
+jest.setTimeout(30_000);
+
+/** The saga through real queues: orders' PaymentRequested on `events-payments`, replies on `events-orders`. */
+describe('payments in the saga (BullMQ on Redis)', () => {
+  const database = testDatabaseUrl('payments_saga');
+  const prefix = testPrefix();
+  let server: PaymentsServer;
+  let requests: ReturnType<typeof eventQueue>;
+  let orders: QueueWatcher;
+
+  const paymentRequested = (data: Record<string, unknown>): EventEnvelope => ({
+    id: randomUUID(),
+    type: 'PaymentRequested',
+    version: 1,
+    occurredAt: new Date().toISOString(),
+    source: 'orders',
+    subject: String(data.orderId),
+    data: { userId: 'user-1', amount: 1999, currency: 'USD', paymentMethod: 'card', items: [{ productId: 'p-1', sku: 'SKU-1', kind: 'PLAN', quantity: 1, unitAmount: 1999 }], ...data },
+  });
+  /** Publishes like the orders relay (job id = event id, retries with backoff) and waits for the consumer. */
+  const publish = async (event: EventEnvelope, jobId = event.id, outcome: 'completed' | 'failed' = 'completed') => {
+    const settled = jobSettled(server.consumer!.worker, outcome, jobId);
+    await requests.add(event.type, event, { jobId, attempts: 3, backoff: { type: 'exponential', delay: 10 }, removeOnFail: false });
+    return settled;
+  };
+
+  beforeAll(async () => {
+    const issuer = await TestIssuer.create();
+    const config = readPaymentsConfig({ DATABASE_URL: database.url, REDIS_URL, NODE_ENV: 'test', LOG_LEVEL: 'silent', EVENTS_PREFIX: prefix });
+    server = await createPaymentsServer({ config, log: createLogger('payments-saga-test', 'silent'), verifyToken: createTokenVerifier(issuer.keys) });
+    await server.listen(0);
+    await server.consumer!.ready();
+    requests = eventQueue('payments', prefix);
+    orders = new QueueWatcher('orders', prefix);
+  });
+
+  afterAll(async () => {
+    await orders?.close();
+    await requests?.close();
+    await server?.close();
+    await cleanupRedis(prefix, ['payments', 'orders', 'analytics']);
+    await database.drop();
+  });
+
+  it('answers PaymentRequested with PaymentSucceeded on the orders queue', async () => {
+    const orderId = randomUUID();
+    const event = paymentRequested({ orderId });
+    const { result } = await publish(event);
+    expect(result).toBe('processed');
+
+    const reply = await orders.next((item) => item.type === 'PaymentSucceeded' && item.data.orderId === orderId);
+    const payment = await server.orm.em.fork().findOneOrFail(PaymentEntity, { orderId });
+    expect(reply).toMatchObject({ source: 'payments', subject: orderId, version: 1, data: { orderId, paymentId: payment.id, amount: 1999, currency: 'USD' } });
+    expect(payment).toMatchObject({ status: 'SUCCEEDED', items: [{ productId: 'p-1', kind: 'PLAN', quantity: 1 }] });
+    expect(await server.orm.em.fork().findOneOrFail(InboxRecord, { eventId: event.id })).toMatchObject({ type: 'PaymentRequested', source: 'orders' });
+    const outbox = await server.orm.em.fork().findOneOrFail(OutboxEvent, { id: reply.id });
+    expect(outbox.publishedAt).not.toBeNull();
+  });
+
+  it('applies a redelivered PaymentRequested once', async () => {
+    const orderId = randomUUID();
+    const event = paymentRequested({ orderId });
+    expect((await publish(event)).result).toBe('processed');
+    expect((await publish(event, `${event.id}-again`)).result).toBe('duplicate');
+    // A new request for the same order (another event id) creates nothing new either.
+    expect((await publish(paymentRequested({ orderId }))).result).toBe('processed');
+    expect(await server.orm.em.fork().count(PaymentEntity, { orderId })).toBe(1);
+    expect(await server.orm.em.fork().count(OutboxEvent, { subject: orderId })).toBe(1);
+  });
+
+  it('answers a declined payment with PaymentFailed', async () => {
+    const orderId = randomUUID();
+    await publish(paymentRequested({ orderId, paymentMethod: 'dev-decline' }));
+    const reply = await orders.next((item) => item.type === 'PaymentFailed' && item.data.orderId === orderId);
+    expect(reply.data).toMatchObject({ orderId, reason: 'card_declined' });
+  });
+
+  it('fails a malformed PaymentRequested at once, without retries, writing nothing', async () => {
+    const orderId = randomUUID();
+    const event = paymentRequested({ orderId, amount: -5 });
+    const { job } = await publish(event, event.id, 'failed');
+    expect(job.attemptsMade).toBe(1);
+    expect(job.failedReason).toMatch(/Invalid PaymentRequested/);
+    expect(await server.orm.em.fork().count(PaymentEntity, { orderId })).toBe(0);
+    expect(await server.orm.em.fork().count(InboxRecord, { eventId: event.id })).toBe(0);
+  });
+
+  it('reports Redis in /ready', async () => {
+    const address = server.httpServer.address() as { port: number };
+    const ready = await (await fetch(`http://127.0.0.1:${address.port}/ready`)).json();
+    expect(ready).toMatchObject({ status: 'ready', checks: { database: 'ok', redis: 'ok' } });
+  });
+});

@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
+import { Queue, Worker, type Job } from 'bullmq';
+import { bullConnection, createRedisClient, eventQueueName, type EventEnvelope } from '../../../kit/src/events';
+
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** A BullMQ key prefix of its own, so parallel test files never share queues. */
+export const testPrefix = (): string => `test-payments-${randomBytes(6).toString('hex')}`;
+
+/** A handle on `events-<subgraph>` to feed or inspect it. */
+export function eventQueue(subgraph: string, prefix: string): Queue<EventEnvelope> {
+  const queue = new Queue<EventEnvelope>(eventQueueName(subgraph), { connection: bullConnection(REDIS_URL), prefix });
+  queue.on('error', () => undefined);
+  return queue;
+}
+
+/**
+ * Stands in for a consuming subgraph (orders): a worker on its queue that keeps every envelope it
+ * receives, so a test can wait for the one it expects (no polling, no sleeps).
+ */
+export class QueueWatcher {
+  readonly received: EventEnvelope[] = [];
+  private readonly waiters: { match: (event: EventEnvelope) => boolean; resolve: (event: EventEnvelope) => void }[] = [];
+  readonly worker: Worker<EventEnvelope>;
+
+  constructor(subgraph: string, prefix: string) {
+    this.worker = new Worker<EventEnvelope>(
+      eventQueueName(subgraph),
+      async (job) => {
+        this.received.push(job.data);
+        for (const waiter of [...this.waiters]) {
+          if (waiter.match(job.data)) {
+            this.waiters.splice(this.waiters.indexOf(waiter), 1);
+            waiter.resolve(job.data);
+          }
+        }
+      },
+      { connection: bullConnection(REDIS_URL, { maxRetriesPerRequest: null }), prefix },
+    );
+    this.worker.on('error', () => undefined);
+  }
+
+  next(match: (event: EventEnvelope) => boolean): Promise<EventEnvelope> {
+    const seen = this.received.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve) => this.waiters.push({ match, resolve }));
+  }
+
+  close(): Promise<void> {
+    return this.worker.close();
+  }
+}
+
+/** Resolves the first time `worker` emits `event` for the job with this id. Attach before the job can run. */
+export function jobSettled(worker: Worker, event: 'completed' | 'failed', jobId: string): Promise<{ job: Job; result: unknown }> {
+  const emitter = worker as unknown as EventEmitter;
+  return new Promise((resolve) => {
+    const listener = (job: Job | undefined, result: unknown) => {
+      if (job?.id !== jobId) return;
+      emitter.off(event, listener);
+      resolve({ job, result });
+    };
+    emitter.on(event, listener);
+  });
+}
+
+/** Removes the test's queues and every key under its prefix. */
+export async function cleanupRedis(prefix: string, subgraphs: readonly string[]): Promise<void> {
+  for (const subgraph of subgraphs) {
+    const queue = eventQueue(subgraph, prefix);
+    try {
+      await queue.obliterate({ force: true });
+    } finally {
+      await queue.close();
+    }
+  }
+  const redis = createRedisClient(REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      if (keys.length > 0) await redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    await redis.quit();
+  }
+}
