@@ -87,6 +87,12 @@ export interface SubgraphConfig {
   redisUrl: string;
   /** Where the users subgraph publishes its signing keys. */
   jwksUrl: string;
+  /** Run the outbox relay and event consumer in this process. */
+  eventsEnabled: boolean;
+  /** BullMQ key prefix of the event queues (tests isolate themselves with their own). */
+  eventsPrefix: string | undefined;
+  /** Events a consumer processes at once. */
+  eventsConcurrency: number;
 }
 
 /** The settings every subgraph shares; a subgraph extends it with its own. */
@@ -100,5 +106,8 @@ export function readSubgraphConfig(name: string, defaultPort: number, reader: En
     databaseUrl: reader.url('DATABASE_URL', `postgres://postgres@127.0.0.1:5432/mercado_${name}`),
     redisUrl: reader.url('REDIS_URL', 'redis://127.0.0.1:6379'),
     jwksUrl: reader.url('JWKS_URL', 'http://127.0.0.1:4001/.well-known/jwks.json'),
+    eventsEnabled: reader.bool('EVENTS_ENABLED', true),
+    eventsPrefix: reader.optional('EVENTS_PREFIX'),
+    eventsConcurrency: reader.int('EVENTS_CONCURRENCY', 10, { min: 1, max: 100 }),
   };
 }

@@ -26,12 +26,6 @@ export interface PaymentsConfig extends SubgraphConfig {
   databasePoolSize: number;
   /** Null: the built-in development provider settles payments at once (no Stripe account needed). */
   stripe: StripeConfig | null;
-  /** Run the event consumer (PaymentRequested) and the outbox relay in this process. */
-  eventsEnabled: boolean;
-  /** BullMQ key prefix shared by every relay and consumer of one deployment (BullMQ's default when unset). */
-  eventsPrefix: string | undefined;
-  /** Events applied at once by the consumer (each may wait on the payment provider). */
-  eventsConcurrency: number;
 }
 
 /** Splits `http://127.0.0.1:12111` into the `protocol`/`host`/`port` options of the Stripe SDK. */
@@ -72,9 +66,6 @@ export function readPaymentsConfig(env: Record<string, string | undefined> = pro
     ...base,
     databasePoolSize,
     stripe: secretKey && webhookSecret ? { secretKey, webhookSecret, apiBase, maxNetworkRetries, timeoutMs } : null,
-    eventsEnabled: reader.bool('EVENTS_ENABLED', true),
-    eventsPrefix: reader.optional('EVENTS_PREFIX'),
-    eventsConcurrency: reader.int('EVENTS_CONCURRENCY', 10, { min: 1, max: 100 }),
   };
   try {
     reader.done();

@@ -64,7 +64,7 @@ describe('readPaymentsConfig', () => {
       EVENTS_CONCURRENCY: '0',
     });
     expect(problems).toHaveLength(4);
-    expect(problems.join('\n')).toMatch(/PORT[\s\S]*STRIPE_MAX_NETWORK_RETRIES[\s\S]*EVENTS_CONCURRENCY[\s\S]*STRIPE_API_BASE must use http or https/);
+    expect(problems.join('\n')).toMatch(/PORT[\s\S]*EVENTS_CONCURRENCY[\s\S]*STRIPE_MAX_NETWORK_RETRIES[\s\S]*STRIPE_API_BASE must use http or https/);
   });
 });
 

@@ -5,14 +5,14 @@ import { testDatabaseUrl, TestIssuer } from '../../kit/src/testing';
 import { readPaymentsConfig } from '../src/config';
 import { PaymentEntity } from '../src/payment/payment.entity';
 import { createPaymentsServer, type PaymentsServer } from '../src/server';
-import { cleanupRedis, eventQueue, jobSettled, QueueWatcher, REDIS_URL, testPrefix } from './support/event-queues';
+import { cleanupRedis, eventQueue, jobSettled, QueueWatcher, REDIS_URL, testPrefix } from '../../kit/src/events/testing';
 
 jest.setTimeout(30_000);
 
 /** The saga through real queues: orders' PaymentRequested on `events-payments`, replies on `events-orders`. */
 describe('payments in the saga (BullMQ on Redis)', () => {
   const database = testDatabaseUrl('payments_saga');
-  const prefix = testPrefix();
+  const prefix = testPrefix('payments');
   let server: PaymentsServer;
   let requests: ReturnType<typeof eventQueue>;
   let orders: QueueWatcher;

@@ -1,8 +1,12 @@
-import { OutboxEvent } from '../../kit/src';
+import { InboxRecord, OutboxEvent } from '../../kit/src';
 import { RefreshTokenEntity } from './auth/refresh-token.entity';
 import { Migration0001Init } from './migrations/Migration0001Init';
+import { Migration0002Plans } from './migrations/Migration0002Plans';
 import { UserEntity } from './users/user.entity';
 
-export const usersEntities = [UserEntity, RefreshTokenEntity, OutboxEvent];
+export const usersEntities = [UserEntity, RefreshTokenEntity, OutboxEvent, InboxRecord];
 
-export const usersMigrations = [{ name: 'Migration0001Init', class: Migration0001Init }];
+export const usersMigrations = [
+  { name: 'Migration0001Init', class: Migration0001Init },
+  { name: 'Migration0002Plans', class: Migration0002Plans },
+];

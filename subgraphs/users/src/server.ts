@@ -2,6 +2,8 @@ import {
   createSubgraphServer,
   openOrm,
   sendJson,
+  startEventing,
+  type Eventing,
   type Logger,
   type MikroORM,
   type Route,
@@ -18,6 +20,7 @@ import { buildUsersSchema } from './schema';
 import type { UsersServices } from './services';
 import { SecretBox } from './totp/secret-box';
 import { TotpService } from './totp/totp.service';
+import { userEventHandlers } from './users/user.events';
 import { UserService } from './users/user.service';
 
 export interface UsersServerDeps {
@@ -32,6 +35,8 @@ export interface UsersServerDeps {
 export interface UsersServer extends SubgraphServer {
   orm: MikroORM;
   signingKeys: SigningKeys;
+  /** Null when EVENTS_ENABLED is false. */
+  eventing: Eventing | null;
 }
 
 export const JWKS_PATH = '/.well-known/jwks.json';
@@ -83,8 +88,23 @@ export async function createUsersServer(deps: UsersServerDeps): Promise<UsersSer
       log,
       verifyToken: deps.verifyToken ?? signingKeys.verifier(),
       routes: [jwksRoute(signingKeys)],
+      onClose: async () => {
+        await eventing?.close();
+      },
     });
-    return Object.assign(server, { orm, signingKeys });
+    const eventing = config.eventsEnabled
+      ? await startEventing({
+          orm,
+          redis: config.redisUrl,
+          subgraph: 'users',
+          log,
+          handlers: userEventHandlers,
+          prefix: config.eventsPrefix,
+          concurrency: config.eventsConcurrency,
+          metrics: server.metrics.registry,
+        })
+      : null;
+    return Object.assign(server, { orm, signingKeys, eventing });
   } catch (error) {
     await orm.close();
     throw error;

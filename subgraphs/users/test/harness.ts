@@ -38,7 +38,7 @@ export interface UsersHarness {
 export async function startUsers(env: Record<string, string> = {}): Promise<UsersHarness> {
   const database = testDatabaseUrl('users');
   const clock = new TestClock();
-  const config = readUsersConfig({ DATABASE_URL: database.url, NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env });
+  const config = readUsersConfig({ DATABASE_URL: database.url, NODE_ENV: 'test', LOG_LEVEL: 'silent', EVENTS_ENABLED: 'false', ...env });
   const server = await createUsersServer({ config, log: createLogger('users-test', process.env.USERS_TEST_LOG ?? 'silent'), clock: clock.now });
   const url = await server.listen(0);
   const sql = <T>(query: string, params: unknown[] = []) => server.orm.em.getConnection().execute<T[]>(query, params);

@@ -23,6 +23,8 @@ export const EVENT_ROUTES = {
   RefundFailed: ['analytics'],
   OrderConfirmed: ['inventory', 'analytics'],
   OrderCancelled: ['inventory', 'analytics'],
+  // Beyond DESIGN.md's table: an admin approved a return; payments refunds, inventory restocks goods.
+  ReturnApproved: ['payments', 'inventory', 'analytics'],
   LowStock: ['analytics'],
   // Beyond DESIGN.md's table: inventory's reservation TTL fired before payment; orders cancels with EXPIRED.
   ReservationExpired: ['orders', 'analytics'],
@@ -54,6 +56,7 @@ export const EVENT_SOURCES: Readonly<Record<EventType, SubgraphName>> = {
   RefundFailed: 'payments',
   OrderConfirmed: 'orders',
   OrderCancelled: 'orders',
+  ReturnApproved: 'orders',
   LowStock: 'inventory',
   ReservationExpired: 'inventory',
   TradeOrderUpdated: 'trading',

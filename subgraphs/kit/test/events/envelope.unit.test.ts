@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { consumersOf, EVENT_ROUTES, EVENT_SOURCES, EVENT_TYPES, eventQueueName, isEventEnvelope, SUBGRAPHS } from '../../src/events/envelope';
 
 describe('event catalog', () => {
-  it('routes every event type as DESIGN.md lists it, plus ReservationExpired and RefundFailed', () => {
+  it('routes every event type as DESIGN.md lists it, plus ReservationExpired, RefundFailed and ReturnApproved', () => {
     expect(EVENT_ROUTES).toEqual({
       UserRegistered: ['analytics'],
       ProductChanged: ['orders', 'inventory', 'analytics'],
@@ -17,6 +17,7 @@ describe('event catalog', () => {
       RefundFailed: ['analytics'],
       OrderConfirmed: ['inventory', 'analytics'],
       OrderCancelled: ['inventory', 'analytics'],
+      ReturnApproved: ['payments', 'inventory', 'analytics'],
       LowStock: ['analytics'],
       ReservationExpired: ['orders', 'analytics'],
       TradeOrderUpdated: ['portfolio', 'analytics'],

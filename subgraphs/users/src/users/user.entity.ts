@@ -4,7 +4,7 @@ import type { Role } from '../../../kit/src';
 
 @Entity({ tableName: 'users' })
 export class UserEntity {
-  [OptionalProps]?: 'id' | 'role' | 'createdAt' | 'updatedAt' | 'failedLoginCount' | 'lockedUntil' | 'totpSecret' | 'totpEnabled' | 'totpLastStep';
+  [OptionalProps]?: 'id' | 'role' | 'createdAt' | 'updatedAt' | 'failedLoginCount' | 'lockedUntil' | 'totpSecret' | 'totpEnabled' | 'totpLastStep' | 'plan' | 'planChangedAt';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -46,4 +46,12 @@ export class UserEntity {
   /** The last TOTP time step accepted, so a code cannot be used twice. */
   @Property({ type: 'integer', nullable: true })
   totpLastStep: number | null = null;
+
+  /** Plan code from the last PlanChanged event (the plan product's sku without `PLAN-`). */
+  @Property({ type: 'string', length: 50 })
+  plan: string = 'FREE';
+
+  /** When that event happened; an older event arriving late changes nothing. */
+  @Property({ type: 'datetime', nullable: true })
+  planChangedAt: Date | null = null;
 }

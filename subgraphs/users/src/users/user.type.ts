@@ -24,6 +24,9 @@ export class User {
   @Field(() => Date)
   createdAt!: Date;
 
+  @Field(() => String, { nullable: true, description: 'Plan code (FREE, PRO, PREMIUM…), set by plan purchases; only for the user themself and ADMINs.' })
+  plan!: string | null;
+
   @Field(() => Boolean, { nullable: true, description: 'Whether two-factor sign-in is active; only for the user themself and ADMINs.' })
   totpEnabled!: boolean | null;
 }
@@ -41,5 +44,6 @@ export function toUser(entity: UserEntity, access: { viewer: Viewer | null } | {
   user.role = entity.role;
   user.createdAt = entity.createdAt;
   user.totpEnabled = visible ? entity.totpEnabled : null;
+  user.plan = visible ? entity.plan : null;
   return user;
 }

@@ -1,12 +1,14 @@
+/** Test helpers for event queues: isolated prefixes, feeding and watching queues, cleanup. */
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { Queue, Worker, type Job } from 'bullmq';
-import { bullConnection, createRedisClient, eventQueueName, type EventEnvelope } from '../../../kit/src/events';
+import { eventQueueName, type EventEnvelope } from './envelope';
+import { bullConnection, createRedisClient } from './redis';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** A BullMQ key prefix of its own, so parallel test files never share queues. */
-export const testPrefix = (): string => `test-payments-${randomBytes(6).toString('hex')}`;
+export const testPrefix = (name: string): string => `test-${name}-${randomBytes(6).toString('hex')}`;
 
 /** A handle on `events-<subgraph>` to feed or inspect it. */
 export function eventQueue(subgraph: string, prefix: string): Queue<EventEnvelope> {

@@ -1,0 +1,86 @@
+import {
+  createSubgraphServer,
+  createTokenVerifier,
+  openOrm,
+  remoteKeys,
+  type Logger,
+  type MikroORM,
+  type SubgraphServer,
+  type TokenVerifier,
+} from '../../kit/src';
+import { createEventConsumer, createOutboxRelay, createRedisClient, type EventConsumer, type EventHandlers, type OutboxRelay } from '../../kit/src/events';
+import type { OrdersConfig } from './config';
+import { ordersEntities, ordersMigrations } from './mikro-orm.config';
+import { createOrdersEventHandlers } from './order/order.events';
+import { createSagaMetrics, registerSagaMetrics, type SagaMetrics } from './order/order.metrics';
+import { buildOrdersSchema } from './schema';
+
+export interface OrdersServer extends SubgraphServer {
+  /** The server's ORM, for seeds and tests; closed by `close()`. */
+  orm: MikroORM;
+  /** The event handlers by type, bound to this server's saga metrics (tests call them directly). */
+  handlers: EventHandlers;
+  sagaMetrics: SagaMetrics;
+  /** Running when `config.eventsEnabled`; stopped by `close()` before the ORM closes. */
+  consumer: EventConsumer | null;
+  relay: OutboxRelay | null;
+}
+
+/**
+ * Builds the orders subgraph from injected dependencies; reads no environment. Opens the ORM
+ * (creating and migrating the database) and, when events are enabled, starts the consumer of
+ * `events-orders` and the relay publishing this subgraph's outbox.
+ */
+export async function createOrdersServer(deps: { config: OrdersConfig; log: Logger; verifyToken?: TokenVerifier }): Promise<OrdersServer> {
+  const { config, log } = deps;
+  const orm = await openOrm({ databaseUrl: config.databaseUrl, entities: ordersEntities, migrations: ordersMigrations, poolSize: config.databasePoolSize });
+  let consumer: EventConsumer | null = null;
+  let relay: OutboxRelay | null = null;
+  // Its own small connection, so /ready reports Redis as it is now (the worker's connections reconnect silently).
+  const redisProbe = config.eventsEnabled ? createRedisClient(config.redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 }) : null;
+  redisProbe?.on('error', () => undefined);
+  const stopEvents = async () => {
+    await consumer?.close();
+    await relay?.stop();
+    if (redisProbe?.status === 'ready') await redisProbe.quit().catch(() => redisProbe.disconnect());
+    else redisProbe?.disconnect();
+  };
+  try {
+    const sagaMetrics = createSagaMetrics();
+    const schema = await buildOrdersSchema({
+      defaultCurrency: config.defaultCurrency,
+      cartMaxLines: config.cartMaxLines,
+      ordersMaxPage: config.ordersMaxPage,
+      metrics: sagaMetrics,
+    });
+    const handlers = createOrdersEventHandlers({ metrics: sagaMetrics, log: log.child({ component: 'saga' }) });
+    const server = await createSubgraphServer({
+      name: config.name,
+      schema,
+      orm,
+      log,
+      verifyToken: deps.verifyToken ?? createTokenVerifier(remoteKeys(config.jwksUrl)),
+      readiness: redisProbe
+        ? {
+            redis: async () => {
+              if (redisProbe.status === 'wait') await redisProbe.connect();
+              return redisProbe.ping();
+            },
+          }
+        : undefined,
+      onClose: stopEvents,
+    });
+    registerSagaMetrics(server.metrics.registry, sagaMetrics);
+    if (config.eventsEnabled) {
+      const events = { orm, redis: config.redisUrl, log, prefix: config.eventsPrefix, metrics: server.metrics.registry };
+      consumer = createEventConsumer({ ...events, subgraph: config.name, handlers, concurrency: config.eventsConcurrency });
+      relay = createOutboxRelay({ ...events, source: config.name });
+      await relay.start();
+    }
+    return Object.assign(server, { orm, handlers, sagaMetrics, consumer, relay });
+  } catch (error) {
+    await stopEvents().catch(() => undefined);
+    await orm.close();
+    throw error;
+  }
+}
