@@ -1,9 +1,13 @@
 import { OutboxEvent } from '../../kit/src';
 import { CategoryEntity } from './category/category.entity';
 import { Migration0001Init } from './migrations/Migration0001Init';
+import { Migration0002OutboxNotify } from './migrations/Migration0002OutboxNotify';
 import { ProductCategoryEntity, ProductEntity } from './product/product.entity';
 import { ReviewEntity } from './review/review.entity';
 
 export const catalogEntities = [CategoryEntity, ProductEntity, ProductCategoryEntity, ReviewEntity, OutboxEvent];
 
-export const catalogMigrations = [{ name: 'Migration0001Init', class: Migration0001Init }];
+export const catalogMigrations = [
+  { name: 'Migration0001Init', class: Migration0001Init },
+  { name: 'Migration0002OutboxNotify', class: Migration0002OutboxNotify },
+];

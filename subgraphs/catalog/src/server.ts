@@ -23,6 +23,8 @@ export async function createCatalogServer(deps: { config: CatalogConfig; log: Lo
       orm,
       log,
       verifyToken: deps.verifyToken ?? createTokenVerifier(remoteKeys(config.jwksUrl)),
+      // Catalog consumes nothing; the relay publishes ProductChanged.
+      events: config.eventsEnabled ? { redis: config.redisUrl, prefix: config.eventsPrefix } : undefined,
     });
     return Object.assign(server, { orm });
   } catch (error) {

@@ -22,7 +22,7 @@ export const CUSTOMER_ID = '22222222-2222-4222-8222-222222222222';
 export async function startCatalog(): Promise<CatalogHarness> {
   const database = testDatabaseUrl('catalog');
   const issuer = await TestIssuer.create();
-  const config = readCatalogConfig({ DATABASE_URL: database.url, PORT: '0', LOG_LEVEL: 'silent', NODE_ENV: 'test' });
+  const config = readCatalogConfig({ DATABASE_URL: database.url, PORT: '0', LOG_LEVEL: 'silent', NODE_ENV: 'test', EVENTS_ENABLED: 'false' });
   let server: CatalogServer;
   try {
     server = await createCatalogServer({ config, log: createLogger('catalog', 'silent'), verifyToken: createTokenVerifier(issuer.keys) });

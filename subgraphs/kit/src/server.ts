@@ -12,6 +12,9 @@ import { WebSocketServer } from 'ws';
 import { viewerFromHeader, type TokenVerifier, type Viewer } from './auth';
 import type { RequestContext } from './context';
 import { isExpectedError, maskError } from './errors';
+import type { EventHandlers } from './events/consumer';
+import { startEventing, type Eventing } from './events/eventing';
+import type { RedisTarget } from './events/redis';
 import { LoaderCache } from './loaders';
 import { createServerMetrics, type ServerMetrics } from './metrics';
 
@@ -41,7 +44,9 @@ export interface SubgraphServerOptions {
   /** Named checks `/ready` runs; each must settle within two seconds. */
   readiness?: Record<string, () => Promise<unknown>>;
   routes?: Route[];
-  /** Closes what the subgraph owns besides HTTP and the ORM (queues, Redis). */
+  /** Runs the subgraph's outbox relay, and its event consumer when handlers are given; stopped by close(). */
+  events?: { redis: RedisTarget; prefix?: string; handlers?: EventHandlers; concurrency?: number };
+  /** Closes what the subgraph owns besides HTTP, events and the ORM (queues, Redis). */
   onClose?: () => Promise<void>;
   bodyLimitBytes?: number;
 }
@@ -49,6 +54,8 @@ export interface SubgraphServerOptions {
 export interface SubgraphServer {
   httpServer: http.Server;
   metrics: ServerMetrics;
+  /** Null unless `events` was given. */
+  eventing: Eventing | null;
   listen(port: number, host?: string): Promise<string>;
   close(): Promise<void>;
 }
@@ -147,6 +154,9 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
   );
 
   const routes = options.routes ?? [];
+  const eventing = options.events
+    ? await startEventing({ orm, log, subgraph: name, metrics: metrics.registry, ...options.events })
+    : null;
 
   async function graphqlRoute(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<void> {
     const headers = new HeaderMap();
@@ -250,6 +260,7 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
   return {
     httpServer,
     metrics,
+    eventing,
     listen(port, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
         httpServer.once('error', reject);
@@ -265,6 +276,7 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
       await wsCleanup.dispose();
       await apollo.stop();
       if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      await eventing?.close();
       await options.onClose?.();
       await orm.close();
     },

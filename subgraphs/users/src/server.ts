@@ -2,8 +2,6 @@ import {
   createSubgraphServer,
   openOrm,
   sendJson,
-  startEventing,
-  type Eventing,
   type Logger,
   type MikroORM,
   type Route,
@@ -35,8 +33,6 @@ export interface UsersServerDeps {
 export interface UsersServer extends SubgraphServer {
   orm: MikroORM;
   signingKeys: SigningKeys;
-  /** Null when EVENTS_ENABLED is false. */
-  eventing: Eventing | null;
 }
 
 export const JWKS_PATH = '/.well-known/jwks.json';
@@ -88,23 +84,11 @@ export async function createUsersServer(deps: UsersServerDeps): Promise<UsersSer
       log,
       verifyToken: deps.verifyToken ?? signingKeys.verifier(),
       routes: [jwksRoute(signingKeys)],
-      onClose: async () => {
-        await eventing?.close();
-      },
+      events: config.eventsEnabled
+        ? { redis: config.redisUrl, prefix: config.eventsPrefix, concurrency: config.eventsConcurrency, handlers: userEventHandlers }
+        : undefined,
     });
-    const eventing = config.eventsEnabled
-      ? await startEventing({
-          orm,
-          redis: config.redisUrl,
-          subgraph: 'users',
-          log,
-          handlers: userEventHandlers,
-          prefix: config.eventsPrefix,
-          concurrency: config.eventsConcurrency,
-          metrics: server.metrics.registry,
-        })
-      : null;
-    return Object.assign(server, { orm, signingKeys, eventing });
+    return Object.assign(server, { orm, signingKeys });
   } catch (error) {
     await orm.close();
     throw error;
