@@ -5,6 +5,9 @@ import { seedCatalog } from '../subgraphs/catalog/src/seeds/catalog.seed';
 import { inventoryEntities, inventoryMigrations } from '../subgraphs/inventory/src/mikro-orm.config';
 import { seedInventory } from '../subgraphs/inventory/src/seeds/inventory.seed';
 import { openOrm } from '../subgraphs/kit/src/orm';
+import { ordersEntities, ordersMigrations } from '../subgraphs/orders/src/mikro-orm.config';
+import { seedOrders } from '../subgraphs/orders/src/seeds/orders.seed';
+import { paymentsEntities, paymentsMigrations } from '../subgraphs/payments/src/mikro-orm.config';
 import { usersEntities, usersMigrations } from '../subgraphs/users/src/mikro-orm.config';
 import { seedUsers } from '../subgraphs/users/src/seeds/users.seed';
 import { DEMO_CATEGORIES, DEMO_USERS, type DemoProduct } from './demo-data';
@@ -40,6 +43,18 @@ export const SUBGRAPH_PROCESSES: SubgraphProcess[] = [
     port: 4002,
     main: 'subgraphs/catalog/src/main.ts',
     seed: (url, products) => withOrm(url, catalogEntities, catalogMigrations, (em) => seedCatalog(em, DEMO_CATEGORIES, products)),
+  },
+  {
+    name: 'orders',
+    port: 4003,
+    main: 'subgraphs/orders/src/main.ts',
+    seed: (url, products) => withOrm(url, ordersEntities, ordersMigrations, (em) => seedOrders(em, products)),
+  },
+  {
+    name: 'payments',
+    port: 4004,
+    main: 'subgraphs/payments/src/main.ts',
+    seed: (url) => withOrm(url, paymentsEntities, paymentsMigrations, async () => undefined),
   },
   {
     name: 'inventory',

@@ -1,11 +1,15 @@
 import type { GraphQLSchema } from 'graphql';
 import { buildCatalogSchema } from '../subgraphs/catalog/src/schema';
 import { buildInventorySchema } from '../subgraphs/inventory/src/schema';
+import { buildOrdersSchema } from '../subgraphs/orders/src/schema';
+import { buildPaymentsSchema } from '../subgraphs/payments/src/schema';
 import { buildUsersSchema } from '../subgraphs/users/src/schema';
 
 /** Every subgraph this repository builds, with the code that produces its schema. */
 export const SUBGRAPH_SCHEMAS: Record<string, () => Promise<GraphQLSchema>> = {
   users: () => buildUsersSchema(),
   catalog: () => buildCatalogSchema(),
+  orders: () => buildOrdersSchema(),
+  payments: () => buildPaymentsSchema(),
   inventory: () => buildInventorySchema(),
 };
