@@ -4,21 +4,14 @@
  * Each gateway is pinned to core 0, the load generator to core 1; rounds alternate between them.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { printFederatedSdl } from '../subgraphs/kit/src/federation';
-import { dropDatabase } from '../subgraphs/kit/src/orm';
-import { composeSupergraph } from '../scripts/composition';
 import { DEMO_PRODUCTS, type DemoProduct } from '../scripts/demo-data';
 import { waitFor } from '../scripts/services';
-import { healthy, launchNode, ROOT, stopChildren, SUBGRAPH_PROCESSES } from '../scripts/stack';
-import { SUBGRAPH_SCHEMAS } from '../scripts/subgraphs';
+import { healthy, launchNode, ROOT, stopChildren } from '../scripts/stack';
 import type { LoadResult } from './load';
 import { appendResults } from './results';
+import { startProcessStack } from './stack';
 
-const POSTGRES = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -68,27 +61,12 @@ async function checkAnswer(port: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const children: ChildProcess[] = [];
-  const databases = SUBGRAPH_PROCESSES.map((subgraph) => `${POSTGRES}/mercado_bench_${subgraph.name}`);
+  const stack = await startProcessStack({ portOffset: PORT_OFFSET, products: benchProducts() });
+  const gateways: ChildProcess[] = [];
   try {
-    const products = benchProducts();
-    const signingKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    const routing: { name: string; url: string; sdl: string }[] = [];
-    for (const [index, subgraph] of SUBGRAPH_PROCESSES.entries()) {
-      const databaseUrl = databases[index]!;
-      await dropDatabase(databaseUrl);
-      await subgraph.seed(databaseUrl, products);
-      const port = subgraph.port + PORT_OFFSET;
-      children.push(launchNode(subgraph.main, { PORT: String(port), DATABASE_URL: databaseUrl, NODE_ENV: 'production', LOG_LEVEL: 'warn', JWT_PRIVATE_KEY: signingKey, TOTP_ENCRYPTION_KEY: randomBytes(32).toString('base64') }, { quiet: true }));
-      routing.push({ name: subgraph.name, url: `http://127.0.0.1:${port}/graphql`, sdl: printFederatedSdl(await SUBGRAPH_SCHEMAS[subgraph.name]!()) });
-    }
-    const supergraphPath = path.join(mkdtempSync(path.join(tmpdir(), 'mercado-bench-')), 'supergraph.graphql');
-    writeFileSync(supergraphPath, composeSupergraph(routing).supergraphSdl);
-    await Promise.all(SUBGRAPH_PROCESSES.map((subgraph) => waitFor(subgraph.name, () => healthy(subgraph.port + PORT_OFFSET), 60_000)));
-
-    const gatewayEnv = { SUPERGRAPH_PATH: supergraphPath, NODE_ENV: 'production', LOG_LEVEL: 'warn', JWKS_URL: `http://127.0.0.1:${4001 + PORT_OFFSET}/.well-known/jwks.json` };
-    children.push(launchNode('router/src/main.ts', { ...gatewayEnv, PORT: String(OURS.port) }, { cpu: 0, quiet: true }));
-    children.push(launchNode('bench/stock-gateway.ts', { ...gatewayEnv, PORT: String(STOCK.port) }, { cpu: 0, quiet: true }));
+    const gatewayEnv = { SUPERGRAPH_PATH: stack.supergraphPath, NODE_ENV: 'production', LOG_LEVEL: 'warn', JWKS_URL: stack.jwksUrl };
+    gateways.push(launchNode('router/src/main.ts', { ...gatewayEnv, PORT: String(OURS.port) }, { cpu: 0, quiet: true }));
+    gateways.push(launchNode('bench/stock-gateway.ts', { ...gatewayEnv, PORT: String(STOCK.port) }, { cpu: 0, quiet: true }));
     await waitFor('router', () => healthy(OURS.port), 60_000);
     await waitFor('stock gateway', async () => checkAnswer(STOCK.port).then(() => true, () => false), 60_000);
     await checkAnswer(OURS.port);
@@ -135,8 +113,8 @@ async function main(): Promise<void> {
     console.log(lines.join('\n'));
     appendResults('bench:router', lines);
   } finally {
-    await stopChildren(children);
-    for (const databaseUrl of databases) await dropDatabase(databaseUrl).catch(() => undefined);
+    await stopChildren(gateways);
+    await stack.close();
   }
 }
 
