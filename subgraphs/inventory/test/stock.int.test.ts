@@ -52,7 +52,8 @@ describe('inventory subgraph', () => {
       LOG_LEVEL: 'silent',
       LOW_STOCK_DEFAULT_THRESHOLD: String(DEFAULT_THRESHOLD),
     });
-    server = await createInventoryServer({ config, log: createLogger('inventory-test', 'silent'), verifyToken: createTokenVerifier(issuer.keys) });
+    // Reservations and their queues are tested in reservation*.int.test.ts.
+    server = await createInventoryServer({ config, log: createLogger('inventory-test', 'silent'), verifyToken: createTokenVerifier(issuer.keys), workers: false });
     url = await server.listen(0);
     admin = await issuer.sign('admin-1', 'ADMIN');
     customer = await issuer.sign('customer-1', 'CUSTOMER');

@@ -45,6 +45,7 @@ describe('inventory behind the gateway', () => {
       config: readInventoryConfig({ DATABASE_URL: database.url, NODE_ENV: 'test', LOG_LEVEL: 'silent' }),
       log: createLogger('inventory-test', 'silent'),
       verifyToken: createTokenVerifier(issuer.keys),
+      workers: false,
     });
     inventoryUrl = await inventory.listen(0);
     const admin = await issuer.sign('admin-1', 'ADMIN');

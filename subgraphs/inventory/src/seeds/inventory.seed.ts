@@ -38,6 +38,8 @@ export async function seedInventory(em: EntityManager, products: DemoProduct[]):
             delta: product.stock.onHand,
             reason: SEED_REASON,
             onHandAfter: product.stock.onHand,
+            reservedDelta: 0,
+            reservedAfter: 0,
             actorId: SEED_ACTOR_ID,
             createdAt: now,
           }),

@@ -1,6 +1,10 @@
 import { BigIntType, Entity, Index, PrimaryKey, Property } from '@mikro-orm/core';
 
-/** One line of the stock ledger: every change of `on_hand`, who made it and why. Rows are never updated. */
+/**
+ * One line of the stock ledger: every change of `on_hand` or `reserved`, who made it and why.
+ * Rows are never updated. An adjustment moves on_hand only; a reservation moves reserved only
+ * (`delta` 0); committing a reservation moves both.
+ */
 @Entity({ tableName: 'stock_movement' })
 @Index({ properties: ['productId', 'id'] })
 export class StockMovementEntity {
@@ -11,6 +15,7 @@ export class StockMovementEntity {
   @Property({ type: 'string', length: 100 })
   productId!: string;
 
+  /** Change of on_hand. */
   @Property({ type: 'integer' })
   delta!: number;
 
@@ -20,7 +25,19 @@ export class StockMovementEntity {
   @Property({ type: 'integer' })
   onHandAfter!: number;
 
-  /** The user who made the change (`seed` for seeded stock). */
+  /** Change of reserved (0 for adjustments). */
+  @Property({ type: 'integer' })
+  reservedDelta: number = 0;
+
+  /** `reserved` after the change; set it on every row, adjustments included. */
+  @Property({ type: 'integer' })
+  reservedAfter!: number;
+
+  /** The reservation whose hold, commit, release or expiry this row records. */
+  @Property({ type: 'uuid', nullable: true })
+  reservationId: string | null = null;
+
+  /** The user who made the change (`seed` for seeded stock, `reservations` for the order saga). */
   @Property({ type: 'string', length: 100 })
   actorId!: string;
 

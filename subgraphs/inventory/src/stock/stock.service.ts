@@ -94,7 +94,9 @@ export class StockService {
       if (onHandAfter > MAX_ON_HAND) throw badInput(`Adding ${delta} units would exceed the largest stock level (${MAX_ON_HAND})`, 'delta');
       level.onHand = onHandAfter;
       level.updatedAt = new Date();
-      tx.persist(tx.create(StockMovementEntity, { productId, delta, reason, onHandAfter, actorId: viewer.id, createdAt: new Date() }));
+      tx.persist(
+        tx.create(StockMovementEntity, { productId, delta, reason, onHandAfter, reservedDelta: 0, reservedAfter: level.reserved, actorId: viewer.id, createdAt: new Date() }),
+      );
       const available = availableOf(level);
       if (crossesIntoLowStock(previousAvailable, available, level.lowStockThreshold)) {
         recordLowStock(tx, {
