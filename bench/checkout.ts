@@ -97,6 +97,24 @@ async function main(): Promise<void> {
       },
       600_000,
     );
+    // Commits follow PAID through one more hop (OrderConfirmed → inventory).
+    await waitFor(
+      'stock commits',
+      async () => {
+        const [row] = await query<{ reserved: number }>(stack.databases.inventory!, `select "reserved" from "stock_level" where "product_id" = '${PRODUCT.id}'`);
+        return row!.reserved === 0;
+      },
+      120_000,
+    ).catch(() => undefined);
+    const hops = await query<{ reserve_ms: number; pay_ms: number }>(
+      orders,
+      `select extract(epoch from (a."at" - p."at")) * 1000 as reserve_ms, extract(epoch from (d."at" - a."at")) * 1000 as pay_ms
+         from "order_history" p
+         join "order_history" a on a."order_id" = p."order_id" and a."status" = 'AWAITING_PAYMENT'
+         join "order_history" d on d."order_id" = p."order_id" and d."status" = 'PAID'
+        where p."status" = 'PENDING'`,
+    );
+    const median = (values: number[]) => Math.round([...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0);
     const paid = await query<{ order_id: string; at: Date; paid_rows: string }>(
       orders,
       `select "order_id", min("at") as "at", count(*) as "paid_rows" from "order_history" where "status" = 'PAID' group by "order_id"`,
@@ -133,6 +151,8 @@ async function main(): Promise<void> {
       '| checkouts | accepted in s | saga p50 ms | saga p95 ms | saga p99 ms | max ms | orders/s | lost or duplicated effects |',
       '|---|---|---|---|---|---|---|---|',
       `| ${CHECKOUTS} | ${((accepted - started) / 1000).toFixed(2)} | ${percentile(durations, 50)} | ${percentile(durations, 95)} | ${percentile(durations, 99)} | ${durations.at(-1)} | ${(CHECKOUTS / seconds).toFixed(1)} | ${problems.length === 0 ? 'none' : problems.join('; ')} |`,
+      '',
+      `Median hops: PENDING → AWAITING_PAYMENT (OrderPlaced → inventory → StockReserved → orders) ${median(hops.map((hop) => Number(hop.reserve_ms)))} ms; AWAITING_PAYMENT → PAID (PaymentRequested → payments → PaymentSucceeded → orders) ${median(hops.map((hop) => Number(hop.pay_ms)))} ms.`,
       '',
       `Target: 1,000 concurrent checkouts with p95 under 1 s and zero lost or duplicated effects: ${CHECKOUTS >= 1000 && percentile(durations, 95) < 1000 && problems.length === 0 ? 'met' : 'not met'}.`,
     ];

@@ -138,9 +138,9 @@ export function parseOrderCancelled(envelope: EventEnvelope): { orderId: string;
  */
 export function createReservationEventHandlers(service: ReservationService, log: Logger): EventHandlers {
   return {
-    [ORDER_PLACED]: async (em, envelope) => {
+    [ORDER_PLACED]: async (em, envelope, hooks) => {
       const order = parseOrderPlaced(envelope);
-      const result = await service.reserve(em, order);
+      const result = await service.reserve(em, order, hooks?.afterCommit);
       const context = { eventId: envelope.id, orderId: order.orderId };
       if (result.outcome === 'reserved') log.info({ ...context, reservationId: result.reservation.id, lines: result.reservation.lines.length }, 'stock reserved');
       else if (result.outcome === 'rejected') log.info({ ...context, productIds: result.productIds }, 'stock rejected: out of stock');

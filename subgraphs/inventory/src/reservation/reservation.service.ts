@@ -100,10 +100,10 @@ export class ReservationService {
    * OrderPlaced: holds every GOOD line of the order or none. Locks the levels in product order,
    * checks `available >= quantity` for every line (a good without a level has 0 available), then
    * raises `reserved`, writes the reservation and one ledger row per line, records StockReserved
-   * and schedules the expiry job. When any line is short nothing is held and StockRejected names
+   * and schedules the expiry job (through `afterCommit` when the caller has a transaction to finish). When any line is short nothing is held and StockRejected names
    * the short products. An order with a reservation already is left alone.
    */
-  async reserve(em: EntityManager, order: PlacedOrder): Promise<ReserveResult> {
+  async reserve(em: EntityManager, order: PlacedOrder, afterCommit: (work: () => Promise<void>) => void | Promise<void> = (work) => work()): Promise<ReserveResult> {
     return withinTransaction(em, async (tx) => {
       const existing = await tx.findOne(ReservationEntity, { orderId: order.orderId });
       if (existing) return { outcome: 'duplicate', reservation: existing };
@@ -137,9 +137,9 @@ export class ReservationService {
         this.move(tx, levels.get(line.productId)!, { onHand: 0, reserved: line.quantity }, reservation, `order ${order.orderId} reserved`);
       }
       recordStockReserved(tx, { orderId: order.orderId, reservationId: reservation.id, expiresAt: reservation.expiresAt.toISOString() });
-      // Write first, so a failing write never leaves a job behind; a job whose reservation rolled back finds nothing.
       await tx.flush();
-      await this.options.scheduler.schedule({ reservationId: reservation.id, orderId: order.orderId }, this.options.ttlSeconds * 1000);
+      // After commit, so the level rows are not locked across a Redis call; the sweep expires a reservation whose job was lost.
+      await afterCommit(() => this.options.scheduler.schedule({ reservationId: reservation.id, orderId: order.orderId }, this.options.ttlSeconds * 1000));
       return { outcome: 'reserved', reservation };
     });
   }

@@ -11,7 +11,17 @@ import { bullConnection, createErrorReporter, type RedisTarget } from './redis';
  * write through it (persist or queries) and let the transaction commit; throw to retry later
  * (throw bullmq's UnrecoverableError to fail at once without retries).
  */
-export type EventHandler<E extends EventEnvelope = EventEnvelope> = (em: EntityManager, envelope: E) => Promise<void>;
+/** What a handler may ask of the consumer besides its transaction. */
+export interface EventHandlerHooks {
+  /**
+   * Runs `work` once the handler's transaction has committed (e.g. scheduling a delayed job), so no
+   * lock is held across a call to another system. It runs at most once: a failure is logged, and the
+   * caller needs a backstop (such as a sweep) for work that must happen.
+   */
+  afterCommit(work: () => Promise<void>): void;
+}
+
+export type EventHandler<E extends EventEnvelope = EventEnvelope> = (em: EntityManager, envelope: E, hooks?: EventHandlerHooks) => Promise<void>;
 export type EventHandlers = Readonly<Record<string, EventHandler>>;
 
 /** What a job's processing did; stored as the job's return value. */
@@ -64,15 +74,20 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
       log.warn({ eventId: envelope.id, type: envelope.type, source: envelope.source }, 'no handler for event type; acknowledged');
       return 'ignored';
     }
+    const afterCommit: (() => Promise<void>)[] = [];
     const outcome = await orm.em.fork().transactional(async (em): Promise<ConsumeOutcome> => {
+      afterCommit.length = 0;
       const inserted: unknown[] = await em.execute(
         `insert into "inbox" ("event_id", "type", "source", "processed_at") values (?, ?, ?, now()) on conflict ("event_id") do nothing returning "event_id"`,
         [envelope.id, envelope.type, envelope.source],
       );
       if (inserted.length === 0) return 'duplicate';
-      await handler(em, envelope);
+      await handler(em, envelope, { afterCommit: (work) => afterCommit.push(work) });
       return 'processed';
     });
+    for (const work of afterCommit) {
+      await work().catch((error: unknown) => log.error({ err: error, eventId: envelope.id, type: envelope.type }, 'after-commit work failed'));
+    }
     if (outcome === 'duplicate') {
       metrics?.duplicates.inc({ subgraph, type: envelope.type });
       log.debug({ eventId: envelope.id, type: envelope.type, jobId: job.id }, 'event already processed; skipped');

@@ -21,6 +21,8 @@ describe('event consumer', () => {
   let queue: Queue<EventEnvelope>;
   let paymentFailedBroken = true;
   let paymentFailedCalls = 0;
+  /** What StockReserved's after-commit work saw: its event's row, read on another connection. */
+  const seenAfterCommit: number[] = [];
 
   async function appliedCount(eventId: string): Promise<number> {
     return orm.em.fork().count(Applied, { eventId });
@@ -45,6 +47,12 @@ describe('event consumer', () => {
         ProductChanged: async (em, event) => {
           em.create(Applied, { eventId: event.id, type: event.type });
         },
+        StockReserved: async (em, event, hooks) => {
+          em.create(Applied, { eventId: event.id, type: event.type });
+          hooks!.afterCommit(async () => {
+            seenAfterCommit.push(await appliedCount(event.id));
+          });
+        },
         PaymentFailed: async (em, event) => {
           paymentFailedCalls += 1;
           // The effect is written before the failure, so the test also sees the rollback.
@@ -63,6 +71,17 @@ describe('event consumer', () => {
     await cleanupRedis(prefix, ['orders']);
     await orm?.close(true);
     await database.drop();
+  });
+
+  it('runs after-commit work once the effect is visible, and not again for a redelivery', async () => {
+    const event = envelope('StockReserved', { orderId: 'o-1' }, 'inventory');
+    const first = nextJobEvent(consumer.worker, 'completed', event.id);
+    await queue.add(event.type, event, jobOptions(event.id));
+    await first;
+    const again = nextJobEvent(consumer.worker, 'completed', `${event.id}-again`);
+    await queue.add(event.type, event, jobOptions(`${event.id}-again`));
+    expect((await again).result).toBe('duplicate');
+    expect(seenAfterCommit).toEqual([1]);
   });
 
   it('applies an event delivered twice (same envelope, another job id) only once', async () => {
