@@ -11,6 +11,6 @@ module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['**/*.unit.test.ts'] },
     { ...common, displayName: 'int', testMatch: ['**/*.int.test.ts'] },
-    { ...common, displayName: 'e2e', testMatch: ['**/*.e2e.test.ts'] },
+    { ...common, displayName: 'e2e', testMatch: ['**/*.e2e.test.ts'], testTimeout: 60_000 },
   ],
 };

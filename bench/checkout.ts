@@ -16,20 +16,24 @@ import { appendResults } from './results';
 import { REDIS, startProcessStack } from './stack';
 
 const CHECKOUTS = Number(process.env.BENCH_CHECKOUTS ?? 1000);
+/** Goods the customers spread over; 1 makes every checkout fight for one stock row. */
+const GOODS = Number(process.env.BENCH_GOODS ?? 20);
 const ROUTER_PORT = 4400;
 const KEY_ID = 'bench-checkout';
-const PRODUCT: DemoProduct = {
-  id: '00000000-0000-4000-a000-000000000001',
-  sku: 'BENCH-CHECKOUT-GOOD',
-  name: 'Checkout bench good',
+const PRICE = 2500;
+/** Stock for exactly the checkouts: customer i buys good i % GOODS. */
+const GOODS_SOLD: DemoProduct[] = Array.from({ length: GOODS }, (_, index) => ({
+  id: `00000000-0000-4000-a000-${String(index + 1).padStart(12, '0')}`,
+  sku: `BENCH-CHECKOUT-${index + 1}`,
+  name: `Checkout bench good ${index + 1}`,
   description: 'Stock for the checkout benchmark.',
   kind: 'GOOD',
-  priceAmount: 2500,
+  priceAmount: PRICE,
   currency: 'USD',
   category: 'hardware',
   attributes: {},
-  stock: { onHand: CHECKOUTS, lowStockThreshold: 0 },
-};
+  stock: { onHand: Math.floor(CHECKOUTS / GOODS) + (index < CHECKOUTS % GOODS ? 1 : 0), lowStockThreshold: 0 },
+}));
 
 const ADD = 'mutation($id: ID!) { addToCart(productId: $id, quantity: 1) { total { amount } } }';
 const CHECKOUT = 'mutation($input: CheckoutInput!) { checkout(input: $input) { id } }';
@@ -54,7 +58,7 @@ async function query<T>(databaseUrl: string, sql: string): Promise<T[]> {
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
 async function main(): Promise<void> {
-  const stack = await startProcessStack({ portOffset: 300, products: [...DEMO_PRODUCTS, PRODUCT], env: { JWT_KEY_ID: KEY_ID } });
+  const stack = await startProcessStack({ portOffset: 300, products: [...DEMO_PRODUCTS, ...GOODS_SOLD], env: { JWT_KEY_ID: KEY_ID } });
   const routerProcesses: ChildProcess[] = [];
   try {
     routerProcesses.push(launchNode('router/src/main.ts', { SUPERGRAPH_PATH: stack.supergraphPath, NODE_ENV: 'production', LOG_LEVEL: 'warn', JWKS_URL: stack.jwksUrl, PORT: String(ROUTER_PORT) }, { quiet: true }));
@@ -75,7 +79,7 @@ async function main(): Promise<void> {
           .sign(key),
       ),
     );
-    await Promise.all(tokens.map((token) => post(url, ADD, { id: PRODUCT.id }, token)));
+    await Promise.all(tokens.map((token, index) => post(url, ADD, { id: GOODS_SOLD[index % GOODS]!.id }, token)));
 
     const sentAt = new Map<string, number>();
     const started = Date.now();
@@ -101,8 +105,8 @@ async function main(): Promise<void> {
     await waitFor(
       'stock commits',
       async () => {
-        const [row] = await query<{ reserved: number }>(stack.databases.inventory!, `select "reserved" from "stock_level" where "product_id" = '${PRODUCT.id}'`);
-        return row!.reserved === 0;
+        const [row] = await query<{ reserved: string }>(stack.databases.inventory!, `select coalesce(sum("reserved"), 0) as "reserved" from "stock_level" where "product_id" like '00000000-0000-4000-a000-%'`);
+        return Number(row!.reserved) === 0;
       },
       120_000,
     ).catch(() => undefined);
@@ -131,7 +135,10 @@ async function main(): Promise<void> {
       stack.databases.payments!,
       `select count(*) as total, count(*) filter (where "status" = 'SUCCEEDED') as succeeded, coalesce(sum("amount"), 0) as amount from "payment"`,
     );
-    const [stock] = await query<{ on_hand: number; reserved: number }>(stack.databases.inventory!, `select "on_hand", "reserved" from "stock_level" where "product_id" = '${PRODUCT.id}'`);
+    const [stock] = await query<{ on_hand: string; reserved: string }>(
+      stack.databases.inventory!,
+      `select sum("on_hand") as "on_hand", sum("reserved") as "reserved" from "stock_level" where "product_id" like '00000000-0000-4000-a000-%'`,
+    );
     const failed = (await Promise.all(SUBGRAPH_PROCESSES.map((subgraph) => listFailed(REDIS, subgraph.name, { prefix: stack.eventsPrefix })))).flat();
     const problems = [
       Number(orderCounts!.total) !== CHECKOUTS && `orders ${orderCounts!.total} != ${CHECKOUTS}`,
@@ -139,14 +146,14 @@ async function main(): Promise<void> {
       paid.some((row) => Number(row.paid_rows) !== 1) && 'an order was marked PAID twice',
       Number(payments!.total) !== CHECKOUTS && `payments ${payments!.total} != ${CHECKOUTS}`,
       Number(payments!.succeeded) !== CHECKOUTS && `succeeded payments ${payments!.succeeded} != ${CHECKOUTS}`,
-      Number(payments!.amount) !== CHECKOUTS * PRODUCT.priceAmount && `charged ${payments!.amount} != ${CHECKOUTS * PRODUCT.priceAmount}`,
-      (stock!.on_hand !== 0 || stock!.reserved !== 0) && `stock left on_hand ${stock!.on_hand} reserved ${stock!.reserved}, expected 0 and 0`,
+      Number(payments!.amount) !== CHECKOUTS * PRICE && `charged ${payments!.amount} != ${CHECKOUTS * PRICE}`,
+      (Number(stock!.on_hand) !== 0 || Number(stock!.reserved) !== 0) && `stock left on_hand ${stock!.on_hand} reserved ${stock!.reserved}, expected 0 and 0`,
       failed.length > 0 && `${failed.length} failed event jobs`,
     ].filter(Boolean);
 
     const seconds = (finished - started) / 1000;
     const lines = [
-      `${CHECKOUTS} concurrent checkouts (addToCart done before) through the router, development payment provider; every subgraph and the router its own process on this machine.`,
+      `${CHECKOUTS} concurrent checkouts (addToCart done before) of ${GOODS} goods (stock for exactly these orders) through the router, development payment provider; every subgraph and the router its own process on this machine.`,
       '',
       '| checkouts | accepted in s | saga p50 ms | saga p95 ms | saga p99 ms | max ms | orders/s | lost or duplicated effects |',
       '|---|---|---|---|---|---|---|---|',

@@ -38,7 +38,7 @@ export async function startProcessStack(options: { portOffset: number; products:
   const jwksUrl = `http://127.0.0.1:${4001 + options.portOffset}/.well-known/jwks.json`;
   const close = async () => {
     await stopChildren(children);
-    for (const databaseUrl of Object.values(databases)) await dropDatabase(databaseUrl).catch(() => undefined);
+    if (!process.env.BENCH_KEEP_DATABASES) for (const databaseUrl of Object.values(databases)) await dropDatabase(databaseUrl).catch(() => undefined);
     await cleanupRedis(eventsPrefix, SUBGRAPH_PROCESSES.map((subgraph) => subgraph.name)).catch(() => undefined);
   };
   try {

@@ -1,6 +1,8 @@
 import { print, type DocumentNode } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { createTokenVerifier, remoteKeys } from '../../../subgraphs/kit/src/auth';
+import { generateKeyPairSync } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { createTokenVerifier, JWT_ALGORITHM, JWT_AUDIENCE, JWT_ISSUER, remoteKeys, type Role } from '../../../subgraphs/kit/src/auth';
 import { printFederatedSdl } from '../../../subgraphs/kit/src/federation';
 import { createLogger } from '../../../subgraphs/kit/src/logger';
 import type { SubgraphServer } from '../../../subgraphs/kit/src/server';
@@ -26,6 +28,7 @@ import { createRouter } from '../../src/server';
 
 export type SubgraphName = 'users' | 'catalog' | 'orders' | 'payments' | 'inventory';
 
+const STACK_KEY_ID = 'e2e-stack';
 const SUBGRAPH_NAMES: SubgraphName[] = ['users', 'catalog', 'orders', 'payments', 'inventory'];
 
 /** The real subgraphs on port 0, each on a fresh seeded database, composed in-process behind the real router. */
@@ -41,6 +44,8 @@ export interface Stack {
     variables?: TVariables,
     token?: string,
   ): Promise<GraphQLResponse<TResult>>;
+  /** An access token for a user who never logged in, signed with the users subgraph's key (load tests). */
+  mintToken(userId: string, role?: Role): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -73,7 +78,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
   };
 
-  track('users', await createUsersServer({ config: readUsersConfig(env('users', databases.users.url)), log }));
+  const signingKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const usersEnv = { ...env('users', databases.users.url), JWT_PRIVATE_KEY: signingKey.export({ type: 'pkcs8', format: 'pem' }).toString(), JWT_KEY_ID: STACK_KEY_ID };
+  track('users', await createUsersServer({ config: readUsersConfig(usersEnv), log }));
   urls.users = await servers.users!.listen(0);
   const jwksUrl = urls.users.replace('/graphql', '/.well-known/jwks.json');
   const verifyToken = createTokenVerifier(remoteKeys(jwksUrl));
@@ -103,6 +110,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     request(document, variables, token) {
       return graphqlRequest(routerUrl, print(document), { variables, token });
+    },
+    mintToken(userId, role = 'CUSTOMER') {
+      return new SignJWT({ role, scopes: [] })
+        .setProtectedHeader({ alg: JWT_ALGORITHM, kid: STACK_KEY_ID })
+        .setSubject(userId)
+        .setIssuer(JWT_ISSUER)
+        .setAudience(JWT_AUDIENCE)
+        .setIssuedAt()
+        .setExpirationTime('15m')
+        .sign(signingKey);
     },
     async close() {
       await router.close();

@@ -1,10 +1,15 @@
 import { OutboxEvent } from '../../kit/src';
 import { InboxRecord } from '../../kit/src/events';
 import { Migration0001Init } from './migrations/Migration0001Init';
+import { Migration0002OrderEvents } from './migrations/Migration0002OrderEvents';
+import { OrderCancellationEntity } from './payment/order-cancellation.entity';
 import { PaymentEntity } from './payment/payment.entity';
 import { RefundEntity } from './payment/refund.entity';
 import { StripeEventEntity } from './payment/stripe-event.entity';
 
-export const paymentsEntities = [PaymentEntity, RefundEntity, StripeEventEntity, OutboxEvent, InboxRecord];
+export const paymentsEntities = [PaymentEntity, RefundEntity, StripeEventEntity, OrderCancellationEntity, OutboxEvent, InboxRecord];
 
-export const paymentsMigrations = [{ name: 'Migration0001Init', class: Migration0001Init }];
+export const paymentsMigrations = [
+  { name: 'Migration0001Init', class: Migration0001Init },
+  { name: 'Migration0002OrderEvents', class: Migration0002OrderEvents },
+];

@@ -38,7 +38,7 @@ export interface PaymentsServer extends SubgraphServer {
   provider: PaymentProvider;
   /** The Stripe SDK client; null on the development provider. */
   stripe: StripeClient | null;
-  /** The handlers of the events payments consumes (`PaymentRequested`), by type; tests call them directly. */
+  /** The handlers of the events payments consumes (`PaymentRequested`, `ReturnApproved`, `OrderCancelled`), by type; tests call them directly. */
   eventHandlers: EventHandlers;
   /** Running when `config.eventsEnabled`; stopped by `close()` before the ORM closes. */
   consumer: EventConsumer | null;

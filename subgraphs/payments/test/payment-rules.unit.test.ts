@@ -1,5 +1,19 @@
 import { UnrecoverableError } from 'bullmq';
-import { parsePaymentRequested, paymentIdempotencyKey, paymentIdFor, refundIdempotencyKey } from '../src/payment/payment.events';
+import {
+  cancellationRefundIdempotencyKey,
+  cancellationRefundIdFor,
+  InvalidEventError,
+  parseOrderCancelled,
+  parsePaymentRequested,
+  parseReturnApproved,
+  paymentCancelIdempotencyKey,
+  paymentIdempotencyKey,
+  paymentIdFor,
+  RefundRefusedError,
+  refundIdempotencyKey,
+  returnRefundIdempotencyKey,
+  returnRefundIdFor,
+} from '../src/payment/payment.events';
 import {
   isPaid,
   paymentAdvances,
@@ -21,7 +35,15 @@ describe('payment states', () => {
     expect(paymentAdvances(PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.SUCCEEDED)).toBe(false);
     expect(paymentAdvances(PaymentStatus.FAILED, PaymentStatus.FAILED)).toBe(false);
     expect([PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED].every(isPaid)).toBe(true);
-    expect([PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION, PaymentStatus.FAILED].some(isPaid)).toBe(false);
+    expect([PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION, PaymentStatus.FAILED, PaymentStatus.CANCELLED].some(isPaid)).toBe(false);
+  });
+
+  it('rank CANCELLED above FAILED (a late decline is stale) and below SUCCEEDED (money taken anyway is recorded)', () => {
+    expect(paymentAdvances(PaymentStatus.REQUIRES_ACTION, PaymentStatus.CANCELLED)).toBe(true);
+    expect(paymentAdvances(PaymentStatus.FAILED, PaymentStatus.CANCELLED)).toBe(true);
+    expect(paymentAdvances(PaymentStatus.CANCELLED, PaymentStatus.FAILED)).toBe(false);
+    expect(paymentAdvances(PaymentStatus.CANCELLED, PaymentStatus.SUCCEEDED)).toBe(true);
+    expect(paymentAdvances(PaymentStatus.SUCCEEDED, PaymentStatus.CANCELLED)).toBe(false);
   });
 
   it('derive refund states: SUCCEEDED may still fail, FAILED is final', () => {
@@ -59,6 +81,16 @@ describe('payment identity', () => {
     expect(paymentIdempotencyKey({ orderId: 'o-1', amount: 1001, currency: 'USD' })).not.toBe(paymentIdempotencyKey({ orderId: 'o-1', amount: 1000, currency: 'USD' }));
     expect(refundIdempotencyKey('r-1')).toBe('mercado-refund:r-1');
   });
+
+  it('derives the refunds the saga asks for from the return or the cancelled order, never colliding', () => {
+    expect(returnRefundIdempotencyKey('ret-1')).toBe('mercado-refund:return:ret-1');
+    expect(cancellationRefundIdempotencyKey('o-1')).toBe('mercado-refund:o-1:cancelled');
+    expect(paymentCancelIdempotencyKey('p-1')).toBe('mercado-payment-cancel:p-1');
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    expect(returnRefundIdFor('x')).toMatch(uuid);
+    expect(returnRefundIdFor('x')).toBe(returnRefundIdFor('x'));
+    expect(new Set([returnRefundIdFor('x'), cancellationRefundIdFor('x'), paymentIdFor('x'), returnRefundIdFor('y')]).size).toBe(4);
+  });
 });
 
 describe('parsePaymentRequested', () => {
@@ -91,5 +123,32 @@ describe('the fake Stripe form decoder', () => {
       metadata: { orderId: 'o-1', paymentId: 'p 1' },
       automatic_payment_methods: { enabled: 'true' },
     });
+  });
+});
+
+describe('parseReturnApproved and parseOrderCancelled', () => {
+  const approved = { orderId: 'o-1', returnId: 'r-1', userId: 'u-1', paymentId: 'p-1', lines: [{ productId: 'p', kind: 'GOOD', quantity: 1 }], amount: 500, currency: 'eur' };
+
+  it('accept the shapes orders sends', () => {
+    expect(parseReturnApproved(approved)).toEqual({ ...approved, currency: 'EUR' });
+    expect(parseReturnApproved({ ...approved, paymentId: null, amount: 0, lines: undefined })).toEqual({ ...approved, paymentId: null, amount: 0, lines: [], currency: 'EUR' });
+    const cancelled = { orderId: 'o-1', reason: 'EXPIRED', lines: [{ productId: 'p', kind: 'GOOD', quantity: 1 }], reservationId: 'res-1' };
+    expect(parseOrderCancelled(cancelled)).toEqual(cancelled);
+    expect(parseOrderCancelled({ orderId: 'o-1', reason: 'CUSTOMER', lines: [] })).toEqual({ orderId: 'o-1', reason: 'CUSTOMER', lines: [] });
+  });
+
+  it('refuse other shapes as unrecoverable, naming every problem', () => {
+    const bad = () => parseReturnApproved({ orderId: 5, returnId: '', userId: null, paymentId: 7, amount: 1.5, currency: 'EURO', lines: 'x' });
+    expect(bad).toThrow(InvalidEventError);
+    expect(bad).toThrow(UnrecoverableError);
+    expect(bad).toThrow(/^Invalid ReturnApproved: orderId[\s\S]*returnId[\s\S]*userId[\s\S]*paymentId[\s\S]*amount[\s\S]*currency[\s\S]*lines/);
+    expect(() => parseOrderCancelled(null)).toThrow(/^Invalid OrderCancelled: data must be an object/);
+    expect(() => parseOrderCancelled({ orderId: 'o-1' })).toThrow(/reason/);
+  });
+
+  it('refused refunds are unrecoverable too, with a code', () => {
+    const error = new RefundRefusedError('over_refund', 'too much');
+    expect(error).toBeInstanceOf(UnrecoverableError);
+    expect(error).toMatchObject({ name: 'RefundRefusedError', code: 'over_refund', message: 'Refund refused (over_refund): too much' });
   });
 });

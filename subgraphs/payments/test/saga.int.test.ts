@@ -4,6 +4,8 @@ import { InboxRecord, type EventEnvelope } from '../../kit/src/events';
 import { testDatabaseUrl, TestIssuer } from '../../kit/src/testing';
 import { readPaymentsConfig } from '../src/config';
 import { PaymentEntity } from '../src/payment/payment.entity';
+import { cancellationRefundIdFor, returnRefundIdFor } from '../src/payment/payment.events';
+import { RefundEntity } from '../src/payment/refund.entity';
 import { createPaymentsServer, type PaymentsServer } from '../src/server';
 import { cleanupRedis, eventQueue, jobSettled, QueueWatcher, REDIS_URL, testPrefix } from '../../kit/src/events/testing';
 
@@ -26,6 +28,23 @@ describe('payments in the saga (BullMQ on Redis)', () => {
     subject: String(data.orderId),
     data: { userId: 'user-1', amount: 1999, currency: 'USD', paymentMethod: 'card', items: [{ productId: 'p-1', sku: 'SKU-1', kind: 'PLAN', quantity: 1, unitAmount: 1999 }], ...data },
   });
+  const fromOrders = (type: string, data: Record<string, unknown>): EventEnvelope => ({
+    id: randomUUID(),
+    type,
+    version: 1,
+    occurredAt: new Date().toISOString(),
+    source: 'orders',
+    subject: String(data.orderId),
+    data,
+  });
+  /** A paid order's payment (development provider). */
+  const paid = async () => {
+    const orderId = randomUUID();
+    await publish(paymentRequested({ orderId }));
+    return server.orm.em.fork().findOneOrFail(PaymentEntity, { orderId });
+  };
+  const returnApproved = (payment: PaymentEntity, amount: number) =>
+    fromOrders('ReturnApproved', { orderId: payment.orderId, returnId: randomUUID(), userId: payment.userId, paymentId: payment.id, lines: [], amount, currency: payment.currency });
   /** Publishes like the orders relay (job id = event id, retries with backoff) and waits for the consumer. */
   const publish = async (event: EventEnvelope, jobId = event.id, outcome: 'completed' | 'failed' = 'completed') => {
     const settled = jobSettled(server.consumer!.worker, outcome, jobId);
@@ -92,6 +111,38 @@ describe('payments in the saga (BullMQ on Redis)', () => {
     expect(job.failedReason).toMatch(/Invalid PaymentRequested/);
     expect(await server.orm.em.fork().count(PaymentEntity, { orderId })).toBe(0);
     expect(await server.orm.em.fork().count(InboxRecord, { eventId: event.id })).toBe(0);
+  });
+
+  it('answers ReturnApproved with RefundIssued on the orders queue, and a redelivery refunds nothing more', async () => {
+    const payment = await paid();
+    const event = returnApproved(payment, 500);
+    expect((await publish(event)).result).toBe('processed');
+    const reply = await orders.next((item) => item.type === 'RefundIssued' && item.data.orderId === payment.orderId);
+    const refundId = returnRefundIdFor(String(event.data.returnId));
+    expect(reply).toMatchObject({ source: 'payments', subject: payment.orderId, data: { orderId: payment.orderId, paymentId: payment.id, refundId, amount: 500, currency: 'USD' } });
+
+    expect((await publish(event, `${event.id}-again`)).result).toBe('duplicate');
+    expect((await publish({ ...event, id: randomUUID() })).result).toBe('processed');
+    expect(await server.orm.em.fork().count(RefundEntity, { paymentId: payment.id })).toBe(1);
+    expect(await server.orm.em.fork().count(OutboxEvent, { subject: payment.orderId, type: 'RefundIssued' })).toBe(1);
+  });
+
+  it('leaves an over-refund in the failed set at once, without retries, writing nothing', async () => {
+    const payment = await paid();
+    const event = returnApproved(payment, 2000);
+    const { job } = await publish(event, event.id, 'failed');
+    expect(job.attemptsMade).toBe(1);
+    expect(job.failedReason).toMatch(/Refund refused \(over_refund\): cannot refund 2000: only 1999 of 1999 USD/);
+    expect(await server.orm.em.fork().count(RefundEntity, { paymentId: payment.id })).toBe(0);
+    expect(await server.orm.em.fork().count(InboxRecord, { eventId: event.id })).toBe(0);
+  });
+
+  it('answers OrderCancelled of a paid order with a full refund (RefundIssued on the orders queue)', async () => {
+    const payment = await paid();
+    expect((await publish(fromOrders('OrderCancelled', { orderId: payment.orderId, reason: 'EXPIRED', lines: [] }))).result).toBe('processed');
+    const reply = await orders.next((item) => item.type === 'RefundIssued' && item.data.orderId === payment.orderId);
+    expect(reply.data).toEqual({ orderId: payment.orderId, paymentId: payment.id, refundId: cancellationRefundIdFor(payment.orderId), amount: 1999, currency: 'USD' });
+    expect(await server.orm.em.fork().findOneOrFail(PaymentEntity, { id: payment.id })).toMatchObject({ status: 'REFUNDED', refundedAmount: 1999 });
   });
 
   it('reports Redis in /ready', async () => {

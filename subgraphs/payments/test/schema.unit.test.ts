@@ -21,7 +21,7 @@ describe('payments SDL', () => {
 
   it('declares Payment, Refund and their enums', () => {
     expect(sdl).toMatch(/type Payment\s+@key\(fields: "id"\)\s*{[\s\S]*id: ID![\s\S]*orderId: ID![\s\S]*status: PaymentStatus![\s\S]*amount: Money![\s\S]*provider: String![\s\S]*createdAt: DateTimeISO![\s\S]*clientSecret: String\n[\s\S]*refunds: \[Refund!\]!/);
-    expect(sdl).toMatch(/enum PaymentStatus {[\s\S]*PENDING[\s\S]*REQUIRES_ACTION[\s\S]*SUCCEEDED[\s\S]*FAILED[\s\S]*REFUNDED[\s\S]*PARTIALLY_REFUNDED[\s\S]*}/);
+    expect(sdl).toMatch(/enum PaymentStatus {[\s\S]*PENDING[\s\S]*REQUIRES_ACTION[\s\S]*SUCCEEDED[\s\S]*FAILED[\s\S]*CANCELLED[\s\S]*REFUNDED[\s\S]*PARTIALLY_REFUNDED[\s\S]*}/);
     expect(sdl).toMatch(/type Refund {[\s\S]*id: ID![\s\S]*amount: Money![\s\S]*status: RefundStatus![\s\S]*reason: String\n[\s\S]*createdAt: DateTimeISO!/);
     expect(sdl).toMatch(/enum RefundStatus {[\s\S]*PENDING[\s\S]*SUCCEEDED[\s\S]*FAILED[\s\S]*}/);
     expect(sdl).toMatch(/type Money\s+@shareable\s*{[\s\S]*amount: Int![\s\S]*currency: String!/);

@@ -22,7 +22,8 @@ export const EVENT_ROUTES = {
   // Beyond DESIGN.md's table: Stripe reported a refund failed after all (refunds are final only when Stripe says so).
   RefundFailed: ['analytics'],
   OrderConfirmed: ['inventory', 'analytics'],
-  OrderCancelled: ['inventory', 'analytics'],
+  // payments joins DESIGN.md's consumers: a payment that succeeded late for a cancelled order is refunded.
+  OrderCancelled: ['inventory', 'payments', 'analytics'],
   // Beyond DESIGN.md's table: an admin approved a return; payments refunds, inventory restocks goods.
   ReturnApproved: ['payments', 'inventory', 'analytics'],
   LowStock: ['analytics'],

@@ -16,7 +16,7 @@ describe('event catalog', () => {
       RefundIssued: ['orders', 'analytics'],
       RefundFailed: ['analytics'],
       OrderConfirmed: ['inventory', 'analytics'],
-      OrderCancelled: ['inventory', 'analytics'],
+      OrderCancelled: ['inventory', 'payments', 'analytics'],
       ReturnApproved: ['payments', 'inventory', 'analytics'],
       LowStock: ['analytics'],
       ReservationExpired: ['orders', 'analytics'],

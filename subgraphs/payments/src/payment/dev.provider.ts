@@ -1,5 +1,5 @@
 import { RefundStatus } from './payment-status';
-import { ProviderRejectedError, type CreatePaymentInput, type CreateRefundInput, type PaymentAttempt, type PaymentProvider, type RefundAttempt } from './payment.provider';
+import { ProviderRejectedError, type CancelAttempt, type CreatePaymentInput, type CreateRefundInput, type PaymentAttempt, type PaymentProvider, type RefundAttempt } from './payment.provider';
 
 /** Payment methods the development provider understands; anything else succeeds. */
 export const DEV_DECLINE = 'dev-decline';
@@ -25,6 +25,11 @@ export class DevPaymentProvider implements PaymentProvider {
 
   async createRefund(input: CreateRefundInput): Promise<RefundAttempt> {
     return { providerRefundId: `dev_re_${input.refundId}`, status: RefundStatus.SUCCEEDED, failureReason: null };
+  }
+
+  /** Development payments settle or fail at once: there is never anything left to stop. */
+  async cancelPayment(): Promise<CancelAttempt> {
+    return { outcome: 'canceled' };
   }
 
   async listRefunds(): Promise<[]> {

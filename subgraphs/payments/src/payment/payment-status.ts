@@ -4,6 +4,8 @@ export enum PaymentStatus {
   REQUIRES_ACTION = 'REQUIRES_ACTION',
   SUCCEEDED = 'SUCCEEDED',
   FAILED = 'FAILED',
+  /** The order was cancelled before the payment completed: the PaymentIntent was cancelled (or never created). */
+  CANCELLED = 'CANCELLED',
   REFUNDED = 'REFUNDED',
   PARTIALLY_REFUNDED = 'PARTIALLY_REFUNDED',
 }
@@ -20,15 +22,18 @@ export const REFUND_STATUSES = Object.values(RefundStatus);
 /**
  * Order of payment states. A late `payment_intent.succeeded` after a `payment_failed` is applied
  * (Stripe lets the customer retry, and the money has moved), a `payment_failed` after `succeeded`
- * is not. Refund states are derived from refund rows and rank above SUCCEEDED.
+ * is not. CANCELLED (the order was cancelled first) ranks above FAILED, so a late decline reports
+ * nothing, and below SUCCEEDED, so money taken anyway is recorded (and refunded). Refund states are
+ * derived from refund rows and rank above SUCCEEDED.
  */
 const PAYMENT_RANK: Record<PaymentStatus, number> = {
   [PaymentStatus.PENDING]: 0,
   [PaymentStatus.REQUIRES_ACTION]: 1,
   [PaymentStatus.FAILED]: 2,
-  [PaymentStatus.SUCCEEDED]: 3,
-  [PaymentStatus.PARTIALLY_REFUNDED]: 4,
-  [PaymentStatus.REFUNDED]: 5,
+  [PaymentStatus.CANCELLED]: 3,
+  [PaymentStatus.SUCCEEDED]: 4,
+  [PaymentStatus.PARTIALLY_REFUNDED]: 5,
+  [PaymentStatus.REFUNDED]: 6,
 };
 
 /** True when moving from `from` to `to` is progress; equal or lower states are stale news. */
@@ -39,6 +44,9 @@ export const isPaid = (status: PaymentStatus): boolean => PAYMENT_RANK[status] >
 
 /** States `refundPayment` accepts. */
 export const REFUNDABLE_STATUSES: readonly PaymentStatus[] = [PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED];
+
+/** States in which the customer could still pay: an order cancelled now cancels the payment. */
+export const CANCELLABLE_STATUSES: readonly PaymentStatus[] = [PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION];
 
 /**
  * Order of refund states. Stripe may report a refund `succeeded` and later `failed`

@@ -37,6 +37,20 @@ export interface RefundAttempt {
   failureReason: string | null;
 }
 
+export interface CancelPaymentInput {
+  paymentId: string;
+  providerPaymentId: string;
+  /** Stripe's `cancellation_reason`. */
+  reason: 'abandoned' | 'requested_by_customer';
+  idempotencyKey: string;
+}
+
+export type CancelAttempt =
+  /** Cancelled now or before: the customer can no longer pay. */
+  | { outcome: 'canceled' }
+  /** Too late: the payment succeeded or is being processed; the provider reports the outcome later. */
+  | { outcome: 'not_cancelable'; providerStatus: string | null };
+
 /** A refund as the provider reports it (Stripe's Refund object, reduced). */
 export interface ProviderRefund {
   id: string;
@@ -69,6 +83,8 @@ export interface PaymentProvider {
   readonly name: 'dev' | 'stripe';
   createPayment(input: CreatePaymentInput): Promise<PaymentAttempt>;
   createRefund(input: CreateRefundInput): Promise<RefundAttempt>;
+  /** Stops a payment the customer has not completed (the order was cancelled). */
+  cancelPayment(input: CancelPaymentInput): Promise<CancelAttempt>;
   /** Refunds of one payment, for webhooks that carry no refund list (`charge.refunded` on recent API versions). */
   listRefunds(providerPaymentId: string): Promise<ProviderRefund[]>;
 }

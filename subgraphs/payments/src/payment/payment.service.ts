@@ -14,22 +14,32 @@ import {
   type RequestContext,
   type Viewer,
 } from '../../../kit/src';
+import { OrderCancellationEntity } from './order-cancellation.entity';
 import { PaymentEntity } from './payment.entity';
 import {
+  cancellationRefundIdempotencyKey,
+  cancellationRefundIdFor,
+  parseOrderCancelled,
+  parsePaymentRequested,
+  parseReturnApproved,
+  paymentCancelIdempotencyKey,
   paymentIdempotencyKey,
   paymentIdFor,
-  parsePaymentRequested,
   recordPaymentFailed,
   recordPaymentSucceeded,
   recordRefundFailed,
   recordRefundIssued,
   refundIdempotencyKey,
+  RefundRefusedError,
+  returnRefundIdempotencyKey,
+  returnRefundIdFor,
   type PaymentRequestedData,
 } from './payment.events';
 import { MAX_AMOUNT, MAX_REFUND_REASON_LENGTH } from './payment.input';
 import type { PaymentMetrics } from './payment.metrics';
 import { ProviderRejectedError, ProviderUnavailableError, type PaymentAttempt, type PaymentProvider, type ProviderRefund } from './payment.provider';
 import {
+  CANCELLABLE_STATUSES,
   isPaid,
   paymentAdvances,
   PaymentStatus,
@@ -45,6 +55,23 @@ import type { StripeEventOutcome } from './stripe-event.entity';
 import { StripeEventEntity } from './stripe-event.entity';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** `requestedBy` of the refunds the order saga asks for (approved returns, cancelled orders). */
+export const SAGA_REFUND_REQUESTER = 'orders';
+/** `failureReason` of a payment stopped because its order was cancelled. */
+export const ORDER_CANCELLED_REASON = 'order_cancelled';
+
+/** What an OrderCancelled did to the order's payment. */
+export type OrderCancelledOutcome = 'no_payment' | 'cancelled' | 'refunded' | 'already_refunded' | 'nothing_to_refund' | 'unchanged';
+
+/** A refund the saga asks for: its id and idempotency key derive from what caused it. */
+interface SagaRefund {
+  refundId: string;
+  returnId: string | null;
+  amount: number;
+  reason: string;
+  idempotencyKey: string;
+}
 
 export const toPayment = (payment: PaymentEntity): Payment => ({
   id: payment.id,
@@ -116,6 +143,8 @@ export class PaymentService {
     const paymentId = paymentIdFor(request.orderId);
     const log = this.deps.log.child({ orderId: request.orderId, paymentId, eventId: meta.eventId });
     const { payment, attempt } = await em.transactional(async (tx) => {
+      // Serialized with OrderCancelled for the same order, so one of the two always sees the other.
+      await this.lockOrder(tx, request.orderId);
       const now = new Date();
       const claim = await tx
         .createQueryBuilder(PaymentEntity)
@@ -146,6 +175,15 @@ export class PaymentService {
         return { payment, attempt: null };
       }
       if (claim.affectedRows > 0 && request.items) payment.items = request.items;
+      if (await tx.findOne(OrderCancellationEntity, { orderId: request.orderId })) {
+        // OrderCancelled overtook this request (e.g. it waited for a retry): never charge a cancelled order.
+        payment.status = PaymentStatus.CANCELLED;
+        payment.failureReason = ORDER_CANCELLED_REASON;
+        payment.updatedAt = new Date();
+        log.info('order already cancelled; payment not requested from the provider');
+        this.deps.metrics.payments.inc({ provider: payment.provider, outcome: 'cancelled' });
+        return { payment, attempt: null };
+      }
       const attempt = await this.attemptPayment(payment, request, log);
       this.applyAttempt(tx, payment, attempt);
       return { payment, attempt };
@@ -265,8 +303,7 @@ export class PaymentService {
       if (payment.provider !== this.deps.provider.name || !payment.providerPaymentId) {
         throw conflict(`Payment ${payment.id} was made with the ${payment.provider} provider, which this server does not use`);
       }
-      const open = await tx.find(RefundEntity, { paymentId: payment.id, status: { $in: [RefundStatus.PENDING, RefundStatus.SUCCEEDED] } });
-      const refundable = payment.amount - open.reduce((sum, refund) => sum + refund.amount, 0);
+      const refundable = await this.refundableAmount(tx, payment);
       if (input.amount > refundable) {
         throw badInput(`Cannot refund ${input.amount}: only ${refundable} of ${payment.amount} ${payment.currency} is still refundable`, 'amount');
       }
@@ -310,6 +347,212 @@ export class PaymentService {
     this.deps.metrics.refunds.inc({ provider: payment.provider, outcome: refund.status.toLowerCase() });
     ctx.log.info({ paymentId, refundId: refund.id, amount: refund.amount, status: refund.status, by: viewer.id }, 'refund requested');
     return toRefund(refund);
+  }
+
+  /** What is still refundable: refunds still pending count as given, so concurrent refunds never exceed the amount paid. */
+  private async refundableAmount(tx: EntityManager, payment: PaymentEntity): Promise<number> {
+    const open = await tx.find(RefundEntity, { paymentId: payment.id, status: { $in: [RefundStatus.PENDING, RefundStatus.SUCCEEDED] } });
+    return payment.amount - open.reduce((sum, refund) => sum + refund.amount, 0);
+  }
+
+  // ---------------------------------------------------------------- the saga: ReturnApproved, OrderCancelled
+
+  /**
+   * Handles a ReturnApproved: refunds `amount` of the order's payment, once per return: the refund
+   * row's id derives from the return id (which is also unique on the row), and so does the
+   * provider's idempotency key. Development refunds settle at once (RefundIssued); Stripe's stay
+   * PENDING until its webhook decides (RefundIssued / RefundFailed then). A refund that can never
+   * be made (more than is left, no or another payment, the provider refusing) throws
+   * RefundRefusedError: logged and counted, nothing written, the event left in the failed set.
+   * A provider outage is rethrown, so the event is retried with the same key.
+   */
+  async refundReturn(em: EntityManager, data: unknown, meta: { eventId?: string } = {}): Promise<RefundEntity | null> {
+    const event = parseReturnApproved(data);
+    const log = this.deps.log.child({ orderId: event.orderId, returnId: event.returnId, eventId: meta.eventId });
+    if (event.amount === 0) {
+      log.info('return approved with nothing to refund');
+      return null;
+    }
+    const refundId = returnRefundIdFor(event.returnId);
+    const refund = await em.transactional(async (tx) => {
+      const payment = await tx.findOne(PaymentEntity, { orderId: event.orderId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+      if (!payment) throw this.refused(log, 'no_payment', `order ${event.orderId} has no payment`, event);
+      if (event.paymentId !== null && event.paymentId.toLowerCase() !== payment.id) {
+        throw this.refused(log, 'payment_mismatch', `payment ${event.paymentId} is not the payment ${payment.id} of order ${event.orderId}`, event);
+      }
+      const existing = await tx.findOne(RefundEntity, { $or: [{ id: refundId }, { returnId: event.returnId }] });
+      if (existing) {
+        log.info({ refundId: existing.id, status: existing.status }, 'return already refunded; nothing changed');
+        return null;
+      }
+      if (event.currency !== payment.currency) {
+        throw this.refused(log, 'payment_mismatch', `return in ${event.currency} for a payment in ${payment.currency}`, event);
+      }
+      if (event.userId !== payment.userId) log.warn({ paymentUserId: payment.userId, eventUserId: event.userId }, 'return approved for another user than the payer; refunding the payment');
+      return this.issueSagaRefund(
+        tx,
+        payment,
+        { refundId, returnId: event.returnId, amount: event.amount, reason: `Return ${event.returnId} approved`, idempotencyKey: returnRefundIdempotencyKey(event.returnId) },
+        log,
+      );
+    });
+    if (refund) log.info({ paymentId: refund.paymentId, refundId: refund.id, amount: refund.amount, status: refund.status }, 'return refunded');
+    return refund;
+  }
+
+  /**
+   * Handles an OrderCancelled. The cancellation is remembered (a PaymentRequested still in flight is
+   * then never charged, a success reported later is refunded). A payment that already SUCCEEDED (a
+   * late payment: e.g. the reservation expired while the customer paid) is refunded in full, once;
+   * one the customer could still complete (PENDING, REQUIRES_ACTION) is cancelled at the provider
+   * and marked CANCELLED without PaymentFailed (the order is cancelled already); the intent of a
+   * FAILED Stripe payment is cancelled too, so the customer cannot retry it. Anything else: no-op.
+   */
+  async cancelOrderPayment(em: EntityManager, data: unknown, meta: { eventId?: string } = {}): Promise<OrderCancelledOutcome> {
+    const event = parseOrderCancelled(data);
+    const log = this.deps.log.child({ orderId: event.orderId, eventId: meta.eventId });
+    const outcome = await em.transactional(async (tx): Promise<OrderCancelledOutcome> => {
+      await this.lockOrder(tx, event.orderId);
+      await tx
+        .createQueryBuilder(OrderCancellationEntity)
+        .insert({ orderId: event.orderId, reason: event.reason, eventId: meta.eventId ?? null, createdAt: new Date() })
+        .onConflict('orderId')
+        .ignore()
+        .execute('run');
+      const payment = await tx.findOne(PaymentEntity, { orderId: event.orderId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+      if (!payment) return 'no_payment';
+      if (REFUNDABLE_STATUSES.includes(payment.status)) return this.refundCancelledOrder(tx, payment, `Order cancelled (${event.reason}) after the payment succeeded`, log);
+      if (CANCELLABLE_STATUSES.includes(payment.status)) {
+        await this.cancelAtProvider(payment, event.reason, log);
+        payment.status = PaymentStatus.CANCELLED;
+        payment.failureReason = ORDER_CANCELLED_REASON;
+        payment.clientSecret = null;
+        payment.updatedAt = new Date();
+        this.deps.metrics.payments.inc({ provider: payment.provider, outcome: 'cancelled' });
+        return 'cancelled';
+      }
+      if (payment.status === PaymentStatus.FAILED && payment.provider === 'stripe') await this.cancelAtProvider(payment, event.reason, log);
+      return 'unchanged';
+    });
+    log.info({ outcome, reason: event.reason }, 'order cancelled');
+    return outcome;
+  }
+
+  /** Refunds what is left of a cancelled order's payment, once per order (the refund id derives from the order id). */
+  private async refundCancelledOrder(tx: EntityManager, payment: PaymentEntity, reason: string, log: Logger): Promise<OrderCancelledOutcome> {
+    const refundId = cancellationRefundIdFor(payment.orderId);
+    if (await tx.findOne(RefundEntity, { id: refundId })) return 'already_refunded';
+    const amount = await this.refundableAmount(tx, payment);
+    if (amount <= 0) return 'nothing_to_refund';
+    const refund = await this.issueSagaRefund(tx, payment, { refundId, returnId: null, amount, reason, idempotencyKey: cancellationRefundIdempotencyKey(payment.orderId) }, log);
+    log.warn({ paymentId: payment.id, refundId: refund.id, amount, status: refund.status }, 'payment of a cancelled order refunded');
+    return 'refunded';
+  }
+
+  /**
+   * Asks the provider for a refund the saga wants, inside the caller's transaction with the payment
+   * row locked, and records it. Refuses for good (RefundRefusedError) what can never succeed.
+   */
+  private async issueSagaRefund(tx: EntityManager, payment: PaymentEntity, spec: SagaRefund, log: Logger): Promise<RefundEntity> {
+    const context = { paymentId: payment.id, refundId: spec.refundId, amount: spec.amount };
+    if (!REFUNDABLE_STATUSES.includes(payment.status)) {
+      if (payment.status === PaymentStatus.REFUNDED) throw this.refused(log, 'over_refund', `cannot refund ${spec.amount}: payment ${payment.id} is refunded in full`, context);
+      throw this.refused(log, 'not_paid', `payment ${payment.id} is ${payment.status}: nothing was paid to refund`, context);
+    }
+    if (payment.provider !== this.deps.provider.name || !payment.providerPaymentId) {
+      throw this.refused(log, 'provider_mismatch', `payment ${payment.id} was made with the ${payment.provider} provider, which this server does not use`, context);
+    }
+    const refundable = await this.refundableAmount(tx, payment);
+    if (spec.amount > refundable) {
+      throw this.refused(log, 'over_refund', `cannot refund ${spec.amount}: only ${refundable} of ${payment.amount} ${payment.currency} is still refundable`, context);
+    }
+    let attempt;
+    try {
+      attempt = await this.deps.provider.createRefund({
+        refundId: spec.refundId,
+        paymentId: payment.id,
+        orderId: payment.orderId,
+        providerPaymentId: payment.providerPaymentId,
+        amount: spec.amount,
+        currency: payment.currency,
+        idempotencyKey: spec.idempotencyKey,
+      });
+    } catch (error) {
+      if (error instanceof ProviderUnavailableError) {
+        log.warn({ err: error, ...context }, 'refund provider unavailable; the event will be retried');
+        throw error;
+      }
+      if (error instanceof ProviderRejectedError) throw this.refused(log, 'provider_rejected', `the provider refused the refund (${error.code}): ${error.message}`, context);
+      throw error;
+    }
+    // The same key answered before and a webhook recorded that refund meanwhile (as made outside Mercado): adopt it.
+    const known = await tx.findOne(RefundEntity, { providerRefundId: attempt.providerRefundId });
+    if (known) {
+      if (known.returnId === null && spec.returnId !== null) known.returnId = spec.returnId;
+      log.warn({ ...context, knownRefundId: known.id }, 'provider refund already recorded; adopted');
+      return known;
+    }
+    const now = new Date();
+    const refund = tx.create(RefundEntity, {
+      id: spec.refundId,
+      paymentId: payment.id,
+      amount: spec.amount,
+      currency: payment.currency,
+      status: RefundStatus.PENDING,
+      reason: spec.reason.slice(0, MAX_REFUND_REASON_LENGTH),
+      providerRefundId: attempt.providerRefundId,
+      failureReason: null,
+      returnId: spec.returnId,
+      requestedBy: SAGA_REFUND_REQUESTER,
+      createdAt: now,
+      updatedAt: now,
+    });
+    this.applyRefundStatus(tx, payment, refund, attempt.status, attempt.failureReason);
+    this.deps.metrics.refunds.inc({ provider: payment.provider, outcome: refund.status.toLowerCase() });
+    return refund;
+  }
+
+  /** Logs and counts a refund refused for good; the caller throws the error (the event goes to the failed set). */
+  private refused(log: Logger, code: RefundRefusedError['code'], message: string, context: object): RefundRefusedError {
+    const error = new RefundRefusedError(code, message);
+    log.error({ ...context, code }, `refund refused: ${message}`);
+    this.deps.metrics.refunds.inc({ provider: this.deps.provider.name, outcome: 'refused' });
+    return error;
+  }
+
+  /**
+   * Stops a payment the customer has not completed. Too late (it succeeded or is processing): the
+   * webhook reports the outcome and a success is refunded. An outage is rethrown (retry); a refusal
+   * is logged, and the payment is still treated as cancelled here.
+   */
+  private async cancelAtProvider(payment: PaymentEntity, orderReason: string, log: Logger): Promise<void> {
+    if (!payment.providerPaymentId) return;
+    if (payment.provider !== this.deps.provider.name) {
+      log.warn({ paymentId: payment.id, provider: payment.provider }, 'payment made with a provider this server does not use; not cancelled there');
+      return;
+    }
+    try {
+      const result = await this.deps.provider.cancelPayment({
+        paymentId: payment.id,
+        providerPaymentId: payment.providerPaymentId,
+        reason: orderReason === 'CUSTOMER' ? 'requested_by_customer' : 'abandoned',
+        idempotencyKey: paymentCancelIdempotencyKey(payment.id),
+      });
+      if (result.outcome === 'not_cancelable') {
+        log.warn({ paymentId: payment.id, providerStatus: result.providerStatus }, 'too late to cancel the payment at the provider; a success reported later is refunded');
+      }
+    } catch (error) {
+      if (error instanceof ProviderUnavailableError) {
+        log.warn({ err: error, paymentId: payment.id }, 'payment provider unavailable; the cancellation will be retried');
+        throw error;
+      }
+      log.error({ err: error, paymentId: payment.id }, 'the provider refused to cancel the payment; treated as cancelled here');
+    }
+  }
+
+  /** Serializes the saga's work on one order (PaymentRequested against OrderCancelled) until the transaction ends. */
+  private async lockOrder(tx: EntityManager, orderId: string): Promise<void> {
+    await tx.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`payments:order:${orderId}`]);
   }
 
   /**
@@ -415,14 +658,31 @@ export class PaymentService {
       log.warn({ paymentId: payment.id, expected: { amount: payment.amount, currency: payment.currency }, received: { amount: received, currency } }, 'PaymentIntent amount differs from the payment');
     }
     const wasFailed = payment.status === PaymentStatus.FAILED;
+    const orderCancelled = payment.status === PaymentStatus.CANCELLED || (await tx.count(OrderCancellationEntity, { orderId: payment.orderId })) > 0;
     // Refunds reported before this (out of order) already count.
     payment.status = statusAfterRefunds(payment.amount, payment.refundedAmount);
     payment.failureReason = null;
     payment.updatedAt = new Date();
+    // The money moved: reported even for a cancelled order (orders notes the late payment; the refund follows).
     recordPaymentSucceeded(tx, { orderId: payment.orderId, paymentId: payment.id, amount: payment.amount, currency: payment.currency });
     if (wasFailed) log.warn({ paymentId: payment.id, orderId: payment.orderId }, 'payment succeeded after it was reported failed (customer retried)');
     this.deps.metrics.payments.inc({ provider: payment.provider, outcome: 'succeeded' });
+    if (orderCancelled) await this.refundLatePayment(tx, payment, log);
     return { outcome: 'applied', paymentId: payment.id };
+  }
+
+  /**
+   * A payment that succeeded although its order was cancelled is refunded at once. An outage is
+   * rethrown (the webhook answers 500 and Stripe redelivers); a refusal is logged and counted, the
+   * success stays recorded, and an admin must refund by hand.
+   */
+  private async refundLatePayment(tx: EntityManager, payment: PaymentEntity, log: Logger): Promise<void> {
+    log.warn({ paymentId: payment.id, orderId: payment.orderId }, 'payment succeeded after its order was cancelled; refunding');
+    try {
+      await this.refundCancelledOrder(tx, payment, 'Order cancelled before the payment succeeded', log);
+    } catch (error) {
+      if (!(error instanceof RefundRefusedError)) throw error;
+    }
   }
 
   private async onIntentFailed(tx: EntityManager, intent: Obj): Promise<{ outcome: StripeEventOutcome; paymentId: string | null }> {

@@ -9,6 +9,7 @@ registerEnumType(PaymentStatus, {
     REQUIRES_ACTION: { description: 'The customer must confirm the payment with the client secret (Stripe).' },
     SUCCEEDED: { description: 'Paid.' },
     FAILED: { description: 'Declined or refused by the provider.' },
+    CANCELLED: { description: 'The order was cancelled before the payment completed; nothing was charged (money taken anyway is refunded automatically).' },
     REFUNDED: { description: 'Paid, then refunded in full.' },
     PARTIALLY_REFUNDED: { description: 'Paid, then refunded in part.' },
   },

@@ -32,7 +32,15 @@ export class RefundEntity {
   @Property({ type: 'string', length: 100, nullable: true })
   failureReason: string | null = null;
 
-  /** Who asked for it: an admin's user id, or `stripe` for a refund made outside Mercado (dashboard). */
+  /** The orders subgraph's return this refund pays back (ReturnApproved): at most one refund per return. */
+  @Property({ type: 'string', length: 100, nullable: true })
+  @Unique({ name: 'refund_return_id_unique' })
+  returnId: string | null = null;
+
+  /**
+   * Who asked for it: an admin's user id, `orders` for refunds the order saga asks for (an approved
+   * return, a cancelled order's payment), or `stripe` for a refund made outside Mercado (dashboard).
+   */
   @Property({ type: 'string', length: 100 })
   requestedBy!: string;
 

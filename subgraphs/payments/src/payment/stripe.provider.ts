@@ -4,6 +4,8 @@ import { RefundStatus } from './payment-status';
 import {
   ProviderRejectedError,
   ProviderUnavailableError,
+  type CancelAttempt,
+  type CancelPaymentInput,
   type CreatePaymentInput,
   type CreateRefundInput,
   type PaymentAttempt,
@@ -104,6 +106,23 @@ export class StripePaymentProvider implements PaymentProvider {
       return { providerRefundId: refund.id, status: RefundStatus.PENDING, failureReason: null };
     } catch (error) {
       rethrowClassified(error, 'a refund');
+    }
+  }
+
+  /**
+   * Cancels an unfinished PaymentIntent. Stripe refuses once it succeeded or while it is
+   * processing (`payment_intent_unexpected_state`): then the outcome arrives by webhook as usual.
+   */
+  async cancelPayment(input: CancelPaymentInput): Promise<CancelAttempt> {
+    try {
+      await this.stripe.paymentIntents.cancel(input.providerPaymentId, { cancellation_reason: input.reason }, { idempotencyKey: input.idempotencyKey });
+      return { outcome: 'canceled' };
+    } catch (error) {
+      if (error instanceof Stripe.errors.StripeError && error.code === 'payment_intent_unexpected_state') {
+        const providerStatus = error.payment_intent?.status ?? null;
+        return providerStatus === 'canceled' ? { outcome: 'canceled' } : { outcome: 'not_cancelable', providerStatus };
+      }
+      rethrowClassified(error, 'cancelling a PaymentIntent');
     }
   }
 

@@ -10,6 +10,10 @@ import type { AddressInfo } from 'node:net';
  *                                 stored response again with `Idempotent-Replayed: true`; same key,
  *                                 other params: 400 idempotency_error)
  *   GET  /v1/payment_intents/:id
+ *   POST /v1/payment_intents/:id/cancel   like Stripe: an intent still waiting for the customer (or
+ *                                 processing) becomes `canceled`; a succeeded or canceled one is
+ *                                 refused with 400 `payment_intent_unexpected_state` (the intent in
+ *                                 the error)
  *   POST /v1/refunds              against a succeeded intent (see `succeedIntent`) or any intent
  *   GET  /v1/refunds?payment_intent=pi_…
  *
@@ -59,6 +63,8 @@ export interface FakePaymentIntent {
   automatic_payment_methods: { enabled: boolean } | null;
   latest_charge: string | null;
   last_payment_error: null;
+  canceled_at: number | null;
+  cancellation_reason: string | null;
   livemode: false;
   created: number;
   capture_method: string;
@@ -83,6 +89,9 @@ export interface FakeRefund {
 
 const id = (prefix: string) => `${prefix}_fake${randomBytes(9).toString('hex')}`;
 const now = () => Math.floor(Date.now() / 1000);
+
+/** The statuses Stripe lets `POST /v1/payment_intents/:id/cancel` cancel. */
+export const CANCELABLE_INTENT_STATUSES = ['requires_payment_method', 'requires_capture', 'requires_confirmation', 'requires_action', 'processing'];
 
 /** Decodes the SDK's form bodies (`metadata[orderId]=…&automatic_payment_methods[enabled]=true`) into objects. */
 export function decodeStripeForm(text: string): Record<string, unknown> {
@@ -141,6 +150,7 @@ export class FakeStripe {
   succeedIntent(intentId: string): FakePaymentIntent {
     const intent = this.intents.get(intentId);
     if (!intent) throw new Error(`fake Stripe has no PaymentIntent ${intentId}`);
+    if (intent.status === 'canceled') throw new Error(`fake Stripe: PaymentIntent ${intentId} is canceled and can no longer succeed`);
     intent.status = 'succeeded';
     intent.amount_received = intent.amount;
     intent.latest_charge = intent.latest_charge ?? id('ch');
@@ -228,6 +238,8 @@ export class FakeStripe {
       const intent = this.intents.get(intentMatch[1]!);
       return intent ? { status: 200, body: intent } : this.missing('payment_intent', intentMatch[1]!);
     }
+    const cancelMatch = /^\/v1\/payment_intents\/([^/]+)\/cancel$/.exec(path);
+    if (method === 'POST' && cancelMatch) return this.cancelIntent(cancelMatch[1]!, params);
     if (method === 'POST' && path === '/v1/refunds') return this.createRefund(params);
     if (method === 'GET' && path === '/v1/refunds') {
       const intentId = url.searchParams.get('payment_intent');
@@ -255,6 +267,8 @@ export class FakeStripe {
       automatic_payment_methods: (params.automatic_payment_methods as { enabled: string } | undefined) ? { enabled: true } : null,
       latest_charge: null,
       last_payment_error: null,
+      canceled_at: null,
+      cancellation_reason: null,
       livemode: false,
       created: now(),
       capture_method: 'automatic',
@@ -275,6 +289,27 @@ export class FakeStripe {
     }
     this.intents.set(intent.id, intent);
     return { status: 200, body: intent };
+  }
+
+  private cancelIntent(intentId: string, params: Record<string, unknown>): { status: number; body: unknown } {
+    const intent = this.intents.get(intentId);
+    if (!intent) return this.missing('payment_intent', intentId);
+    if (!CANCELABLE_INTENT_STATUSES.includes(intent.status)) {
+      return stripeError(
+        400,
+        'invalid_request_error',
+        `You cannot cancel this PaymentIntent because it has a status of ${intent.status}. Only a PaymentIntent with one of the following statuses may be canceled: ${CANCELABLE_INTENT_STATUSES.join(', ')}.`,
+        { code: 'payment_intent_unexpected_state', payment_intent: { ...intent } },
+      );
+    }
+    const reason = params.cancellation_reason;
+    if (reason !== undefined && !['duplicate', 'fraudulent', 'requested_by_customer', 'abandoned'].includes(String(reason))) {
+      return stripeError(400, 'invalid_request_error', `Invalid cancellation_reason: ${String(reason)}`, { param: 'cancellation_reason' });
+    }
+    intent.status = 'canceled';
+    intent.canceled_at = now();
+    intent.cancellation_reason = reason === undefined ? null : String(reason);
+    return { status: 200, body: { ...intent } };
   }
 
   private createRefund(params: Record<string, unknown>): { status: number; body: unknown } {
