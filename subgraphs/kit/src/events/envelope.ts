@@ -10,7 +10,8 @@ export type SubgraphName = (typeof SUBGRAPHS)[number];
  */
 export const EVENT_ROUTES = {
   UserRegistered: ['analytics'],
-  ProductChanged: ['orders', 'inventory', 'analytics'],
+  // Not inventory, unlike DESIGN.md's table: inventory gets a product's kind from the router (@requires).
+  ProductChanged: ['orders', 'analytics'],
   PlanChanged: ['users', 'signals', 'analytics'],
   OrderPlaced: ['inventory'],
   StockReserved: ['orders'],

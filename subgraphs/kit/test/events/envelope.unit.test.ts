@@ -5,7 +5,7 @@ describe('event catalog', () => {
   it('routes every event type as DESIGN.md lists it, plus ReservationExpired, RefundFailed and ReturnApproved', () => {
     expect(EVENT_ROUTES).toEqual({
       UserRegistered: ['analytics'],
-      ProductChanged: ['orders', 'inventory', 'analytics'],
+      ProductChanged: ['orders', 'analytics'],
       PlanChanged: ['users', 'signals', 'analytics'],
       OrderPlaced: ['inventory'],
       StockReserved: ['orders'],
