@@ -1,13 +1,16 @@
 import { InboxRecord, OutboxEvent } from '../../kit/src';
 import { Migration0001Init } from './migrations/Migration0001Init';
 import { Migration0002Reservations } from './migrations/Migration0002Reservations';
+import { Migration0003Returns } from './migrations/Migration0003Returns';
 import { ReservationEntity } from './reservation/reservation.entity';
+import { RestockEntity } from './returns/restock.entity';
 import { StockLevelEntity } from './stock/stock-level.entity';
 import { StockMovementEntity } from './stock/stock-movement.entity';
 
-export const inventoryEntities = [StockLevelEntity, StockMovementEntity, ReservationEntity, OutboxEvent, InboxRecord];
+export const inventoryEntities = [StockLevelEntity, StockMovementEntity, ReservationEntity, RestockEntity, OutboxEvent, InboxRecord];
 
 export const inventoryMigrations = [
   { name: 'Migration0001Init', class: Migration0001Init },
   { name: 'Migration0002Reservations', class: Migration0002Reservations },
+  { name: 'Migration0003Returns', class: Migration0003Returns },
 ];

@@ -15,6 +15,8 @@ import { inventoryEntities, inventoryMigrations } from './mikro-orm.config';
 import { createReservationEventHandlers } from './reservation/reservation.events';
 import { createExpiryWorker, ReservationExpiryQueue, type ExpiryJobResult } from './reservation/reservation.jobs';
 import { ReservationService, type ExpiryJobData } from './reservation/reservation.service';
+import { createReturnEventHandlers } from './returns/restock.events';
+import { RestockService } from './returns/restock.service';
 import { buildInventorySchema } from './schema';
 
 export interface InventoryServerDeps {
@@ -33,6 +35,8 @@ export interface InventoryServer extends SubgraphServer {
   /** The server's ORM, for seeds and for tests that watch SQL (`onSql`). Closed by `close()`. */
   orm: MikroORM;
   reservations: ReservationService;
+  /** Puts the goods of approved returns back on the shelf (ReturnApproved). */
+  restocks: RestockService;
   /** The event handlers by type (tests call them directly, as the consumer does). */
   eventHandlers: EventHandlers;
   /** Producer of the expiry jobs (connects on first use). */
@@ -44,7 +48,7 @@ export interface InventoryServer extends SubgraphServer {
 /**
  * Builds the inventory subgraph from injected dependencies; reads no environment. With workers on
  * (the default) it also runs, through the kit, the outbox relay (source `inventory`) and the consumer
- * of `events-inventory` (OrderPlaced, OrderConfirmed, OrderCancelled), plus the reservation expiry
+ * of `events-inventory` (OrderPlaced, OrderConfirmed, OrderCancelled, ReturnApproved), plus the reservation expiry
  * worker; `close()` stops them all before the ORM closes.
  */
 export async function createInventoryServer(deps: InventoryServerDeps): Promise<InventoryServer> {
@@ -61,7 +65,11 @@ export async function createInventoryServer(deps: InventoryServerDeps): Promise<
 
   const expiryQueue = new ReservationExpiryQueue({ redis, prefix, log });
   const reservations = new ReservationService({ ttlSeconds: config.reservationTtlSeconds, scheduler: expiryQueue });
-  const eventHandlers = createReservationEventHandlers(reservations, log.child({ component: 'reservations' }));
+  const restocks = new RestockService({ lowStockDefaultThreshold: config.lowStockDefaultThreshold });
+  const eventHandlers: EventHandlers = {
+    ...createReservationEventHandlers(reservations, log.child({ component: 'reservations' })),
+    ...createReturnEventHandlers(restocks, log.child({ component: 'returns' })),
+  };
   let expiryWorker: Worker<Partial<ExpiryJobData>, ExpiryJobResult> | null = null;
   let sweepScheduled: Promise<void> | undefined;
   // Its own small connection, so /ready reports Redis as it is now (the workers' connections reconnect silently).
@@ -113,5 +121,5 @@ export async function createInventoryServer(deps: InventoryServerDeps): Promise<
       .scheduleSweep(config.reservationSweepSeconds)
       .catch((error: unknown) => log.warn({ err: error }, 'could not schedule the reservation expiry sweep; expiry jobs still run'));
   }
-  return Object.assign(server, { orm, reservations, eventHandlers, expiryQueue, expiryWorker });
+  return Object.assign(server, { orm, reservations, restocks, eventHandlers, expiryQueue, expiryWorker });
 }

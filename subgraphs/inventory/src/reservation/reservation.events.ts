@@ -85,7 +85,7 @@ const MAX_ID_LENGTH = 100;
 /** Postgres int; a quantity this large is refused anyway (no stock reaches it). */
 const MAX_QUANTITY = 2_147_483_647;
 
-function readString(envelope: EventEnvelope, data: Record<string, unknown>, field: string, maxLength = MAX_ID_LENGTH): string {
+export function readString(envelope: EventEnvelope, data: Record<string, unknown>, field: string, maxLength = MAX_ID_LENGTH): string {
   const value = data[field];
   if (typeof value !== 'string' || value.trim() === '' || value.length > maxLength) {
     throw new EventPayloadError(envelope, `data.${field} must be a non-empty string of at most ${maxLength} characters`);
@@ -93,7 +93,7 @@ function readString(envelope: EventEnvelope, data: Record<string, unknown>, fiel
   return value;
 }
 
-function readLines(envelope: EventEnvelope, data: Record<string, unknown>): OrderLine[] {
+export function readLines(envelope: EventEnvelope, data: Record<string, unknown>): OrderLine[] {
   const lines = data.lines;
   if (!Array.isArray(lines)) throw new EventPayloadError(envelope, 'data.lines must be an array');
   return lines.map((line: unknown, index) => {
@@ -110,7 +110,7 @@ function readLines(envelope: EventEnvelope, data: Record<string, unknown>): Orde
   });
 }
 
-const dataOf = (envelope: EventEnvelope) => (envelope.data ?? {}) as Record<string, unknown>;
+export const dataOf = (envelope: EventEnvelope) => (envelope.data ?? {}) as Record<string, unknown>;
 
 /** The part of OrderPlaced inventory uses (the total is not its business). */
 export function parseOrderPlaced(envelope: EventEnvelope): Omit<OrderPlacedData, 'total'> {

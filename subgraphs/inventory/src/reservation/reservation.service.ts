@@ -61,7 +61,7 @@ export function goodLines(lines: readonly OrderLine[]): ReservationLine[] {
 }
 
 /** Runs `work` in the caller's transaction (the consumer's, with the inbox row) or in a new one. */
-async function withinTransaction<T>(em: EntityManager, work: (tx: EntityManager) => Promise<T>): Promise<T> {
+export async function withinTransaction<T>(em: EntityManager, work: (tx: EntityManager) => Promise<T>): Promise<T> {
   if (!em.isInTransaction()) return em.transactional(work);
   const result = await work(em);
   await em.flush();
@@ -72,9 +72,9 @@ async function withinTransaction<T>(em: EntityManager, work: (tx: EntityManager)
  * Locks the stock levels of `productIds` with one `SELECT … ORDER BY product_id FOR UPDATE`: rows
  * are locked in product-id order, the same order in every transaction that locks several levels,
  * so two orders sharing products wait for each other instead of deadlocking. Missing levels are
- * simply absent from the map (reservations never create a level).
+ * simply absent from the map (reservations never create a level; a restock creates its missing levels first).
  */
-async function lockLevels(tx: EntityManager, productIds: readonly string[]): Promise<Map<string, StockLevelEntity>> {
+export async function lockLevels(tx: EntityManager, productIds: readonly string[]): Promise<Map<string, StockLevelEntity>> {
   if (productIds.length === 0) return new Map();
   const levels = await tx.find(
     StockLevelEntity,

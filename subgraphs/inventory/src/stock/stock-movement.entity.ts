@@ -3,7 +3,7 @@ import { BigIntType, Entity, Index, PrimaryKey, Property } from '@mikro-orm/core
 /**
  * One line of the stock ledger: every change of `on_hand` or `reserved`, who made it and why.
  * Rows are never updated. An adjustment moves on_hand only; a reservation moves reserved only
- * (`delta` 0); committing a reservation moves both.
+ * (`delta` 0); committing a reservation moves both; a restock of returned goods moves on_hand.
  */
 @Entity({ tableName: 'stock_movement' })
 @Index({ properties: ['productId', 'id'] })
@@ -36,6 +36,10 @@ export class StockMovementEntity {
   /** The reservation whose hold, commit, release or expiry this row records. */
   @Property({ type: 'uuid', nullable: true })
   reservationId: string | null = null;
+
+  /** The approved return whose goods this row put back on the shelf (unique per product). */
+  @Property({ type: 'string', length: 100, nullable: true })
+  returnId: string | null = null;
 
   /** The user who made the change (`seed` for seeded stock, `reservations` for the order saga). */
   @Property({ type: 'string', length: 100 })

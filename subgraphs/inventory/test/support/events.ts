@@ -34,3 +34,6 @@ export const orderPlaced = (orderId: string, lines: TestLine[], userId = 'user-1
   envelope('OrderPlaced', { orderId, userId, lines, total: { amount: 1000, currency: 'USD' } });
 export const orderConfirmed = (orderId: string, lines: TestLine[] = [], userId = 'user-1') => envelope('OrderConfirmed', { orderId, userId, lines });
 export const orderCancelled = (orderId: string, reason = 'CUSTOMER', lines: TestLine[] = []) => envelope('OrderCancelled', { orderId, reason, lines });
+/** A ReturnApproved as orders emits it (payments' fields included; inventory reads the order, the return and the lines). */
+export const returnApproved = (orderId: string, returnId: string, lines: TestLine[], userId = 'user-1') =>
+  envelope('ReturnApproved', { orderId, returnId, userId, paymentId: randomUUID(), lines, amount: 1000, currency: 'USD' });
