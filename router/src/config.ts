@@ -30,6 +30,33 @@ export interface RouterConfig {
   introspection: boolean;
   /** `SUBGRAPH_URL_<NAME>` overrides the supergraph's routing URL of subgraph `<name>` (lowercase). */
   subgraphUrls: Record<string, string>;
+  /** graphql-ws on `/graphql`: time a client has to send `connection_init` before the socket closes with 4408. */
+  subscriptionInitTimeoutMs: number;
+  /** WebSocket ping interval to clients (a client that misses a pong for as long is dropped) and to subgraphs; 0 = off. */
+  subscriptionKeepAliveMs: number;
+  /** Operations one client connection may run at once; the next one gets an error. */
+  subscriptionMaxPerConnection: number;
+  /** How long the router keeps reconnecting to a dropped subgraph before its subscribers get an error and complete. */
+  subscriptionReconnectMaxMs: number;
+  /**
+   * Root subscription fields whose events are the same for everyone (no per-user data): identical
+   * subscriptions share one anonymous upstream subscription, whoever the clients are.
+   */
+  subscriptionSharedFields: string[];
+}
+
+const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
+
+/** `SUBSCRIPTION_SHARED_FIELDS`: comma-separated root field names, or `none`. */
+function sharedFields(text: string, problems: string[]): string[] {
+  if (text.trim().toLowerCase() === 'none') return [];
+  const names = text
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  const invalid = names.filter((name) => !GRAPHQL_NAME.test(name));
+  if (invalid.length > 0) problems.push(`SUBSCRIPTION_SHARED_FIELDS must list GraphQL field names (or be "none"), got "${invalid.join('", "')}"`);
+  return [...new Set(names.filter((name) => GRAPHQL_NAME.test(name)))];
 }
 
 /** Reads every `SUBGRAPH_URL_<NAME>` variable, as Apollo Router's override_subgraph_url does. */
@@ -64,6 +91,11 @@ export function readRouterConfig(env: Record<string, string | undefined> = proce
     redisUrl: reader.url('REDIS_URL', 'redis://127.0.0.1:6379'),
     introspection: reader.bool('INTROSPECTION', nodeEnv !== 'production'),
     subgraphUrls: subgraphUrlOverrides(env, overrideProblems),
+    subscriptionInitTimeoutMs: reader.int('SUBSCRIPTION_INIT_TIMEOUT_MS', 3_000, { min: 1, max: 300_000 }),
+    subscriptionKeepAliveMs: reader.int('SUBSCRIPTION_KEEPALIVE_MS', 12_000, { min: 0, max: 300_000 }),
+    subscriptionMaxPerConnection: reader.int('SUBSCRIPTION_MAX_PER_CONNECTION', 100, { min: 1, max: 10_000 }),
+    subscriptionReconnectMaxMs: reader.int('SUBSCRIPTION_RECONNECT_MAX_MS', 30_000, { min: 0, max: 3_600_000 }),
+    subscriptionSharedFields: sharedFields(reader.string('SUBSCRIPTION_SHARED_FIELDS', 'priceUpdated'), overrideProblems),
   };
   try {
     reader.done();

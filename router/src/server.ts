@@ -10,7 +10,7 @@ import {
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import type { GraphQLFormattedError } from 'graphql';
+import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { TokenVerifier, Viewer } from '../../subgraphs/kit/src/auth';
@@ -23,6 +23,7 @@ import { GRAPHQL_PATH, landingPagePlugin } from './plugins/landing-page';
 import { metricsPlugin } from './plugins/metrics';
 import { requestIdPlugin } from './plugins/request-id';
 import type { HttpExchange, RouterContext, RouterPlugin, SubgraphRequestEvent, SubgraphResponseEvent } from './plugins/types';
+import { createSubscriptionServer, type SubscriptionServer } from './subscriptions/server';
 
 export { GRAPHQL_PATH };
 
@@ -54,6 +55,8 @@ export interface RouterServer {
   /** Supergraph reloads: `supergraph-updated` once the new one serves, `supergraph-rejected` when a changed file is unusable. */
   events: EventEmitter<RouterEvents>;
   supergraph(): SupergraphState | null;
+  /** graphql-ws on `/graphql`. */
+  subscriptions: SubscriptionServer;
   listen(port: number, host?: string): Promise<string>;
   close(): Promise<void>;
 }
@@ -112,8 +115,8 @@ function hooks<K extends keyof RouterPlugin>(plugins: RouterPlugin[], key: K): N
  * subgraph connections, and serves `/graphql` (+ Sandbox on `/` in development), `/health`,
  * `/ready` and `/metrics`. Reads no environment: everything comes from `deps`.
  *
- * The http server is exposed so graphql-ws can attach a WebSocketServer to the same port and
- * `GRAPHQL_PATH` (upgrade requests never reach the `request` handler).
+ * Subscriptions: graphql-ws on the same port and `GRAPHQL_PATH` (upgrade requests never reach the
+ * `request` handler), see subscriptions/server.ts.
  */
 export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
   const { config, log } = deps;
@@ -152,6 +155,10 @@ export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
       }
     : undefined;
 
+  // The gateway's subgraph clients by name (the latest per name after a reload); subscriptions fetch through them too.
+  const dataSources: Record<string, SubgraphDataSource> = Object.create(null);
+  let served: { sdl: string; apiSchema: GraphQLSchema } | null = null;
+
   const source: SupergraphSource = deps.supergraphSdl !== undefined ? { sdl: deps.supergraphSdl } : { path: config.supergraphPath, watch: config.supergraphWatch };
   const gateway = createGateway({
     supergraph: source,
@@ -159,7 +166,7 @@ export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
     queryPlanCacheMiB: config.queryPlanCacheMiB,
     exposeQueryPlan: !production,
     buildService: ({ name, url }) =>
-      new SubgraphDataSource({
+      (dataSources[name] = new SubgraphDataSource({
         name,
         url: config.subgraphUrls[name] ?? url!,
         fetcher,
@@ -168,13 +175,14 @@ export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
         dedupe: config.subgraphDedupe,
         onRequest: onSubgraphRequest,
         onResponse: onSubgraphResponse,
-      }),
+      })),
     events: {
       onUpdated: () => events.emit('supergraph-updated', supergraph!),
       onRejected: ({ error }) => events.emit('supergraph-rejected', error),
     },
   });
-  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
+  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl, apiSchema }) => {
+    served = { sdl: coreSupergraphSdl, apiSchema };
     supergraph = { id: createHash('sha256').update(coreSupergraphSdl).digest('hex').slice(0, 16), subgraphs: subgraphsOf(coreSupergraphSdl) };
   });
 
@@ -186,6 +194,8 @@ export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
     introspection: config.introspection,
     csrfPrevention: true,
     logger: log,
+    // main.ts (runService) owns SIGTERM and calls close(), which completes subscriptions first.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: production,
     // Compact JSON: Apollo Server pretty-prints by default, which costs on every response.
@@ -295,6 +305,24 @@ export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
     void handle(req, res);
   });
 
+  const subscriptions = createSubscriptionServer({
+    config,
+    log,
+    verifyToken: deps.verifyToken,
+    path: GRAPHQL_PATH,
+    supergraph: () => served,
+    dataSources: () => dataSources,
+    subgraphUrl: (name) => dataSources[name]?.url,
+    formatError,
+    metrics: metrics.registry,
+    async executeOperation(request, context) {
+      const response = await apollo.executeOperation(request, { contextValue: context });
+      if (response.body.kind === 'single') return response.body.singleResult;
+      return { errors: [{ message: 'Incremental delivery is not supported over WebSocket', extensions: { code: 'BAD_REQUEST' } }] };
+    },
+  });
+  httpServer.on('upgrade', subscriptions.handleUpgrade);
+
   let closing: Promise<void> | undefined;
   return {
     httpServer,
@@ -302,6 +330,7 @@ export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
     metrics: metrics.registry,
     events,
     supergraph: () => supergraph,
+    subscriptions,
     listen(port, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
         httpServer.once('error', reject);
@@ -315,6 +344,8 @@ export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
     },
     close() {
       closing ??= (async () => {
+        // Client subscriptions complete, upstream ones are closed, then the sockets.
+        await subscriptions.close();
         for (const plugin of plugins) await plugin.close?.();
         // Drains HTTP (in-flight requests finish), then stops the gateway and its file watcher.
         await apollo.stop();

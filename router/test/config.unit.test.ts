@@ -19,6 +19,11 @@ describe('readRouterConfig', () => {
       redisUrl: 'redis://127.0.0.1:6379',
       introspection: true,
       subgraphUrls: {},
+      subscriptionInitTimeoutMs: 3_000,
+      subscriptionKeepAliveMs: 12_000,
+      subscriptionMaxPerConnection: 100,
+      subscriptionReconnectMaxMs: 30_000,
+      subscriptionSharedFields: ['priceUpdated'],
     });
   });
 

@@ -1,0 +1,396 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { ServiceMap } from '@apollo/gateway';
+import {
+  getOperationAST,
+  getVariableValues,
+  GraphQLError,
+  parse,
+  validate,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type FormattedExecutionResult,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from 'graphql';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import type { Logger } from 'pino';
+import { Gauge, type Registry } from 'prom-client';
+import { WebSocketServer } from 'ws';
+import { viewerFromHeader, type TokenVerifier, type Viewer } from '../../../subgraphs/kit/src/auth';
+import { AppError, isExpectedError } from '../../../subgraphs/kit/src/errors';
+import type { RouterConfig } from '../config';
+import type { RouterContext } from '../plugins/types';
+import { executeEvent, type EventExecution } from './execute';
+import { SubscriptionHub } from './fanout';
+import { SubscriptionPlanner } from './planner';
+import { feedKey, stableStringify, UpstreamPool, type FeedSpec } from './upstream';
+
+export type SubscriptionConfig = Pick<
+  RouterConfig,
+  | 'env'
+  | 'subgraphTimeoutMs'
+  | 'bodyLimitBytes'
+  | 'subscriptionInitTimeoutMs'
+  | 'subscriptionKeepAliveMs'
+  | 'subscriptionMaxPerConnection'
+  | 'subscriptionReconnectMaxMs'
+  | 'subscriptionSharedFields'
+>;
+
+/** The supergraph the gateway serves now. */
+export interface ServedSupergraph {
+  sdl: string;
+  apiSchema: GraphQLSchema;
+}
+
+export interface SubscriptionServerOptions {
+  config: SubscriptionConfig;
+  log: Logger;
+  verifyToken: TokenVerifier;
+  /** Upgrade requests on other paths are refused. */
+  path: string;
+  /** The current supergraph (null before the first load); read at every subscribe, so reloads apply to new subscriptions. */
+  supergraph(): ServedSupergraph | null;
+  /** The gateway's current subgraph clients, which fetch the rest of each event's plan. */
+  dataSources(): ServiceMap;
+  /** The HTTP URL the router sends a subgraph's operations to (overrides applied); its graphql-ws endpoint is the same URL. */
+  subgraphUrl(serviceName: string): string | undefined;
+  /** Shapes every error a client sees (the router's error masking). */
+  formatError?(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
+  /** Runs a query or mutation a client sends over the socket; without it they are refused. */
+  executeOperation?(
+    request: { query: string; variables?: Record<string, unknown>; operationName?: string },
+    context: RouterContext,
+  ): Promise<FormattedExecutionResult>;
+  /** Gauges of clients, subscriptions and upstream subscriptions go here. */
+  metrics?: Registry;
+}
+
+export interface SubscriptionStats {
+  /** Open client sockets. */
+  connections: number;
+  /** Client subscriptions being served. */
+  subscriptions: number;
+  /** Subscriptions the router holds on subgraphs, and the graphql-ws connections carrying them. */
+  upstream: { subscriptions: number; connections: number };
+}
+
+export interface SubscriptionServerEvents {
+  /** An operation on a client socket started (its first result may not have been sent yet). */
+  started: [];
+  /** An operation on a client socket is over (completed, failed, unsubscribed or disconnected). */
+  completed: [];
+}
+
+export interface SubscriptionServer {
+  events: EventEmitter<SubscriptionServerEvents>;
+  /** For the http server's `upgrade` event. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  stats(): SubscriptionStats;
+  /** Completes every client subscription, closes upstream subscriptions, then the client sockets (1001). */
+  close(): Promise<void>;
+}
+
+/** What a connection knows about its client once `connection_init` was accepted. */
+type ConnectionInfo = {
+  viewer?: Viewer | null;
+  authorization?: string;
+  requestId?: string;
+};
+
+/** The contextValue of one operation on a socket. */
+interface OperationValue {
+  router: SocketContext;
+  planner: SubscriptionPlanner;
+  source: string;
+}
+
+class SocketContext implements RouterContext {
+  private logger?: Logger;
+
+  constructor(
+    readonly requestId: string,
+    readonly viewer: Viewer | null,
+    readonly authorization: string | undefined,
+    private readonly baseLog: Logger,
+    private readonly operationId: string,
+  ) {}
+
+  get log(): Logger {
+    return (this.logger ??= this.baseLog.child({ requestId: this.requestId, operationId: this.operationId }));
+  }
+}
+
+/** As the request-id plugin accepts them. */
+const VALID_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+/** How long close() waits for clients' `complete` messages to be written before closing their sockets anyway. */
+const CLOSE_GRACE_MS = 5_000;
+
+function withCode(error: GraphQLError, code: string, hideSuggestions = false): GraphQLError {
+  // As Apollo Server's hideSchemaDetailsFromClientErrors does over HTTP.
+  const message = hideSuggestions ? error.message.replace(/ Did you mean(.+?)\?$/, '') : error.message;
+  return new GraphQLError(message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { ...error.extensions, code } });
+}
+
+function asGraphQLError(error: unknown): GraphQLError {
+  return error instanceof GraphQLError ? error : new GraphQLError('Internal server error', { originalError: error as Error });
+}
+
+function pick(values: Record<string, unknown>, names: readonly string[] | undefined): Record<string, unknown> {
+  const picked: Record<string, unknown> = {};
+  for (const name of names ?? []) if (values[name] !== undefined) picked[name] = values[name];
+  return picked;
+}
+
+const toWebSocketUrl = (url: string): string => url.replace(/^http(s?):/, 'ws$1:');
+
+/**
+ * graphql-ws on the router's `/graphql` (same port as HTTP). Clients authenticate in
+ * `connectionParams.authorization` (`Bearer <jwt>`, verified like the HTTP header; none is an
+ * anonymous client, a bad one closes the socket with 4401). Each subscription is planned with
+ * @apollo/query-planner against the current supergraph; the primary fetch becomes a subscription
+ * on the owning subgraph (UpstreamPool: shared, reference counted, reconnecting), and every event
+ * runs the rest of the plan (executeEvent) before it reaches the client (SubscriptionHub).
+ * Queries and mutations sent over the socket go through `executeOperation`.
+ */
+export function createSubscriptionServer(options: SubscriptionServerOptions): SubscriptionServer {
+  const { config, log, verifyToken } = options;
+  const sharedFields = new Set(config.subscriptionSharedFields);
+  const maxPerConnection = config.subscriptionMaxPerConnection;
+  const production = config.env === 'production';
+  const pool = new UpstreamPool({
+    log: log.child({ component: 'subscriptions' }),
+    reconnectMaxMs: config.subscriptionReconnectMaxMs,
+    keepAliveMs: config.subscriptionKeepAliveMs,
+    connectTimeoutMs: config.subgraphTimeoutMs,
+  });
+  const hub = new SubscriptionHub({ pool });
+
+  let planner: { sdl: string; planner: SubscriptionPlanner } | undefined;
+  function currentPlanner(): SubscriptionPlanner | undefined {
+    const served = options.supergraph();
+    if (!served) return undefined;
+    if (planner?.sdl !== served.sdl) planner = { sdl: served.sdl, planner: new SubscriptionPlanner(served.sdl, served.apiSchema) };
+    return planner.planner;
+  }
+
+  function formatOne(error: GraphQLError | GraphQLFormattedError, context: SocketContext | undefined): GraphQLFormattedError {
+    // Results of executeOperation were formatted by Apollo Server already.
+    if (!(error instanceof GraphQLError)) return error;
+    if (!isExpectedError(error)) {
+      (context?.log ?? log).error(
+        { err: error.originalError ?? error, message: error.message, path: error.path, serviceName: error.extensions?.serviceName, code: error.extensions?.code },
+        'masked an unexpected error',
+      );
+    }
+    const formatted = error.toJSON();
+    return options.formatError ? options.formatError(formatted, error) : formatted;
+  }
+
+  function formatResult(result: ExecutionResult | FormattedExecutionResult, context: SocketContext | undefined): FormattedExecutionResult {
+    const formatted: FormattedExecutionResult = {};
+    if (result.data !== undefined) formatted.data = result.data;
+    if (result.errors && result.errors.length > 0) formatted.errors = result.errors.map((error) => formatOne(error, context));
+    if (result.extensions !== undefined) formatted.extensions = result.extensions;
+    return formatted;
+  }
+
+  function startSubscription(args: ExecutionArgs): ExecutionResult | AsyncIterableIterator<ExecutionResult> {
+    const { router, planner: current, source } = args.contextValue as OperationValue;
+    const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+    const operationName = args.operationName ?? undefined;
+    let planned;
+    try {
+      planned = current.plan(args.document, source, operationName);
+    } catch (error) {
+      router.log.warn({ err: error }, 'a subscription could not be planned');
+      return { errors: [asGraphQLError(error)] };
+    }
+    const { primary } = planned.node;
+    const url = options.subgraphUrl(primary.serviceName);
+    if (!url) {
+      return { errors: [new AppError('UPSTREAM_UNAVAILABLE', `Subgraph ${primary.serviceName} is unavailable`, { serviceName: primary.serviceName, reason: 'no URL' })] };
+    }
+    // Public feeds subscribe anonymously and are shared by everyone; any other is shared only
+    // by clients forwarding the same Authorization (anonymous clients among themselves).
+    const shared = sharedFields.has(planned.rootField);
+    const feed: FeedSpec = {
+      serviceName: primary.serviceName,
+      url: toWebSocketUrl(url),
+      query: primary.operation,
+      operationName: primary.operationName,
+      variables: pick(variables, primary.variableUsages),
+      authorization: shared ? undefined : router.authorization,
+      requestId: router.requestId,
+    };
+    // Without a rest to fetch, a public feed's results are the same whoever asks.
+    const perCaller = shared && !planned.node.rest ? null : (router.authorization ?? null);
+    const key = stableStringify([feedKey(feed), current.id, operationName ?? null, source, variables, perCaller]);
+    const execution: EventExecution = {
+      planner: current,
+      planned,
+      document: args.document as DocumentNode,
+      source,
+      operationName,
+      variables,
+      context: router,
+      dataSources: options.dataSources,
+    };
+    return hub.subscribe({ key, feed, conflate: shared, execute: (event) => executeEvent(execution, event), log: router.log });
+  }
+
+  async function runOperation(args: ExecutionArgs): Promise<ExecutionResult> {
+    const { router, source } = args.contextValue as OperationValue;
+    if (!options.executeOperation) {
+      return { errors: [new GraphQLError('Send queries and mutations over HTTP', { extensions: { code: 'BAD_REQUEST' } })] };
+    }
+    const result = await options.executeOperation(
+      { query: source, variables: (args.variableValues ?? undefined) as Record<string, unknown> | undefined, operationName: args.operationName ?? undefined },
+      router,
+    );
+    // Already formatted; formatResult passes such errors through.
+    return result as ExecutionResult;
+  }
+
+  const events = new EventEmitter<SubscriptionServerEvents>();
+  let closing: Promise<void> | undefined;
+  let openOperations = 0;
+  let drained: (() => void) | undefined;
+
+  const wsServer = new WebSocketServer({ noServer: true, maxPayload: config.bodyLimitBytes });
+  const disposable = useServer<Record<string, unknown>, ConnectionInfo>(
+    {
+      isProd: production,
+      connectionInitWaitTimeout: config.subscriptionInitTimeoutMs,
+      async onConnect(ctx) {
+        const params = ctx.connectionParams ?? {};
+        const fromParams = params.authorization ?? params.Authorization;
+        const header = typeof fromParams === 'string' ? fromParams : ctx.extra.request.headers.authorization;
+        const incomingId = typeof params.requestId === 'string' ? params.requestId : ctx.extra.request.headers['x-request-id'];
+        ctx.extra.requestId = typeof incomingId === 'string' && VALID_REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+        try {
+          ctx.extra.viewer = await viewerFromHeader(header, verifyToken);
+          ctx.extra.authorization = header || undefined;
+          return true;
+        } catch {
+          // 4401 rather than graphql-ws's 4403: clients do not retry it with the same token.
+          ctx.extra.socket.close(CloseCode.Unauthorized, 'Unauthorized: invalid or expired access token');
+          return false;
+        }
+      },
+      onSubscribe(ctx, id, payload) {
+        if (closing) return [new AppError('UPSTREAM_UNAVAILABLE', 'The router is shutting down')];
+        // The new operation holds a slot already.
+        if (Object.keys(ctx.subscriptions).length > maxPerConnection) {
+          return [new AppError('QUOTA_EXCEEDED', `At most ${maxPerConnection} operations may run at once on one connection`, { limit: maxPerConnection })];
+        }
+        const current = currentPlanner();
+        if (!current) return [new AppError('UPSTREAM_UNAVAILABLE', 'The supergraph is not loaded yet')];
+        let document: DocumentNode;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          return [withCode(asGraphQLError(error), 'GRAPHQL_PARSE_FAILED')];
+        }
+        const invalid = validate(current.schema, document);
+        if (invalid.length > 0) return invalid.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED', production));
+        const operationName = payload.operationName ?? undefined;
+        const operation = getOperationAST(document, operationName);
+        if (!operation) return [new GraphQLError('Unable to identify operation', { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
+        const variables = (payload.variables ?? {}) as Record<string, unknown>;
+        if (operation.operation === 'subscription') {
+          const { errors } = getVariableValues(current.schema, operation.variableDefinitions ?? [], variables);
+          if (errors && errors.length > 0) return errors.map((error) => withCode(error, 'BAD_USER_INPUT'));
+        }
+        const router = new SocketContext(ctx.extra.requestId ?? randomUUID(), ctx.extra.viewer ?? null, ctx.extra.authorization, log, id);
+        const value: OperationValue = { router, planner: current, source: payload.query };
+        return { schema: current.schema, document, operationName, variableValues: variables, contextValue: value };
+      },
+      subscribe: startSubscription,
+      execute: runOperation,
+      onOperation() {
+        openOperations += 1;
+        events.emit('started');
+      },
+      onNext(_ctx, _id, _payload, args, result) {
+        return formatResult(result, (args.contextValue as OperationValue | undefined)?.router);
+      },
+      onError(_ctx, _id, _payload, errors) {
+        return errors.map((error) => formatOne(error, undefined));
+      },
+      onComplete() {
+        openOperations -= 1;
+        if (openOperations <= 0) drained?.();
+        events.emit('completed');
+      },
+    },
+    wsServer,
+    config.subscriptionKeepAliveMs,
+  );
+
+  if (options.metrics) {
+    const registers = [options.metrics];
+    new Gauge({
+      name: 'router_subscription_connections',
+      help: 'Open graphql-ws client connections',
+      registers,
+      collect() {
+        this.set(wsServer.clients.size);
+      },
+    });
+    new Gauge({
+      name: 'router_subscriptions',
+      help: 'Client subscriptions being served',
+      registers,
+      collect() {
+        this.set(hub.clients());
+      },
+    });
+    new Gauge({
+      name: 'router_upstream_subscriptions',
+      help: 'Subscriptions the router holds on subgraphs (shared between identical client subscriptions)',
+      registers,
+      collect() {
+        this.set(pool.stats().subscriptions);
+      },
+    });
+  }
+
+  return {
+    events,
+    handleUpgrade(req, socket, head) {
+      const path = (req.url ?? '/').split('?')[0];
+      if (closing || path !== options.path) {
+        socket.end(closing ? 'HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\n\r\n' : 'HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
+        return;
+      }
+      wsServer.handleUpgrade(req, socket, head, (ws) => wsServer.emit('connection', ws, req));
+    },
+    stats() {
+      return { connections: wsServer.clients.size, subscriptions: hub.clients(), upstream: pool.stats() };
+    },
+    close() {
+      closing ??= (async () => {
+        // Every client subscription completes (graphql-ws sends `complete` as each stream ends)…
+        const allCompleted = new Promise<void>((resolve) => {
+          drained = resolve;
+          if (openOperations <= 0) resolve();
+        });
+        hub.shutdown();
+        let grace: NodeJS.Timeout | undefined;
+        await Promise.race([allCompleted, new Promise<void>((resolve) => (grace = setTimeout(resolve, CLOSE_GRACE_MS)))]);
+        clearTimeout(grace);
+        // …and is written before the close frame (graphql-ws sends right after onComplete).
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        pool.close();
+        await disposable.dispose();
+      })();
+      return closing;
+    },
+  };
+}
