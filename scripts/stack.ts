@@ -8,6 +8,8 @@ import { openOrm } from '../subgraphs/kit/src/orm';
 import { ordersEntities, ordersMigrations } from '../subgraphs/orders/src/mikro-orm.config';
 import { seedOrders } from '../subgraphs/orders/src/seeds/orders.seed';
 import { paymentsEntities, paymentsMigrations } from '../subgraphs/payments/src/mikro-orm.config';
+import { tradingEntities, tradingMigrations } from '../subgraphs/trading/src/mikro-orm.config';
+import { seedTrading } from '../subgraphs/trading/src/seeds/trading.seed';
 import { usersEntities, usersMigrations } from '../subgraphs/users/src/mikro-orm.config';
 import { seedUsers } from '../subgraphs/users/src/seeds/users.seed';
 import { DEMO_CATEGORIES, DEMO_USERS, type DemoProduct } from './demo-data';
@@ -61,6 +63,12 @@ export const SUBGRAPH_PROCESSES: SubgraphProcess[] = [
     port: 4005,
     main: 'subgraphs/inventory/src/main.ts',
     seed: (url, products) => withOrm(url, inventoryEntities, inventoryMigrations, (em) => seedInventory(em, products)),
+  },
+  {
+    name: 'trading',
+    port: 4006,
+    main: 'subgraphs/trading/src/main.ts',
+    seed: (url) => withOrm(url, tradingEntities, tradingMigrations, (em) => seedTrading(em)),
   },
 ];
 

@@ -3,6 +3,7 @@ import { buildCatalogSchema } from '../subgraphs/catalog/src/schema';
 import { buildInventorySchema } from '../subgraphs/inventory/src/schema';
 import { buildOrdersSchema } from '../subgraphs/orders/src/schema';
 import { buildPaymentsSchema } from '../subgraphs/payments/src/schema';
+import { buildTradingSchema } from '../subgraphs/trading/src/schema';
 import { buildUsersSchema } from '../subgraphs/users/src/schema';
 
 /** Every subgraph this repository builds, with the code that produces its schema. */
@@ -12,4 +13,5 @@ export const SUBGRAPH_SCHEMAS: Record<string, () => Promise<GraphQLSchema>> = {
   orders: () => buildOrdersSchema(),
   payments: () => buildPaymentsSchema(),
   inventory: () => buildInventorySchema(),
+  trading: () => buildTradingSchema(),
 };

@@ -11,3 +11,4 @@ export * from './orm';
 export * from './outbox';
 export * from './server';
 export * from './events';
+export * from './pubsub';
