@@ -1,24 +1,25 @@
 import { print, type DocumentNode } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { generateKeyPairSync } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { SignJWT } from 'jose';
-import { createTokenVerifier, JWT_ALGORITHM, JWT_AUDIENCE, JWT_ISSUER, remoteKeys, type Role } from '../../../subgraphs/kit/src/auth';
+import { createTokenVerifier, JWT_ALGORITHM, JWT_AUDIENCE, JWT_ISSUER, remoteKeys, type Role, type TokenVerifier } from '../../../subgraphs/kit/src/auth';
 import { printFederatedSdl } from '../../../subgraphs/kit/src/federation';
 import { createLogger } from '../../../subgraphs/kit/src/logger';
 import type { SubgraphServer } from '../../../subgraphs/kit/src/server';
 import { graphqlRequest, testDatabaseUrl, type GraphQLResponse } from '../../../subgraphs/kit/src/testing';
-import { createCatalogServer } from '../../../subgraphs/catalog/src/server';
+import { createCatalogServer, type CatalogServer } from '../../../subgraphs/catalog/src/server';
 import { readCatalogConfig } from '../../../subgraphs/catalog/src/config';
-import { createInventoryServer } from '../../../subgraphs/inventory/src/server';
+import { createInventoryServer, type InventoryServer } from '../../../subgraphs/inventory/src/server';
 import { readInventoryConfig } from '../../../subgraphs/inventory/src/config';
-import { createUsersServer } from '../../../subgraphs/users/src/server';
+import { createUsersServer, type UsersServer } from '../../../subgraphs/users/src/server';
 import { readUsersConfig } from '../../../subgraphs/users/src/config';
 import { readOrdersConfig } from '../../../subgraphs/orders/src/config';
-import { createOrdersServer } from '../../../subgraphs/orders/src/server';
+import { createOrdersServer, type OrdersServer } from '../../../subgraphs/orders/src/server';
 import { readPaymentsConfig } from '../../../subgraphs/payments/src/config';
-import { createPaymentsServer } from '../../../subgraphs/payments/src/server';
-import { SUBGRAPHS } from '../../../subgraphs/kit/src/events';
-import { cleanupRedis, REDIS_URL, testPrefix } from '../../../subgraphs/kit/src/events/testing';
+import { createPaymentsServer, type PaymentsServer } from '../../../subgraphs/payments/src/server';
+import { createRedisClient } from '../../../subgraphs/kit/src/events';
+import { REDIS_URL, testPrefix } from '../../../subgraphs/kit/src/events/testing';
 import { composeSupergraph } from '../../../scripts/composition';
 import { DEMO_PRODUCTS } from '../../../scripts/demo-data';
 import { SUBGRAPH_PROCESSES } from '../../../scripts/stack';
@@ -28,8 +29,17 @@ import { createRouter } from '../../src/server';
 
 export type SubgraphName = 'users' | 'catalog' | 'orders' | 'payments' | 'inventory';
 
+/** The server type of each subgraph (orders and payments expose their relay and consumer). */
+export interface SubgraphServers {
+  users: UsersServer;
+  catalog: CatalogServer;
+  orders: OrdersServer;
+  payments: PaymentsServer;
+  inventory: InventoryServer;
+}
+
 const STACK_KEY_ID = 'e2e-stack';
-const SUBGRAPH_NAMES: SubgraphName[] = ['users', 'catalog', 'orders', 'payments', 'inventory'];
+export const SUBGRAPH_NAMES: readonly SubgraphName[] = ['users', 'catalog', 'orders', 'payments', 'inventory'];
 
 /** The real subgraphs on port 0, each on a fresh seeded database, composed in-process behind the real router. */
 export interface Stack {
@@ -39,6 +49,12 @@ export interface Stack {
   resetCalls(): void;
   /** The subgraphs' HTTP base URLs (webhooks). */
   baseUrls: Record<SubgraphName, string>;
+  /** Each subgraph's database (inspect with a pg Client; the stack drops them on close). */
+  databaseUrls: Record<SubgraphName, string>;
+  /** The Redis every subgraph's queues live in. */
+  redisUrl: string;
+  /** The BullMQ key prefix of this stack's queues (for `listFailed` and queue inspection). */
+  eventsPrefix: string;
   request<TResult, TVariables extends Record<string, unknown>>(
     document: TypedDocumentNode<TResult, TVariables> | DocumentNode,
     variables?: TVariables,
@@ -46,22 +62,69 @@ export interface Stack {
   ): Promise<GraphQLResponse<TResult>>;
   /** An access token for a user who never logged in, signed with the users subgraph's key (load tests). */
   mintToken(userId: string, role?: Role): Promise<string>;
+  /** The running server of a subgraph; throws while it is stopped. */
+  server<N extends SubgraphName>(name: N): SubgraphServers[N];
+  /**
+   * Stops a subgraph as its process stopping would: closes its server (HTTP, relay, consumer, ORM).
+   * What it left behind stays where a stopped process leaves it: jobs in its queue in Redis, rows
+   * in its outbox unpublished. The router's requests to it fail until `startSubgraph`.
+   */
+  stopSubgraph(name: SubgraphName): Promise<void>;
+  /**
+   * Starts a stopped subgraph again: a new server on the same database, Redis and event prefix,
+   * listening on the port it had, so the router's supergraph (fixed URLs) reaches it.
+   */
+  startSubgraph(name: SubgraphName): Promise<void>;
   close(): Promise<void>;
 }
 
 export interface StackOptions {
   /** Extra environment for one subgraph's config (e.g. Stripe for payments). */
   env?: Partial<Record<SubgraphName, Record<string, string>>>;
+  /** Redis for every subgraph's queues and the router. Default: the shared test Redis (`TEST_REDIS_URL` or 127.0.0.1:6379). */
+  redisUrl?: string;
+}
+
+/** How long startSubgraph keeps retrying a port that is still held (e.g. by a closing socket). */
+const RELISTEN_TIMEOUT_MS = 10_000;
+
+async function listenOn(server: SubgraphServer, port: number): Promise<string> {
+  const deadline = Date.now() + RELISTEN_TIMEOUT_MS;
+  for (;;) {
+    try {
+      return await server.listen(port);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+/** Deletes every key under the stack's prefix (its queues, jobs and schedulers) from `redisUrl`. */
+async function deleteRedisKeys(redisUrl: string, prefix: string): Promise<void> {
+  const redis = createRedisClient(redisUrl);
+  redis.on('error', () => undefined);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      if (keys.length > 0) await redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    await redis.quit().catch(() => redis.disconnect());
+  }
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const log = createLogger('e2e', process.env.E2E_LOG ?? 'silent');
+  const redisUrl = options.redisUrl ?? REDIS_URL;
   const eventsPrefix = testPrefix('e2e');
   const env = (name: SubgraphName, databaseUrl: string) => ({
     DATABASE_URL: databaseUrl,
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
-    REDIS_URL,
+    REDIS_URL: redisUrl,
     EVENTS_PREFIX: eventsPrefix,
     ...options.env?.[name],
   });
@@ -70,42 +133,74 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await subgraph.seed(databases[subgraph.name as SubgraphName].url, DEMO_PRODUCTS);
   }
 
-  const servers: Partial<Record<SubgraphName, SubgraphServer>> = {};
+  const servers: Partial<SubgraphServers> = {};
   const urls = {} as Record<SubgraphName, string>;
+  const ports = {} as Record<SubgraphName, number>;
   const calls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, 0])) as Record<SubgraphName, number>;
-  const track = (name: SubgraphName, server: SubgraphServer) => {
-    servers[name] = server;
-    server.httpServer.on('request', (req) => {
-      if (req.url?.startsWith('/graphql')) calls[name] += 1;
-    });
-  };
 
   const signingKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
   const usersEnv = { ...env('users', databases.users.url), JWT_PRIVATE_KEY: signingKey.export({ type: 'pkcs8', format: 'pem' }).toString(), JWT_KEY_ID: STACK_KEY_ID };
-  track('users', await createUsersServer({ config: readUsersConfig(usersEnv), log }));
-  urls.users = await servers.users!.listen(0);
-  const jwksUrl = urls.users.replace('/graphql', '/.well-known/jwks.json');
-  const verifyToken = createTokenVerifier(remoteKeys(jwksUrl));
-  track('catalog', await createCatalogServer({ config: readCatalogConfig(env('catalog', databases.catalog.url)), log, verifyToken }));
-  track('orders', await createOrdersServer({ config: readOrdersConfig(env('orders', databases.orders.url)), log, verifyToken }));
-  track('payments', await createPaymentsServer({ config: readPaymentsConfig(env('payments', databases.payments.url)), log, verifyToken }));
-  track('inventory', await createInventoryServer({ config: readInventoryConfig(env('inventory', databases.inventory.url)), log, verifyToken }));
-  for (const name of SUBGRAPH_NAMES.filter((name) => name !== 'users')) urls[name] = await servers[name]!.listen(0);
+  // Set once users listens: the others verify tokens against its JWKS (same port across restarts).
+  let verifyToken: TokenVerifier | undefined;
+  const factories: { [N in SubgraphName]: () => Promise<SubgraphServers[N]> } = {
+    users: () => createUsersServer({ config: readUsersConfig(usersEnv), log }),
+    catalog: () => createCatalogServer({ config: readCatalogConfig(env('catalog', databases.catalog.url)), log, verifyToken }),
+    orders: () => createOrdersServer({ config: readOrdersConfig(env('orders', databases.orders.url)), log, verifyToken }),
+    payments: () => createPaymentsServer({ config: readPaymentsConfig(env('payments', databases.payments.url)), log, verifyToken }),
+    inventory: () => createInventoryServer({ config: readInventoryConfig(env('inventory', databases.inventory.url)), log, verifyToken }),
+  };
 
-  const subgraphs = await Promise.all(
-    (Object.keys(urls) as SubgraphName[]).map(async (name) => ({ name, url: urls[name], sdl: printFederatedSdl(await SUBGRAPH_SCHEMAS[name]!()) })),
-  );
-  const router = await createRouter({
-    config: readRouterConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', JWKS_URL: jwksUrl }),
-    log,
-    verifyToken,
-    supergraphSdl: composeSupergraph(subgraphs).supergraphSdl,
-  });
+  async function launch<N extends SubgraphName>(name: N, port: number): Promise<void> {
+    const server = await factories[name]();
+    try {
+      urls[name] = await listenOn(server, port);
+    } catch (error) {
+      await server.close();
+      throw error;
+    }
+    ports[name] = (server.httpServer.address() as AddressInfo).port;
+    server.httpServer.on('request', (req) => {
+      if (req.url?.startsWith('/graphql')) calls[name] += 1;
+    });
+    servers[name] = server;
+  }
+
+  let router: Awaited<ReturnType<typeof createRouter>> | undefined;
+  try {
+    await launch('users', 0);
+    const jwksUrl = urls.users.replace('/graphql', '/.well-known/jwks.json');
+    verifyToken = createTokenVerifier(remoteKeys(jwksUrl));
+    for (const name of SUBGRAPH_NAMES.filter((name) => name !== 'users')) await launch(name, 0);
+
+    const subgraphs = await Promise.all(
+      SUBGRAPH_NAMES.map(async (name) => ({ name, url: urls[name], sdl: printFederatedSdl(await SUBGRAPH_SCHEMAS[name]!()) })),
+    );
+    router = await createRouter({
+      config: readRouterConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', JWKS_URL: jwksUrl, REDIS_URL: redisUrl }),
+      log,
+      verifyToken,
+      supergraphSdl: composeSupergraph(subgraphs).supergraphSdl,
+    });
+  } catch (error) {
+    for (const server of Object.values(servers)) await server.close().catch(() => undefined);
+    for (const database of Object.values(databases)) await database.drop().catch(() => undefined);
+    throw error;
+  }
   const routerUrl = await router.listen(0);
+  const runningRouter = router;
+
+  function running<N extends SubgraphName>(name: N): SubgraphServers[N] {
+    const server = servers[name];
+    if (!server) throw new Error(`subgraph ${name} is stopped`);
+    return server as SubgraphServers[N];
+  }
 
   return {
     routerUrl,
     baseUrls: Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, urls[name].replace(/\/graphql$/, '')])) as Record<SubgraphName, string>,
+    databaseUrls: Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, databases[name].url])) as Record<SubgraphName, string>,
+    redisUrl,
+    eventsPrefix,
     calls,
     resetCalls() {
       for (const name of Object.keys(calls) as SubgraphName[]) calls[name] = 0;
@@ -123,11 +218,25 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         .setExpirationTime('15m')
         .sign(signingKey);
     },
+    server: running,
+    async stopSubgraph(name) {
+      const server = running(name);
+      delete servers[name];
+      await server.close();
+    },
+    async startSubgraph(name) {
+      if (servers[name]) throw new Error(`subgraph ${name} is already running`);
+      await launch(name, ports[name]);
+    },
     async close() {
-      await router.close();
-      for (const server of Object.values(servers)) await server.close();
+      await runningRouter.close();
+      for (const name of SUBGRAPH_NAMES) {
+        const server = servers[name];
+        delete servers[name];
+        await server?.close();
+      }
       for (const database of Object.values(databases)) await database.drop();
-      await cleanupRedis(eventsPrefix, SUBGRAPHS);
+      await deleteRedisKeys(redisUrl, eventsPrefix);
     },
   };
 }

@@ -103,6 +103,10 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     prefix: options.prefix,
     concurrency: options.concurrency ?? 10,
     autorun: options.autorun ?? true,
+    // Handlers are short transactions: a job orphaned by a Redis or process crash is taken back
+    // within seconds rather than BullMQ's default minute (the lock is renewed while a job runs).
+    lockDuration: 10_000,
+    stalledInterval: 5_000,
   });
   const redisErrors = createErrorReporter(log, {}, 'event worker error');
   worker.on('error', (error) => redisErrors.error(error));

@@ -146,8 +146,15 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     await Promise.all(
       [...byQueue].map(async ([consumer, list]) => {
         const queue = queueFor(consumer);
-        // addBulk is one atomic MULTI; an existing jobId is left as it is (BullMQ dedup).
-        await queue.addBulk(list.map((envelope) => ({ name: envelope.type, data: envelope, opts: { ...jobOptions, jobId: envelope.id } })));
+        try {
+          // addBulk is one atomic MULTI; an existing jobId is left as it is (BullMQ dedup).
+          await queue.addBulk(list.map((envelope) => ({ name: envelope.type, data: envelope, opts: { ...jobOptions, jobId: envelope.id } })));
+        } catch (error) {
+          // A queue whose first connection was cut stays broken after Redis returns: build a fresh one next batch.
+          if (queues.get(consumer) === queue) queues.delete(consumer);
+          void queue.close().catch(() => undefined);
+          throw error;
+        }
         for (const envelope of list) metrics?.published.inc({ source, type: envelope.type, queue: queue.name });
       }),
     );
