@@ -17,6 +17,6 @@ module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['**/*.unit.test.ts'] },
     { ...common, displayName: 'int', testMatch: ['**/*.int.test.ts'] },
-    { ...common, displayName: 'e2e', testMatch: ['**/*.e2e.test.ts'], testTimeout: 60_000 },
+    { ...common, displayName: 'e2e', testMatch: ['**/*.e2e.test.ts'], testTimeout: 60_000, setupFilesAfterEnv: ['<rootDir>/router/test/e2e/setup.ts'] },
   ],
 };

@@ -18,6 +18,11 @@ import { readOrdersConfig } from '../../../subgraphs/orders/src/config';
 import { createOrdersServer, type OrdersServer } from '../../../subgraphs/orders/src/server';
 import { readPaymentsConfig } from '../../../subgraphs/payments/src/config';
 import { createPaymentsServer, type PaymentsServer } from '../../../subgraphs/payments/src/server';
+import { readTradingConfig } from '../../../subgraphs/trading/src/config';
+import { tradingEntities, tradingMigrations } from '../../../subgraphs/trading/src/mikro-orm.config';
+import { DEMO_INSTRUMENTS, seedTrading } from '../../../subgraphs/trading/src/seeds/trading.seed';
+import { createTradingServer, type TradingServer } from '../../../subgraphs/trading/src/server';
+import { openOrm } from '../../../subgraphs/kit/src/orm';
 import { createRedisClient } from '../../../subgraphs/kit/src/events';
 import { REDIS_URL, testPrefix } from '../../../subgraphs/kit/src/events/testing';
 import { composeSupergraph } from '../../../scripts/composition';
@@ -25,25 +30,28 @@ import { DEMO_PRODUCTS } from '../../../scripts/demo-data';
 import { SUBGRAPH_PROCESSES } from '../../../scripts/stack';
 import { SUBGRAPH_SCHEMAS } from '../../../scripts/subgraphs';
 import { readRouterConfig } from '../../src/config';
-import { createRouter } from '../../src/server';
+import { createRouter, type RouterServer } from '../../src/server';
 
-export type SubgraphName = 'users' | 'catalog' | 'orders' | 'payments' | 'inventory';
+export type SubgraphName = 'users' | 'catalog' | 'orders' | 'payments' | 'inventory' | 'trading';
 
-/** The server type of each subgraph (orders and payments expose their relay and consumer). */
+/** The server type of each subgraph (orders and payments expose their relay and consumer, trading its market). */
 export interface SubgraphServers {
   users: UsersServer;
   catalog: CatalogServer;
   orders: OrdersServer;
   payments: PaymentsServer;
   inventory: InventoryServer;
+  trading: TradingServer;
 }
 
 const STACK_KEY_ID = 'e2e-stack';
-export const SUBGRAPH_NAMES: readonly SubgraphName[] = ['users', 'catalog', 'orders', 'payments', 'inventory'];
+export const SUBGRAPH_NAMES: readonly SubgraphName[] = ['users', 'catalog', 'orders', 'payments', 'inventory', 'trading'];
 
 /** The real subgraphs on port 0, each on a fresh seeded database, composed in-process behind the real router. */
 export interface Stack {
   routerUrl: string;
+  /** The router, for its subscription server's stats and events. */
+  router: RouterServer;
   /** GraphQL requests each subgraph received since the last resetCalls(). */
   calls: Record<SubgraphName, number>;
   resetCalls(): void;
@@ -55,6 +63,8 @@ export interface Stack {
   redisUrl: string;
   /** The BullMQ key prefix of this stack's queues (for `listFailed` and queue inspection). */
   eventsPrefix: string;
+  /** The Redis channel prefix of this stack's subscription pub/sub (orders, trading). */
+  pubsubPrefix: string;
   request<TResult, TVariables extends Record<string, unknown>>(
     document: TypedDocumentNode<TResult, TVariables> | DocumentNode,
     variables?: TVariables,
@@ -83,6 +93,19 @@ export interface StackOptions {
   env?: Partial<Record<SubgraphName, Record<string, string>>>;
   /** Redis for every subgraph's queues and the router. Default: the shared test Redis (`TEST_REDIS_URL` or 127.0.0.1:6379). */
   redisUrl?: string;
+}
+
+/**
+ * The demo instruments with their last day of one-minute candles: the e2e tests need the
+ * instruments, not the months of charts the full seed simulates (which takes seconds).
+ */
+async function seedInstruments(databaseUrl: string): Promise<void> {
+  const orm = await openOrm({ databaseUrl, entities: tradingEntities, migrations: tradingMigrations, poolSize: 2 });
+  try {
+    await seedTrading(orm.em.fork(), DEMO_INSTRUMENTS, { historyDays: 0 });
+  } finally {
+    await orm.close();
+  }
 }
 
 /** How long startSubgraph keeps retrying a port that is still held (e.g. by a closing socket). */
@@ -120,17 +143,23 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const log = createLogger('e2e', process.env.E2E_LOG ?? 'silent');
   const redisUrl = options.redisUrl ?? REDIS_URL;
   const eventsPrefix = testPrefix('e2e');
+  const pubsubPrefix = `${eventsPrefix}:pubsub:`;
   const env = (name: SubgraphName, databaseUrl: string) => ({
     DATABASE_URL: databaseUrl,
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
     REDIS_URL: redisUrl,
     EVENTS_PREFIX: eventsPrefix,
+    PUBSUB_PREFIX: pubsubPrefix,
+    // No market runs by itself: a test that wants prices starts a feed it ticks (trading.startMarket).
+    ...(name === 'trading' ? { MARKET_FEED: 'off' } : {}),
     ...options.env?.[name],
   });
   const databases = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, testDatabaseUrl(`e2e_${name}`)])) as Record<SubgraphName, { url: string; drop(): Promise<void> }>;
   for (const subgraph of SUBGRAPH_PROCESSES.filter((process) => SUBGRAPH_NAMES.includes(process.name as SubgraphName))) {
-    await subgraph.seed(databases[subgraph.name as SubgraphName].url, DEMO_PRODUCTS);
+    const databaseUrl = databases[subgraph.name as SubgraphName].url;
+    if (subgraph.name === 'trading') await seedInstruments(databaseUrl);
+    else await subgraph.seed(databaseUrl, DEMO_PRODUCTS);
   }
 
   const servers: Partial<SubgraphServers> = {};
@@ -148,12 +177,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     orders: () => createOrdersServer({ config: readOrdersConfig(env('orders', databases.orders.url)), log, verifyToken }),
     payments: () => createPaymentsServer({ config: readPaymentsConfig(env('payments', databases.payments.url)), log, verifyToken }),
     inventory: () => createInventoryServer({ config: readInventoryConfig(env('inventory', databases.inventory.url)), log, verifyToken }),
+    trading: () => createTradingServer({ config: readTradingConfig(env('trading', databases.trading.url)), log, verifyToken }),
   };
 
   async function launch<N extends SubgraphName>(name: N, port: number): Promise<void> {
     const server = await factories[name]();
     try {
       urls[name] = await listenOn(server, port);
+      // orders and trading publish subscription events: a message published before Redis answered would be dropped.
+      await (server as Partial<{ pubsub: { ready(): Promise<void> } }>).pubsub?.ready();
     } catch (error) {
       await server.close();
       throw error;
@@ -197,10 +229,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   return {
     routerUrl,
+    router: runningRouter,
     baseUrls: Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, urls[name].replace(/\/graphql$/, '')])) as Record<SubgraphName, string>,
     databaseUrls: Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, databases[name].url])) as Record<SubgraphName, string>,
     redisUrl,
     eventsPrefix,
+    pubsubPrefix,
     calls,
     resetCalls() {
       for (const name of Object.keys(calls) as SubgraphName[]) calls[name] = 0;

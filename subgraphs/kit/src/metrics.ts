@@ -1,9 +1,11 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface ServerMetrics {
   registry: Registry;
   httpDuration: Histogram<'route' | 'status'>;
   operations: Counter<'operation' | 'outcome'>;
+  /** Subscriptions open on the server's graphql-ws connections (a router sharing one upstream counts once). */
+  subscriptions: Gauge;
 }
 
 /** One registry per server, so several servers in one process (tests) keep their own figures. */
@@ -24,6 +26,11 @@ export function createServerMetrics(service: string): ServerMetrics {
       name: 'graphql_operations_total',
       help: 'GraphQL operations by name and outcome',
       labelNames: ['operation', 'outcome'],
+      registers: [registry],
+    }),
+    subscriptions: new Gauge({
+      name: 'graphql_ws_subscriptions',
+      help: 'Subscriptions open on graphql-ws connections',
       registers: [registry],
     }),
   };

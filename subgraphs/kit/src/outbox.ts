@@ -43,3 +43,35 @@ export function recordEvent(em: EntityManager, source: string, type: string, sub
   em.persist(event);
   return event;
 }
+
+/** An event for `outboxInsertSql`: the row `recordEvent` writes, without the unit of work. */
+export interface OutboxInsert {
+  type: string;
+  subject: string;
+  data: object;
+  /** Default: a new uuid. */
+  id?: string;
+  /** Default: now. */
+  occurredAt?: Date;
+}
+
+/**
+ * `insert into "outbox" … select … from (values …)` with its parameters (for `em.execute`), so a hot
+ * path can write its events in the same statement as its state change (as a CTE) instead of a
+ * unit-of-work flush. With `guard` (the name of a CTE of that statement returning one row), the
+ * events are written only when the guard returns its row.
+ */
+export function outboxInsertSql(source: string, events: readonly OutboxInsert[], guard?: string): { sql: string; params: unknown[] } {
+  if (events.length === 0) throw new Error('outboxInsertSql needs at least one event');
+  const params: unknown[] = [];
+  const rows = events.map((event) => {
+    params.push(event.id ?? randomUUID(), event.type, event.occurredAt ?? new Date(), event.subject, JSON.stringify(event.data));
+    return '(?::uuid, ?::varchar, ?::timestamptz, ?::varchar, ?::jsonb)';
+  });
+  const from = `${guard ? `"${guard}" cross join ` : ''}(values ${rows.join(', ')}) as "e"("id", "type", "occurred_at", "subject", "data")`;
+  return {
+    sql: `insert into "outbox" ("id", "type", "version", "occurred_at", "source", "subject", "data") select "e"."id", "e"."type", 1, "e"."occurred_at", ?, "e"."subject", "e"."data" from ${from}`,
+    // `source` comes first in the text: the select list precedes the values.
+    params: [source, ...params],
+  };
+}

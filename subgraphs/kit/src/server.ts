@@ -5,7 +5,7 @@ import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { GraphQLSchema } from 'graphql';
+import { subscribe, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
@@ -83,6 +83,46 @@ export async function readBody(req: IncomingMessage, limitBytes: number): Promis
   return Buffer.concat(chunks);
 }
 
+/**
+ * `iterator` as an async generator that keeps `gauge` counting it until it ends: completed by the
+ * source, returned (the client sent `complete` or disconnected) or thrown into.
+ */
+function counted<T>(iterator: AsyncGenerator<T> | AsyncIterableIterator<T>, gauge: ServerMetrics['subscriptions']): AsyncGenerator<T> {
+  gauge.inc();
+  let open = true;
+  const done = (): void => {
+    if (!open) return;
+    open = false;
+    gauge.dec();
+  };
+  const wrapped: AsyncGenerator<T> = {
+    [Symbol.asyncIterator]: () => wrapped,
+    async next() {
+      try {
+        const result = await iterator.next();
+        if (result.done) done();
+        return result;
+      } catch (error) {
+        done();
+        throw error;
+      }
+    },
+    async return(value?: unknown) {
+      done();
+      return (await iterator.return?.(value as never)) ?? { value: undefined as never, done: true };
+    },
+    async throw(error?: unknown) {
+      done();
+      if (iterator.throw) return iterator.throw(error);
+      throw error;
+    },
+    [Symbol.asyncDispose]: async () => {
+      await wrapped.return(undefined as never);
+    },
+  };
+  return wrapped;
+}
+
 const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
   Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref())]);
 
@@ -149,6 +189,10 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
         }
       },
       context: (ctx) => contextFor(ctx.extra.viewer ?? null, ctx.connectionParams?.requestId ?? randomUUID()),
+      subscribe: async (args: ExecutionArgs) => {
+        const result = await subscribe(args);
+        return Symbol.asyncIterator in result ? counted(result as AsyncGenerator<ExecutionResult>, metrics.subscriptions) : result;
+      },
     },
     wsServer,
   );

@@ -14,6 +14,8 @@ export interface OrdersConfig extends SubgraphConfig {
   cartMaxLines: number;
   /** Largest `first` accepted by `User.orders`. */
   ordersMaxPage: number;
+  /** Redis channel prefix of the subscription pub/sub (`orderUpdated`); every replica of one deployment uses the same. */
+  pubsubPrefix: string;
 }
 
 /** Parses and validates the orders subgraph's environment once; every problem is reported together. */
@@ -26,6 +28,7 @@ export function readOrdersConfig(env: Record<string, string | undefined> = proce
     defaultCurrency,
     cartMaxLines: reader.int('CART_MAX_LINES', DEFAULT_CART_MAX_LINES, { min: 1, max: 500 }),
     ordersMaxPage: reader.int('ORDERS_MAX_PAGE', DEFAULT_ORDERS_MAX_PAGE, { min: 1, max: 500 }),
+    pubsubPrefix: reader.string('PUBSUB_PREFIX', 'mercado:pubsub:'),
   };
   const problems: string[] = [];
   if (!/^[A-Z]{3}$/.test(defaultCurrency)) problems.push(`DEFAULT_CURRENCY must be three upper-case letters (ISO 4217), got "${defaultCurrency}"`);

@@ -8,11 +8,13 @@ import {
   type SubgraphServer,
   type TokenVerifier,
 } from '../../kit/src';
-import { createEventConsumer, createOutboxRelay, createRedisClient, type EventConsumer, type EventHandlers, type OutboxRelay } from '../../kit/src/events';
+import { createEventConsumer, createOutboxRelay, type EventConsumer, type EventHandlers, type OutboxRelay } from '../../kit/src/events';
+import { createRedisPubSub, type RedisPubSub } from '../../kit/src/pubsub';
 import type { OrdersConfig } from './config';
 import { ordersEntities, ordersMigrations } from './mikro-orm.config';
 import { createOrdersEventHandlers } from './order/order.events';
 import { createSagaMetrics, registerSagaMetrics, type SagaMetrics } from './order/order.metrics';
+import { OrderUpdates } from './order/order.updates';
 import { buildOrdersSchema } from './schema';
 
 export interface OrdersServer extends SubgraphServer {
@@ -24,26 +26,33 @@ export interface OrdersServer extends SubgraphServer {
   /** Running when `config.eventsEnabled`; stopped by `close()` before the ORM closes. */
   consumer: EventConsumer | null;
   relay: OutboxRelay | null;
+  /** The Redis pub/sub of `orderUpdated`; closed by `close()`. */
+  pubsub: RedisPubSub;
+  /** Publishes committed status changes of orders (the event handlers and mutations do). */
+  updates: OrderUpdates;
 }
 
 /**
  * Builds the orders subgraph from injected dependencies; reads no environment. Opens the ORM
- * (creating and migrating the database) and, when events are enabled, starts the consumer of
- * `events-orders` and the relay publishing this subgraph's outbox.
+ * (creating and migrating the database) and the Redis pub/sub of `orderUpdated` and, when events
+ * are enabled, starts the consumer of `events-orders` and the relay publishing this subgraph's outbox.
  */
 export async function createOrdersServer(deps: { config: OrdersConfig; log: Logger; verifyToken?: TokenVerifier }): Promise<OrdersServer> {
   const { config, log } = deps;
   const orm = await openOrm({ databaseUrl: config.databaseUrl, entities: ordersEntities, migrations: ordersMigrations, poolSize: config.databasePoolSize });
   let consumer: EventConsumer | null = null;
   let relay: OutboxRelay | null = null;
-  // Its own small connection, so /ready reports Redis as it is now (the worker's connections reconnect silently).
-  const redisProbe = config.eventsEnabled ? createRedisClient(config.redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 }) : null;
-  redisProbe?.on('error', () => undefined);
+  // Its publishing connection also tells /ready how Redis is now (the worker's connections reconnect silently).
+  const pubsub = createRedisPubSub({ redisUrl: config.redisUrl, prefix: config.pubsubPrefix, log });
+  const updates = new OrderUpdates(pubsub, log.child({ component: 'order-updates' }));
+  // Once connected, PING answers at once whether Redis is up (no offline queue); until then /ready waits (bounded).
+  const connected = pubsub.ready();
+  connected.catch(() => undefined);
   const stopEvents = async () => {
     await consumer?.close();
     await relay?.stop();
-    if (redisProbe?.status === 'ready') await redisProbe.quit().catch(() => redisProbe.disconnect());
-    else redisProbe?.disconnect();
+    // After the consumer: handlers still running publish after their commit.
+    await pubsub.close();
   };
   try {
     const sagaMetrics = createSagaMetrics();
@@ -52,22 +61,16 @@ export async function createOrdersServer(deps: { config: OrdersConfig; log: Logg
       cartMaxLines: config.cartMaxLines,
       ordersMaxPage: config.ordersMaxPage,
       metrics: sagaMetrics,
+      updates,
     });
-    const handlers = createOrdersEventHandlers({ metrics: sagaMetrics, log: log.child({ component: 'saga' }) });
+    const handlers = createOrdersEventHandlers({ metrics: sagaMetrics, log: log.child({ component: 'saga' }), updates });
     const server = await createSubgraphServer({
       name: config.name,
       schema,
       orm,
       log,
       verifyToken: deps.verifyToken ?? createTokenVerifier(remoteKeys(config.jwksUrl)),
-      readiness: redisProbe
-        ? {
-            redis: async () => {
-              if (redisProbe.status === 'wait') await redisProbe.connect();
-              return redisProbe.ping();
-            },
-          }
-        : undefined,
+      readiness: { redis: () => connected.then(() => pubsub.ping()) },
       onClose: stopEvents,
     });
     registerSagaMetrics(server.metrics.registry, sagaMetrics);
@@ -77,7 +80,7 @@ export async function createOrdersServer(deps: { config: OrdersConfig; log: Logg
       relay = createOutboxRelay({ ...events, source: config.name });
       await relay.start();
     }
-    return Object.assign(server, { orm, handlers, sagaMetrics, consumer, relay });
+    return Object.assign(server, { orm, handlers, sagaMetrics, consumer, relay, pubsub, updates });
   } catch (error) {
     await stopEvents().catch(() => undefined);
     await orm.close();

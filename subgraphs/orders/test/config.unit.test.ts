@@ -14,12 +14,29 @@ describe('readOrdersConfig', () => {
       eventsEnabled: true,
       eventsPrefix: undefined,
       eventsConcurrency: 10,
+      pubsubPrefix: 'mercado:pubsub:',
     });
   });
 
   it('reads its own variables', () => {
-    const config = readOrdersConfig({ PORT: '4103', DEFAULT_CURRENCY: 'EUR', CART_MAX_LINES: '5', ORDERS_MAX_PAGE: '20', EVENTS_ENABLED: 'false', EVENTS_PREFIX: 'mercado' });
-    expect(config).toMatchObject({ port: 4103, defaultCurrency: 'EUR', cartMaxLines: 5, ordersMaxPage: 20, eventsEnabled: false, eventsPrefix: 'mercado' });
+    const config = readOrdersConfig({
+      PORT: '4103',
+      DEFAULT_CURRENCY: 'EUR',
+      CART_MAX_LINES: '5',
+      ORDERS_MAX_PAGE: '20',
+      EVENTS_ENABLED: 'false',
+      EVENTS_PREFIX: 'mercado',
+      PUBSUB_PREFIX: 'staging:pubsub:',
+    });
+    expect(config).toMatchObject({
+      port: 4103,
+      defaultCurrency: 'EUR',
+      cartMaxLines: 5,
+      ordersMaxPage: 20,
+      eventsEnabled: false,
+      eventsPrefix: 'mercado',
+      pubsubPrefix: 'staging:pubsub:',
+    });
   });
 
   it('reports every invalid variable at once', () => {

@@ -52,7 +52,7 @@ export interface OrdersHarness {
   other: string;
   admin: string;
   request<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GraphQLResponse<T>>;
-  /** Applies an event through the server's handler, inside a transaction as the consumer does. */
+  /** Applies an event through the server's handler, inside a transaction as the consumer does (after-commit work included). */
   deliver(envelope: EventEnvelope): Promise<void>;
   /** A new envelope of `type` (random id, occurred now unless given). */
   envelope(type: string, data: Record<string, unknown>, options?: { occurredAt?: Date; source?: string; subject?: string }): EventEnvelope;
@@ -69,7 +69,15 @@ export interface OrdersHarness {
 export async function startOrders(env: Record<string, string> = {}): Promise<OrdersHarness> {
   const database = testDatabaseUrl('orders');
   const issuer = await TestIssuer.create();
-  const config = readOrdersConfig({ DATABASE_URL: database.url, NODE_ENV: 'test', LOG_LEVEL: 'silent', EVENTS_ENABLED: 'false', ...env });
+  const config = readOrdersConfig({
+    DATABASE_URL: database.url,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    EVENTS_ENABLED: 'false',
+    // Channels of its own, so parallel test files never hear each other.
+    PUBSUB_PREFIX: `test:orders:${randomUUID()}:`,
+    ...env,
+  });
   let server: OrdersServer;
   try {
     server = await createOrdersServer({ config, log: createLogger('orders-test', 'silent'), verifyToken: createTokenVerifier(issuer.keys) });
@@ -78,6 +86,8 @@ export async function startOrders(env: Record<string, string> = {}): Promise<Ord
     throw error;
   }
   const url = await server.listen(0);
+  // A status change published before Redis answered would be dropped (latest-value pub/sub).
+  await server.pubsub.ready();
   const customer = await issuer.sign(CUSTOMER_ID, 'CUSTOMER');
   const request = <T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string) =>
     graphqlRequest<T>(url, query, { variables, token });
@@ -94,7 +104,12 @@ export async function startOrders(env: Record<string, string> = {}): Promise<Ord
     async deliver(envelope) {
       const handler = server.handlers[envelope.type];
       if (!handler) throw new Error(`no handler for ${envelope.type}`);
-      await server.orm.em.fork().transactional((em) => handler(em, envelope));
+      const afterCommit: (() => Promise<void>)[] = [];
+      await server.orm.em.fork().transactional((em) => {
+        afterCommit.length = 0;
+        return handler(em, envelope, { afterCommit: (work) => afterCommit.push(work) });
+      });
+      for (const work of afterCommit) await work();
     },
     envelope(type, data, options = {}) {
       return {

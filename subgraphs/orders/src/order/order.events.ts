@@ -5,10 +5,11 @@ import { handleProductChanged, PRODUCT_CHANGED } from '../product/product.events
 import { EventPayloadError, payloadReader, withinTransaction, type EventEnvelope, type EventHandler, type EventHandlers } from '../shared/events';
 import { isUuid } from '../shared/ids';
 import { CancelReason, CANCELLABLE, OrderStatus } from './order-state';
-import { OrderHistoryEntity, type OrderEntity } from './order.entity';
-import { observeCompleted, type SagaMetrics } from './order.metrics';
-import { recordOrderCancelled, recordOrderConfirmed, recordPaymentRequested, recordPlanChanges } from './order.outbox';
-import { appendHistory, applyTransition, cancelLockedOrder, lockOrder, orderLines } from './order.transitions';
+import { OrderHistoryEntity } from './order.entity';
+import { observeCompensated, observeCompleted, type SagaMetrics } from './order.metrics';
+import { ORDER_CANCELLED, ORDER_CONFIRMED, orderCancelledData, orderConfirmedData, PAYMENT_REQUESTED, paymentRequestedData, PLAN_CHANGED, planChangedData } from './order.outbox';
+import { lockSagaOrder, OrderChange, type SagaOrder } from './order.saga-store';
+import type { OrderUpdates } from './order.updates';
 
 /** Replies the saga consumes (choreography: each service reacts to the others' events). */
 export const STOCK_RESERVED = 'StockReserved';
@@ -60,28 +61,45 @@ export interface PaymentFailedData {
 export interface OrdersEventDeps {
   metrics?: SagaMetrics;
   log?: Logger;
+  /** Told of every status change once its transaction committed (`orderUpdated`). */
+  updates?: OrderUpdates;
 }
 
-type SagaStep = (tx: EntityManager, order: OrderEntity) => Promise<void>;
+/** What every saga step's frame uses. */
+interface SagaFrame {
+  log: Logger;
+  updates?: OrderUpdates;
+}
+
+type SagaStep = (change: OrderChange, tx: EntityManager) => Promise<void> | void;
 
 /**
- * The shared frame of every saga step: read the order id, lock the order row, run the step.
+ * The shared frame of every saga step: read the order id, lock the order row (with its lines), run
+ * the step, write what it changed (order-saga-store.ts: one read and at most one write statement).
  * An unknown order is logged and skipped (nothing to retry); a malformed payload throws, so the
  * job fails and stays in the failed set for inspection.
  */
-function sagaHandler(log: Logger, step: (envelope: EventEnvelope) => SagaStep): EventHandler {
-  return async (em, envelope) => {
+function sagaHandler({ log, updates }: SagaFrame, step: (envelope: EventEnvelope) => SagaStep): EventHandler {
+  return async (em, envelope, hooks) => {
     const orderId = payloadReader(envelope).string('orderId', 100).toLowerCase();
     if (!isUuid(orderId)) throw new EventPayloadError(envelope, 'data.orderId must be a UUID');
     const run = step(envelope);
+    let moved = null as SagaOrder | null;
     await withinTransaction(em, async (tx) => {
-      const order = await lockOrder(tx, orderId);
+      moved = null;
+      const order = await lockSagaOrder(tx, orderId);
       if (!order) {
         log.warn({ eventId: envelope.id, type: envelope.type, orderId }, 'event for an unknown order ignored');
         return;
       }
-      await run(tx, order);
+      const before = order.status;
+      const change = new OrderChange(order);
+      await run(change, tx);
+      await change.write(tx);
+      if (order.status !== before) moved = order;
     });
+    // Subscribers read the order when told: only once the change is committed.
+    if (moved) updates?.publishAfterCommit(em, hooks, moved);
   };
 }
 
@@ -91,15 +109,28 @@ function sagaHandler(log: Logger, step: (envelope: EventEnvelope) => SagaStep): 
  * (digital products are delivered by payment itself: plans through PlanChanged, indicators through
  * OrderConfirmed).
  */
-async function markPaid(tx: EntityManager, order: OrderEntity, paymentId: string | null, reason: string | null, metrics: SagaMetrics | undefined): Promise<void> {
+function markPaid(change: OrderChange, paymentId: string | null, reason: string | null, metrics: SagaMetrics | undefined): void {
+  const { order } = change;
   const at = new Date();
   order.paymentId = paymentId;
-  applyTransition(tx, order, OrderStatus.PAID, { at, reason });
-  const lines = await orderLines(tx, order.id);
-  recordOrderConfirmed(tx, order, lines);
-  recordPlanChanges(tx, order, lines);
-  if (lines.every((line) => isDigital(line.kind))) applyTransition(tx, order, OrderStatus.FULFILLED, { reason: 'DIGITAL_DELIVERY', at });
+  change.transition(OrderStatus.PAID, { at, reason });
+  change.event(ORDER_CONFIRMED, order.id, orderConfirmedData(order, order.lines));
+  for (const data of planChangedData(order, order.lines)) change.event(PLAN_CHANGED, order.userId, data);
+  if (order.lines.every((line) => isDigital(line.kind))) change.transition(OrderStatus.FULFILLED, { reason: 'DIGITAL_DELIVERY', at });
   observeCompleted(metrics, order.createdAt, at);
+}
+
+/**
+ * The compensation every cancellation by an event shares (as `cancelLockedOrder` for the API):
+ * CANCELLED with its reason, and `OrderCancelled` so inventory releases the reservation (no payment
+ * was taken in any cancellable state).
+ */
+function cancelOrder(change: OrderChange, reason: CancelReason, metrics: SagaMetrics | undefined): void {
+  const { order } = change;
+  const at = new Date();
+  change.transition(OrderStatus.CANCELLED, { reason, cancelReason: reason, at });
+  change.event(ORDER_CANCELLED, order.id, orderCancelledData(order, order.lines));
+  observeCompensated(metrics, reason, order.createdAt, at);
 }
 
 /**
@@ -111,23 +142,25 @@ async function markPaid(tx: EntityManager, order: OrderEntity, paymentId: string
  */
 export function createOrdersEventHandlers(deps: OrdersEventDeps = {}): EventHandlers {
   const log = deps.log ?? pino({ level: 'silent' });
+  const saga: SagaFrame = { log, updates: deps.updates };
   const { metrics } = deps;
-  const ignored = (envelope: EventEnvelope, order: OrderEntity) =>
+  const ignored = (envelope: EventEnvelope, order: SagaOrder) =>
     log.info({ eventId: envelope.id, type: envelope.type, orderId: order.id, status: order.status }, 'event does not apply to the order in its current state; ignored');
 
   return {
     [PRODUCT_CHANGED]: handleProductChanged,
 
-    [STOCK_RESERVED]: sagaHandler(log, (envelope) => {
+    [STOCK_RESERVED]: sagaHandler(saga, (envelope) => {
       const read = payloadReader(envelope);
       const data: StockReservedData = { orderId: read.string('orderId'), reservationId: read.string('reservationId', 100) };
-      return async (tx, order) => {
+      return (change) => {
+        const { order } = change;
         if (order.status === OrderStatus.PENDING) {
           order.reservationId = data.reservationId;
-          applyTransition(tx, order, OrderStatus.AWAITING_PAYMENT);
+          change.transition(OrderStatus.AWAITING_PAYMENT);
           // Nothing to charge (a free plan): payments refuses zero amounts, so the order is paid here.
-          if (order.totalAmount === 0) await markPaid(tx, order, null, 'NO_PAYMENT_DUE', metrics);
-          else recordPaymentRequested(tx, order, await orderLines(tx, order.id));
+          if (order.totalAmount === 0) markPaid(change, null, 'NO_PAYMENT_DUE', metrics);
+          else change.event(PAYMENT_REQUESTED, order.id, paymentRequestedData(order, order.lines));
           return;
         }
         if (order.status === OrderStatus.CANCELLED && order.reservationId === null) {
@@ -135,33 +168,35 @@ export function createOrdersEventHandlers(deps: OrdersEventDeps = {}): EventHand
           // inventory before the OrderPlaced it cancels, so ask once more to release this reservation.
           order.reservationId = data.reservationId;
           order.updatedAt = new Date();
-          appendHistory(tx, order, `STOCK_RESERVED_AFTER_CANCELLATION: reservation ${data.reservationId} released`);
-          recordOrderCancelled(tx, order, await orderLines(tx, order.id));
+          change.note(`STOCK_RESERVED_AFTER_CANCELLATION: reservation ${data.reservationId} released`);
+          change.event(ORDER_CANCELLED, order.id, orderCancelledData(order, order.lines));
           return;
         }
         ignored(envelope, order);
       };
     }),
 
-    [STOCK_REJECTED]: sagaHandler(log, (envelope) => {
+    [STOCK_REJECTED]: sagaHandler(saga, (envelope) => {
       const productIds = (envelope.data as { productIds?: unknown }).productIds;
-      return async (tx, order) => {
+      return (change) => {
+        const { order } = change;
         if (order.status !== OrderStatus.PENDING) return ignored(envelope, order);
         log.info({ orderId: order.id, productIds }, 'stock rejected; order cancelled');
-        await cancelLockedOrder(tx, order, CancelReason.OUT_OF_STOCK, metrics);
+        cancelOrder(change, CancelReason.OUT_OF_STOCK, metrics);
       };
     }),
 
-    [RESERVATION_EXPIRED]: sagaHandler(log, (envelope) => {
+    [RESERVATION_EXPIRED]: sagaHandler(saga, (envelope) => {
       const reservationId = payloadReader(envelope).string('reservationId', 100);
-      return async (tx, order) => {
+      return (change) => {
+        const { order } = change;
         const sameReservation = order.reservationId === null || order.reservationId === reservationId;
         if (!CANCELLABLE.includes(order.status) || !sameReservation) return ignored(envelope, order);
-        await cancelLockedOrder(tx, order, CancelReason.EXPIRED, metrics);
+        cancelOrder(change, CancelReason.EXPIRED, metrics);
       };
     }),
 
-    [PAYMENT_SUCCEEDED]: sagaHandler(log, (envelope) => {
+    [PAYMENT_SUCCEEDED]: sagaHandler(saga, (envelope) => {
       const read = payloadReader(envelope);
       const data: PaymentSucceededData = {
         orderId: read.string('orderId'),
@@ -169,7 +204,8 @@ export function createOrdersEventHandlers(deps: OrdersEventDeps = {}): EventHand
         amount: read.int('amount'),
         currency: read.currency('currency'),
       };
-      return async (tx, order) => {
+      return (change) => {
+        const { order } = change;
         if (order.status === OrderStatus.AWAITING_PAYMENT) {
           if (data.amount !== order.totalAmount || data.currency !== order.currency) {
             throw new EventPayloadError(
@@ -177,7 +213,7 @@ export function createOrdersEventHandlers(deps: OrdersEventDeps = {}): EventHand
               `payment of ${data.amount} ${data.currency} does not match order ${order.id} total ${order.totalAmount} ${order.currency}`,
             );
           }
-          await markPaid(tx, order, data.paymentId, null, metrics);
+          markPaid(change, data.paymentId, null, metrics);
           return;
         }
         if (order.status === OrderStatus.CANCELLED && order.paymentId === null) {
@@ -185,7 +221,7 @@ export function createOrdersEventHandlers(deps: OrdersEventDeps = {}): EventHand
           // payment is recorded so it can be refunded (payments' follow-up, on OrderCancelled).
           order.paymentId = data.paymentId;
           order.updatedAt = new Date();
-          appendHistory(tx, order, `LATE_PAYMENT: payment ${data.paymentId} of ${data.amount} ${data.currency} succeeded after cancellation; refund due`);
+          change.note(`LATE_PAYMENT: payment ${data.paymentId} of ${data.amount} ${data.currency} succeeded after cancellation; refund due`);
           metrics?.latePayments.inc();
           log.warn({ orderId: order.id, paymentId: data.paymentId }, 'payment succeeded for a cancelled order; refund due');
           return;
@@ -194,18 +230,19 @@ export function createOrdersEventHandlers(deps: OrdersEventDeps = {}): EventHand
       };
     }),
 
-    [PAYMENT_FAILED]: sagaHandler(log, (envelope) => {
+    [PAYMENT_FAILED]: sagaHandler(saga, (envelope) => {
       const read = payloadReader(envelope);
       const paymentId = read.string('paymentId', 100);
       const reason = read.optionalString('reason') ?? 'unknown';
-      return async (tx, order) => {
+      return (change) => {
+        const { order } = change;
         if (order.status !== OrderStatus.AWAITING_PAYMENT) return ignored(envelope, order);
         log.info({ orderId: order.id, paymentId, reason }, 'payment failed; order cancelled');
-        await cancelLockedOrder(tx, order, CancelReason.PAYMENT_FAILED, metrics);
+        cancelOrder(change, CancelReason.PAYMENT_FAILED, metrics);
       };
     }),
 
-    [REFUND_ISSUED]: sagaHandler(log, (envelope) => {
+    [REFUND_ISSUED]: sagaHandler(saga, (envelope) => {
       const read = payloadReader(envelope);
       const data: RefundIssuedData = {
         orderId: read.string('orderId'),
@@ -215,11 +252,12 @@ export function createOrdersEventHandlers(deps: OrdersEventDeps = {}): EventHand
         currency: read.currency('currency'),
       };
       const note = `REFUND_ISSUED: refund ${data.refundId} of ${data.amount} ${data.currency} for payment ${data.paymentId}`;
-      return async (tx, order) => {
+      return async (change, tx) => {
+        const { order } = change;
         // A note in the history, once per refund; the status does not change.
         if (await tx.count(OrderHistoryEntity, { orderId: order.id, reason: note })) return ignored(envelope, order);
         order.updatedAt = new Date();
-        appendHistory(tx, order, note);
+        change.note(note);
       };
     }),
   };

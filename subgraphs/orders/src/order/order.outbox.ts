@@ -58,49 +58,61 @@ export interface PlanChangedData {
   plan: string;
 }
 
-const eventLines = (lines: OrderLineEntity[]): EventLine[] => lines.map((line) => ({ productId: line.productId, kind: line.kind, quantity: line.quantity }));
+/** What the payloads read of an order: an OrderEntity, or the saga's locked row (order.saga-store.ts). */
+export type OrderFacts = Pick<OrderEntity, 'id' | 'userId' | 'totalAmount' | 'currency' | 'paymentMethod' | 'cancelReason' | 'reservationId'>;
+/** What the payloads read of an order line. */
+export type LineFacts = Pick<OrderLineEntity, 'productId' | 'sku' | 'kind' | 'quantity' | 'unitAmount'>;
+
+const eventLines = (lines: readonly LineFacts[]): EventLine[] => lines.map((line) => ({ productId: line.productId, kind: line.kind, quantity: line.quantity }));
+
+export const orderPlacedData = (order: OrderFacts, lines: readonly LineFacts[]): OrderPlacedData => ({
+  orderId: order.id,
+  userId: order.userId,
+  lines: eventLines(lines),
+  total: { amount: order.totalAmount, currency: order.currency },
+});
+
+export const paymentRequestedData = (order: OrderFacts, lines: readonly LineFacts[]): PaymentRequestedData => ({
+  orderId: order.id,
+  userId: order.userId,
+  amount: order.totalAmount,
+  currency: order.currency,
+  paymentMethod: order.paymentMethod,
+  items: lines.map((line) => ({ productId: line.productId, sku: line.sku, kind: line.kind, quantity: line.quantity, unitAmount: line.unitAmount })),
+});
+
+export const orderConfirmedData = (order: OrderFacts, lines: readonly LineFacts[]): OrderConfirmedData => ({ orderId: order.id, userId: order.userId, lines: eventLines(lines) });
+
+export function orderCancelledData(order: OrderFacts, lines: readonly LineFacts[]): OrderCancelledData {
+  if (!order.cancelReason) throw new Error(`order ${order.id} is not cancelled`);
+  const data: OrderCancelledData = { orderId: order.id, reason: order.cancelReason, lines: eventLines(lines) };
+  if (order.reservationId) data.reservationId = order.reservationId;
+  return data;
+}
+
+/** One `PlanChanged` payload per PLAN line of a paid order, in line order (subject: the user id). */
+export const planChangedData = (order: OrderFacts, lines: readonly LineFacts[]): PlanChangedData[] =>
+  lines
+    .filter((line) => line.kind === ProductKind.PLAN)
+    .map((line) => ({ userId: order.userId, productId: line.productId, sku: line.sku, plan: planOf(line.sku) }));
 
 const record = (em: EntityManager, type: string, subject: string, data: object): OutboxEvent =>
   recordEvent(em, ORDERS_EVENT_SOURCE, type, subject, data as Record<string, unknown>);
 
-export function recordOrderPlaced(em: EntityManager, order: OrderEntity, lines: OrderLineEntity[]): OutboxEvent {
-  const data: OrderPlacedData = { orderId: order.id, userId: order.userId, lines: eventLines(lines), total: { amount: order.totalAmount, currency: order.currency } };
-  return record(em, ORDER_PLACED, order.id, data);
-}
+export const recordOrderPlaced = (em: EntityManager, order: OrderEntity, lines: OrderLineEntity[]): OutboxEvent => record(em, ORDER_PLACED, order.id, orderPlacedData(order, lines));
 
-export function recordPaymentRequested(em: EntityManager, order: OrderEntity, lines: OrderLineEntity[]): OutboxEvent {
-  const data: PaymentRequestedData = {
-    orderId: order.id,
-    userId: order.userId,
-    amount: order.totalAmount,
-    currency: order.currency,
-    paymentMethod: order.paymentMethod,
-    items: lines.map((line) => ({ productId: line.productId, sku: line.sku, kind: line.kind, quantity: line.quantity, unitAmount: line.unitAmount })),
-  };
-  return record(em, PAYMENT_REQUESTED, order.id, data);
-}
+export const recordPaymentRequested = (em: EntityManager, order: OrderEntity, lines: OrderLineEntity[]): OutboxEvent =>
+  record(em, PAYMENT_REQUESTED, order.id, paymentRequestedData(order, lines));
 
-export function recordOrderConfirmed(em: EntityManager, order: OrderEntity, lines: OrderLineEntity[]): OutboxEvent {
-  const data: OrderConfirmedData = { orderId: order.id, userId: order.userId, lines: eventLines(lines) };
-  return record(em, ORDER_CONFIRMED, order.id, data);
-}
+export const recordOrderConfirmed = (em: EntityManager, order: OrderEntity, lines: OrderLineEntity[]): OutboxEvent =>
+  record(em, ORDER_CONFIRMED, order.id, orderConfirmedData(order, lines));
 
-export function recordOrderCancelled(em: EntityManager, order: OrderEntity, lines: OrderLineEntity[]): OutboxEvent {
-  if (!order.cancelReason) throw new Error(`order ${order.id} is not cancelled`);
-  const data: OrderCancelledData = { orderId: order.id, reason: order.cancelReason, lines: eventLines(lines) };
-  if (order.reservationId) data.reservationId = order.reservationId;
-  return record(em, ORDER_CANCELLED, order.id, data);
-}
+export const recordOrderCancelled = (em: EntityManager, order: OrderEntity, lines: OrderLineEntity[]): OutboxEvent =>
+  record(em, ORDER_CANCELLED, order.id, orderCancelledData(order, lines));
 
 /** The plan a PLAN product grants: its sku without the `PLAN-` prefix (`PLAN-PRO` → `PRO`). */
 export const planOf = (sku: string): string => (sku.startsWith('PLAN-') && sku.length > 5 ? sku.slice(5) : sku);
 
 /** One `PlanChanged` per PLAN line of a paid order, in line order. */
-export function recordPlanChanges(em: EntityManager, order: OrderEntity, lines: OrderLineEntity[]): OutboxEvent[] {
-  return lines
-    .filter((line) => line.kind === ProductKind.PLAN)
-    .map((line) => {
-      const data: PlanChangedData = { userId: order.userId, productId: line.productId, sku: line.sku, plan: planOf(line.sku) };
-      return record(em, PLAN_CHANGED, order.userId, data);
-    });
-}
+export const recordPlanChanges = (em: EntityManager, order: OrderEntity, lines: OrderLineEntity[]): OutboxEvent[] =>
+  planChangedData(order, lines).map((data) => record(em, PLAN_CHANGED, order.userId, data));

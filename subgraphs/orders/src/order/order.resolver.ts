@@ -1,9 +1,41 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, UseMiddleware, type MiddlewareFn } from 'type-graphql';
-import { requireRole, requireViewer, type RequestContext } from '../../../kit/src';
+import type { GraphQLResolveInfo, GraphQLSchema } from 'graphql';
+import {
+  Arg,
+  Args,
+  Ctx,
+  FieldResolver,
+  ID,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+  Subscription,
+  UseMiddleware,
+  type MiddlewareFn,
+  type SubscribeResolverData,
+} from 'type-graphql';
+import { LoaderCache, requireRole, requireViewer, type RequestContext } from '../../../kit/src';
 import { User } from '../user/user.type';
 import { CheckoutInput, ShipOrderArgs } from './order.input';
 import type { OrderService } from './order.service';
 import { Order, OrderHistoryEntry, OrderLine } from './order.type';
+import type { OrderUpdateMessage, OrderUpdates } from './order.updates';
+
+/**
+ * type-graphql's `subscribe` option gets no resolver instance, and one process may serve several
+ * schemas (tests run several servers): each schema is bound to its own OrderUpdates here.
+ */
+const updatesBySchema = new WeakMap<GraphQLSchema, OrderUpdates>();
+
+export function bindOrderUpdates(schema: GraphQLSchema, updates: OrderUpdates): void {
+  updatesBySchema.set(schema, updates);
+}
+
+function updatesFor(info: GraphQLResolveInfo): OrderUpdates {
+  const updates = updatesBySchema.get(info.schema);
+  if (!updates) throw new Error('no order updates are bound to this schema');
+  return updates;
+}
 
 /** Checks the role before arguments are validated, so an anonymous caller learns nothing about inputs. */
 const adminOnly: MiddlewareFn<RequestContext> = ({ context }, next) => {
@@ -51,6 +83,19 @@ export class OrderResolver {
   @UseMiddleware(adminOnly)
   markDelivered(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<Order> {
     return this.service.markDelivered(ctx, id);
+  }
+
+  @Subscription(() => Order, {
+    description:
+      'The order now, then again after every status change, in order. Its owner or an ADMIN: UNAUTHENTICATED when signed out, ' +
+      'FORBIDDEN for anyone else, NOT_FOUND for an unknown order.',
+    subscribe: ({ args, context, info }: SubscribeResolverData<unknown, { orderId: string }, RequestContext>) => updatesFor(info).stream(context, args.orderId),
+  })
+  orderUpdated(@Root() message: OrderUpdateMessage, @Arg('orderId', () => ID) _orderId: string, @Ctx() ctx: RequestContext): Promise<Order> {
+    // The context lives as long as the subscription: every event reads afresh (no identity map, no cached loaders).
+    ctx.em = ctx.em.fork();
+    ctx.loaders = new LoaderCache();
+    return this.service.current(ctx, message.orderId);
   }
 
   @FieldResolver(() => [OrderLine])

@@ -12,11 +12,9 @@ import {
   type RequestContext,
   type Viewer,
 } from '../../../kit/src';
-import { cartLines, lockCart, snapshotsOf } from '../cart/cart.service';
 import { ProductKind } from '../product/product-kind';
 import { decodeOrderCursor, encodeOrderCursor } from '../shared/cursor';
 import { isUuid, requireUuid } from '../shared/ids';
-import { MAX_AMOUNT } from '../shared/money.type';
 import { CANCELLABLE, CancelReason, OrderStatus } from './order-state';
 import { OrderEntity, OrderHistoryEntity, OrderLineEntity } from './order.entity';
 import {
@@ -28,13 +26,16 @@ import {
   type CheckoutInput,
 } from './order.input';
 import type { SagaMetrics } from './order.metrics';
-import { recordOrderPlaced } from './order.outbox';
+import { placeOrder } from './order.checkout';
 import { applyTransition, cancelLockedOrder, lockOrder, orderLines } from './order.transitions';
 import { toHistoryEntry, toOrder, toOrderLine, type Order, type OrderConnection, type OrderHistoryEntry, type OrderLine } from './order.type';
+import type { OrderUpdates } from './order.updates';
 
 export interface OrderServiceOptions {
   ordersMaxPage: number;
   metrics?: SagaMetrics;
+  /** Where committed status changes are published (`orderUpdated`); none when only printing SDL. */
+  updates?: OrderUpdates;
 }
 
 const isAdmin = (viewer: Viewer | null): boolean => viewer?.role === 'ADMIN';
@@ -70,54 +71,15 @@ export class OrderService {
     const { idempotencyKey } = input;
     const paymentMethod = input.paymentMethod.trim();
     try {
+      let placed = false;
       const order = await ctx.em.transactional(async (tx) => {
-        const cart = await lockCart(tx, viewer.id, false);
-        const previous = await tx.findOne(OrderEntity, { userId: viewer.id, idempotencyKey });
-        if (previous) return previous;
-        const items = cart ? await cartLines(tx, cart.id) : [];
-        if (items.length === 0) throw badInput('Your cart is empty', 'cart');
-        const snapshots = await snapshotsOf(tx, items.map((item) => item.productId));
-        for (const item of items) {
-          const snapshot = snapshots.get(item.productId);
-          if (!snapshot?.active) throw badInput(`Product ${item.productId} is no longer for sale; remove it from your cart`, 'cart');
-        }
-        const currencies = [...new Set(items.map((item) => snapshots.get(item.productId)!.currency))];
-        if (currencies.length > 1) throw badInput(`Your cart mixes currencies (${currencies.join(', ')}); an order has one currency`, 'cart');
-        const total = items.reduce((sum, item) => sum + snapshots.get(item.productId)!.priceAmount * item.quantity, 0);
-        if (total > MAX_AMOUNT) throw badInput('The order total is too large', 'cart');
-
-        const now = new Date();
-        const order = tx.create(OrderEntity, {
-          userId: viewer.id,
-          status: OrderStatus.PENDING,
-          totalAmount: total,
-          currency: currencies[0]!,
-          paymentMethod,
-          idempotencyKey,
-          createdAt: now,
-          updatedAt: now,
-        });
-        const lines = items.map((item, position) => {
-          const snapshot = snapshots.get(item.productId)!;
-          return tx.create(OrderLineEntity, {
-            orderId: order.id,
-            position,
-            productId: item.productId,
-            sku: snapshot.sku,
-            kind: snapshot.kind,
-            quantity: item.quantity,
-            unitAmount: snapshot.priceAmount,
-            currency: snapshot.currency,
-          });
-        });
-        tx.persist(order);
-        tx.persist(lines);
-        tx.persist(tx.create(OrderHistoryEntity, { orderId: order.id, status: OrderStatus.PENDING, reason: null, at: now }));
-        recordOrderPlaced(tx, order, lines);
-        tx.remove(items);
-        cart!.updatedAt = now;
-        return order;
+        // Raw SQL in five statements (order.checkout.ts): checkout is the hot path of the saga's first step.
+        const result = await placeOrder(tx, { userId: viewer.id, idempotencyKey, paymentMethod });
+        placed = result.placed;
+        return result.order;
       });
+      // A repeated idempotency key changed nothing: nothing to publish.
+      if (placed) this.options.updates?.publish(order);
       return toOrder(order);
     } catch (error) {
       // Belt and braces: the unique (user_id, idempotency_key) decides if two checkouts ever race past the lock.
@@ -181,6 +143,7 @@ export class OrderService {
       await cancelLockedOrder(tx, order, CancelReason.CUSTOMER, this.options.metrics);
       return order;
     });
+    this.options.updates?.publish(order);
     ctx.log.info({ orderId: id }, 'order cancelled by the customer');
     return toOrder(order);
   }
@@ -203,6 +166,7 @@ export class OrderService {
       applyTransition(tx, order, OrderStatus.SHIPPED, { reason: `TRACKING: ${trackingNumber}` });
       return order;
     });
+    this.options.updates?.publish(order);
     return toOrder(order);
   }
 
@@ -219,6 +183,14 @@ export class OrderService {
       applyTransition(tx, order, OrderStatus.FULFILLED, { at });
       return order;
     });
+    this.options.updates?.publish(order);
+    return toOrder(order);
+  }
+
+  /** An order as committed now, for `orderUpdated` (access was checked when the client subscribed). */
+  async current(ctx: RequestContext, id: string): Promise<Order> {
+    const order = await ctx.em.findOne(OrderEntity, { id }, { refresh: true });
+    if (!order) throw notFound('Order', id);
     return toOrder(order);
   }
 

@@ -22,22 +22,36 @@ export function appendHistory(tx: EntityManager, order: OrderEntity, reason: str
   tx.persist(tx.create(OrderHistoryEntity, { orderId: order.id, status: order.status, reason, at }));
 }
 
+/** The fields a transition changes: on an OrderEntity, or on the saga's locked row (order.saga-store.ts). */
+export type TransitionState = Pick<OrderEntity, 'id' | 'status' | 'updatedAt' | 'cancelReason' | 'closedAt'>;
+
+export interface TransitionOptions {
+  reason?: string | null;
+  cancelReason?: CancelReason;
+  at?: Date;
+}
+
 /**
- * Moves a (locked) order along one edge of the state machine and appends the history entry.
- * An edge the machine does not have throws IllegalTransitionError and changes nothing.
+ * The state machine's side of a transition: refuses an edge the machine does not have
+ * (IllegalTransitionError, nothing changed), else sets the status and the fields that go with it.
+ * Returns the time of the transition, for its history entry.
  */
-export function applyTransition(
-  tx: EntityManager,
-  order: OrderEntity,
-  to: OrderStatus,
-  options: { reason?: string | null; cancelReason?: CancelReason; at?: Date } = {},
-): void {
+export function moveOrder(order: TransitionState, to: OrderStatus, options: TransitionOptions = {}): Date {
   if (!canTransition(order.status, to)) throw new IllegalTransitionError(order.status, to);
   const at = options.at ?? new Date();
   order.status = to;
   order.updatedAt = at;
   if (to === OrderStatus.CANCELLED) order.cancelReason = options.cancelReason ?? null;
   if (to === OrderStatus.CANCELLED || to === OrderStatus.PAID) order.closedAt = at;
+  return at;
+}
+
+/**
+ * Moves a (locked) order along one edge of the state machine and appends the history entry.
+ * An edge the machine does not have throws IllegalTransitionError and changes nothing.
+ */
+export function applyTransition(tx: EntityManager, order: OrderEntity, to: OrderStatus, options: TransitionOptions = {}): void {
+  const at = moveOrder(order, to, options);
   appendHistory(tx, order, options.reason ?? null, at);
 }
 

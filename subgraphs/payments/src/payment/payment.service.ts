@@ -3,6 +3,9 @@ import { LockMode, QueryOrder } from '@mikro-orm/core';
 import {
   AppError,
   badInput,
+  outboxInsertSql,
+  recordEvent,
+  type OutboxInsert,
   conflict,
   groupedBy,
   notFound,
@@ -25,6 +28,9 @@ import {
   paymentCancelIdempotencyKey,
   paymentIdempotencyKey,
   paymentIdFor,
+  PAYMENT_FAILED,
+  PAYMENT_SUCCEEDED,
+  PAYMENTS_EVENT_SOURCE,
   recordPaymentFailed,
   recordPaymentSucceeded,
   recordRefundFailed,
@@ -33,7 +39,9 @@ import {
   RefundRefusedError,
   returnRefundIdempotencyKey,
   returnRefundIdFor,
+  type PaymentFailedData,
   type PaymentRequestedData,
+  type PaymentSucceededData,
 } from './payment.events';
 import { MAX_AMOUNT, MAX_REFUND_REASON_LENGTH } from './payment.input';
 import type { PaymentMetrics } from './payment.metrics';
@@ -71,6 +79,14 @@ interface SagaRefund {
   amount: number;
   reason: string;
   idempotencyKey: string;
+}
+
+/** Runs `work` in the caller's transaction (flushing what it persisted) or, without one, in a new transaction. */
+async function withinTransaction<T>(em: EntityManager, work: (tx: EntityManager) => Promise<T>): Promise<T> {
+  if (!em.isInTransaction()) return em.transactional(work);
+  const result = await work(em);
+  await em.flush();
+  return result;
 }
 
 export const toPayment = (payment: PaymentEntity): Payment => ({
@@ -142,28 +158,15 @@ export class PaymentService {
     const request = parsePaymentRequested(data);
     const paymentId = paymentIdFor(request.orderId);
     const log = this.deps.log.child({ orderId: request.orderId, paymentId, eventId: meta.eventId });
-    const { payment, attempt } = await em.transactional(async (tx) => {
+    // In the caller's transaction when there is one (the event consumer's, with the inbox row): a
+    // savepoint would add two statements and change nothing, as any failure rolls the whole event back.
+    const { payment, attempt } = await withinTransaction(em, async (tx) => {
       // Serialized with OrderCancelled for the same order, so one of the two always sees the other.
       await this.lockOrder(tx, request.orderId);
-      const now = new Date();
-      const claim = await tx
-        .createQueryBuilder(PaymentEntity)
-        .insert({
-          id: paymentId,
-          orderId: request.orderId,
-          userId: request.userId,
-          amount: request.amount,
-          currency: request.currency,
-          status: PaymentStatus.PENDING,
-          provider: this.deps.provider.name,
-          paymentMethod: request.paymentMethod,
-          refundedAmount: 0,
-          createdAt: now,
-          updatedAt: now,
-        })
-        .onConflict('orderId')
-        .ignore()
-        .execute('run');
+      const claimed = await this.claimPayment(tx, request, paymentId);
+      if (claimed) return this.chargeNewPayment(tx, claimed.payment, claimed.orderCancelled, request, log);
+
+      // The order has a payment already (a redelivered or repeated request): the ORM path.
       // A concurrent delivery of the same request waits here until the first one commits.
       const payment = await tx.findOneOrFail(PaymentEntity, { orderId: request.orderId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
       if (payment.status !== PaymentStatus.PENDING) {
@@ -174,18 +177,13 @@ export class PaymentService {
         }
         return { payment, attempt: null };
       }
-      if (claim.affectedRows > 0 && request.items) payment.items = request.items;
       if (await tx.findOne(OrderCancellationEntity, { orderId: request.orderId })) {
-        // OrderCancelled overtook this request (e.g. it waited for a retry): never charge a cancelled order.
-        payment.status = PaymentStatus.CANCELLED;
-        payment.failureReason = ORDER_CANCELLED_REASON;
-        payment.updatedAt = new Date();
-        log.info('order already cancelled; payment not requested from the provider');
-        this.deps.metrics.payments.inc({ provider: payment.provider, outcome: 'cancelled' });
+        this.cancelForOrder(payment, log);
         return { payment, attempt: null };
       }
       const attempt = await this.attemptPayment(payment, request, log);
-      this.applyAttempt(tx, payment, attempt);
+      const event = this.applyAttempt(payment, attempt);
+      if (event) recordEvent(tx, PAYMENTS_EVENT_SOURCE, event.type, event.subject, event.data as Record<string, unknown>);
       return { payment, attempt };
     });
     if (attempt) {
@@ -193,6 +191,91 @@ export class PaymentService {
       log.info({ status: payment.status, outcome: attempt.outcome }, 'payment requested');
     }
     return payment;
+  }
+
+  /**
+   * The first request of an order inserts its payment (PENDING) and gets it back, with whether the
+   * order was cancelled already, in one statement (raw SQL: this is the hot path of checkout). Null
+   * when the order has a payment already. Runs under `lockOrder`, so the cancellation it reads is
+   * the one OrderCancelled would have written before.
+   */
+  private async claimPayment(tx: EntityManager, request: PaymentRequestedData, paymentId: string): Promise<{ payment: PaymentEntity; orderCancelled: boolean } | null> {
+    const now = new Date();
+    const payment = Object.assign(new PaymentEntity(), {
+      id: paymentId,
+      orderId: request.orderId,
+      userId: request.userId,
+      amount: request.amount,
+      currency: request.currency,
+      status: PaymentStatus.PENDING,
+      provider: this.deps.provider.name,
+      paymentMethod: request.paymentMethod,
+      refundedAmount: 0,
+      items: request.items ?? null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    const rows: { cancelled: boolean }[] = await tx.execute(
+      `insert into "payment" ("id", "order_id", "user_id", "amount", "currency", "status", "provider", "payment_method", "refunded_amount", "items", "created_at", "updated_at")
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?) on conflict ("order_id") do nothing
+       returning exists (select 1 from "order_cancellation" c where c."order_id" = ?) as "cancelled"`,
+      [
+        payment.id,
+        payment.orderId,
+        payment.userId,
+        payment.amount,
+        payment.currency,
+        payment.status,
+        payment.provider,
+        payment.paymentMethod,
+        payment.refundedAmount,
+        payment.items === null ? null : JSON.stringify(payment.items),
+        now,
+        now,
+        request.orderId,
+      ],
+    );
+    return rows.length === 0 ? null : { payment, orderCancelled: Boolean(rows[0]!.cancelled) };
+  }
+
+  /** Decides a payment `claimPayment` just inserted, and writes the decision and its event in one statement. */
+  private async chargeNewPayment(
+    tx: EntityManager,
+    payment: PaymentEntity,
+    orderCancelled: boolean,
+    request: PaymentRequestedData,
+    log: Logger,
+  ): Promise<{ payment: PaymentEntity; attempt: PaymentAttempt | null }> {
+    if (orderCancelled) {
+      this.cancelForOrder(payment, log);
+      await this.writeDecision(tx, payment, null);
+      return { payment, attempt: null };
+    }
+    const attempt = await this.attemptPayment(payment, request, log);
+    await this.writeDecision(tx, payment, this.applyAttempt(payment, attempt));
+    return { payment, attempt };
+  }
+
+  /** OrderCancelled overtook this request (e.g. it waited for a retry): never charge a cancelled order. */
+  private cancelForOrder(payment: PaymentEntity, log: Logger): void {
+    payment.status = PaymentStatus.CANCELLED;
+    payment.failureReason = ORDER_CANCELLED_REASON;
+    payment.updatedAt = new Date();
+    log.info('order already cancelled; payment not requested from the provider');
+    this.deps.metrics.payments.inc({ provider: payment.provider, outcome: 'cancelled' });
+  }
+
+  /** The decided fields of a payment inserted in this transaction, and its event, in one statement. */
+  private async writeDecision(tx: EntityManager, payment: PaymentEntity, event: OutboxInsert | null): Promise<void> {
+    let sql = `with "u" as (update "payment" set "status" = ?, "provider_payment_id" = ?, "client_secret" = ?, "failure_reason" = ?, "updated_at" = ? where "id" = ? returning "id")`;
+    const params: unknown[] = [payment.status, payment.providerPaymentId, payment.clientSecret, payment.failureReason, payment.updatedAt, payment.id];
+    if (event) {
+      const outbox = outboxInsertSql(PAYMENTS_EVENT_SOURCE, [event], 'u');
+      sql += `, "e" as (${outbox.sql})`;
+      params.push(...outbox.params);
+    }
+    const [row] = await tx.execute<{ n: number }[]>(`${sql} select count(*)::int as "n" from "u"`, params);
+    if (Number(row?.n) !== 1) throw new Error(`payment ${payment.id} vanished before its decision was written`);
   }
 
   private async attemptPayment(payment: PaymentEntity, request: PaymentRequestedData, log: Logger): Promise<PaymentAttempt> {
@@ -216,23 +299,26 @@ export class PaymentService {
     }
   }
 
-  private applyAttempt(tx: EntityManager, payment: PaymentEntity, attempt: PaymentAttempt): void {
+  /** Sets the payment's fields from the provider's answer; returns the event to record (none while the customer still has to act). */
+  private applyAttempt(payment: PaymentEntity, attempt: PaymentAttempt): OutboxInsert | null {
     payment.updatedAt = new Date();
     payment.providerPaymentId = attempt.providerPaymentId;
     switch (attempt.outcome) {
-      case 'succeeded':
+      case 'succeeded': {
         payment.status = PaymentStatus.SUCCEEDED;
-        recordPaymentSucceeded(tx, { orderId: payment.orderId, paymentId: payment.id, amount: payment.amount, currency: payment.currency });
-        break;
+        const data: PaymentSucceededData = { orderId: payment.orderId, paymentId: payment.id, amount: payment.amount, currency: payment.currency };
+        return { type: PAYMENT_SUCCEEDED, subject: payment.orderId, data };
+      }
       case 'requires_action':
         payment.status = PaymentStatus.REQUIRES_ACTION;
         payment.clientSecret = attempt.clientSecret;
-        break;
-      case 'failed':
+        return null;
+      case 'failed': {
         payment.status = PaymentStatus.FAILED;
         payment.failureReason = attempt.reason.slice(0, 100);
-        recordPaymentFailed(tx, { orderId: payment.orderId, paymentId: payment.id, reason: payment.failureReason });
-        break;
+        const data: PaymentFailedData = { orderId: payment.orderId, paymentId: payment.id, reason: payment.failureReason };
+        return { type: PAYMENT_FAILED, subject: payment.orderId, data };
+      }
     }
   }
 
