@@ -317,6 +317,8 @@ interface RunResult {
   serverCpu: number;
   /** Busy share of each core over the window (all processes, kernel included). */
   coreBusy: number[];
+  /** Cores busy (sum, in cores) before the clients connected, servers idle. */
+  busyBefore: number;
   serverLoopP99: number;
   serverLoopMax: number;
   tradingCpu: number;
@@ -402,7 +404,10 @@ async function run(mode: Mode, clients: number, index: number, shared: { databas
       url = `ws://127.0.0.1:${ports.router}/graphql`;
     }
     await monitor.passed(Date.now(), 10_000);
-    await sleep(1_000);
+    // How busy the machine is with the servers idle (the feed ticking): other work on it shows here.
+    const idleFrom = coreTimes();
+    await sleep(2_000);
+    const busyBefore = coreBusy(idleFrom, coreTimes()).reduce((sum, busy) => sum + busy, 0);
     const serverPort = mode === 'router' ? ports.router : ports.trading;
     const rssBefore = await sampleRss(server.pid!);
     const heapBefore = (await gauges(serverPort)).nodejs_heap_size_used_bytes ?? NaN;
@@ -471,7 +476,7 @@ async function run(mode: Mode, clients: number, index: number, shared: { databas
       }),
     ).then((messages) => messages.map((message) => message.report));
     const peak = procStatus(server.pid!).hwmKiB;
-    result = summarize({ mode, clients, reports, monitor, targets, connected, failed, firstError, rampS, overflows, generators: generatorCount, rssBefore, rssAfter, heapBefore, peak, cpu, fdLimit, counted, atEnd });
+    result = summarize({ mode, clients, reports, monitor, targets, connected, failed, firstError, rampS, overflows, generators: generatorCount, rssBefore, rssAfter, heapBefore, peak, cpu, fdLimit, counted, atEnd, busyBefore });
   } finally {
     for (const generator of generators) if (generator.child.connected) generator.send({ type: 'close' });
     await stop(generators.map((generator) => generator.child), 5_000);
@@ -509,6 +514,7 @@ function summarize(input: {
   fdLimit: number;
   counted: Record<string, number>;
   atEnd: Record<string, number>;
+  busyBefore: number;
 }): RunResult {
   const { reports, monitor, targets } = input;
   const histogram = new Array<number>(reports[0]!.histogram.length).fill(0);
@@ -571,6 +577,7 @@ function summarize(input: {
     heapPerConnectionKiB: ((input.counted.nodejs_heap_size_used_bytes ?? NaN) - input.heapBefore) / 1024 / Math.max(1, input.connected),
     serverCpu: input.cpu.server,
     coreBusy: input.cpu.cores,
+    busyBefore: input.busyBefore,
     // prom-client samples every 10 ms: the lag is what exceeds that.
     serverLoopP99: Math.max(0, (input.atEnd.nodejs_eventloop_lag_p99_seconds ?? NaN) * 1000 - 10),
     serverLoopMax: Math.max(0, (input.atEnd.nodejs_eventloop_lag_max_seconds ?? NaN) * 1000 - 10),
@@ -637,6 +644,10 @@ async function main(): Promise<void> {
   }
 
   const pct = (value: number) => `${(value * 100).toFixed(1)} %`;
+  // n/a: the server did not answer /metrics in time.
+  const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+  const other = (r: RunResult) =>
+    r.coreBusy.reduce((sum, busy) => sum + busy, 0) - r.serverCpu - (r.mode === 'router' ? r.tradingCpu : 0) - r.generatorCpu.reduce((sum, cpu) => sum + cpu, 0);
   const lines = [
     `${COUNTS.join(', ')} concurrent graphql-ws clients (real \`graphql-ws\` client on \`ws\`, one load-generator process per ${PER_GENERATOR} clients and at least 2, ramped ${BATCH} per generator at a time) each subscribed to \`priceUpdated(symbols: [one of ${SYMBOLS.join(', ')}]) { symbol lastPrice updatedAt }\`; paper feed PAPER_TICK_MS=${TICK_MS} (10 ticks/s per symbol), PAPER_SEED=${PAPER_SEED}. "router": clients on one router process (shared upstream, conflated per client); "direct": clients on the trading subgraph's /graphql. ${PIN ? 'The server the clients talk to is pinned to core 0, the load generators (and trading in the router run) to core 1' : 'No CPU pinning'}. Window ${WINDOW_S} s after a ${WARMUP_S} s warm-up, counted by tick time.`,
     '',
@@ -647,12 +658,12 @@ async function main(): Promise<void> {
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...results.map(
       (r) =>
-        `| ${r.mode} | ${r.clients} | ${r.subscribed}${r.subscribed < r.clients ? ` (${r.clients - r.subscribed} never got a price)` : ''} | ${r.rampS.toFixed(1)} | ${r.ticksPerSecond.toFixed(2)} | ${r.messages} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.max} | ${r.floorP50}/${r.floorP99} | ${pct(r.ratioMean)} (${pct(r.ratioMin)}–${pct(r.ratioMax)}) | ${pct(r.completeClients / Math.max(1, r.subscribed))} | ${pct(r.latestClients / Math.max(1, r.subscribed))} | ${r.settled ? r.settleMs : `>${r.settleMs}`} | ${r.rssBeforeMiB.toFixed(0)} → ${r.rssAfterMiB.toFixed(0)} | ${r.perConnectionKiB.toFixed(1)} | ${pct(r.serverCpu)} (${r.serverLoopP99.toFixed(0)}/${r.serverLoopMax.toFixed(0)}) | ${r.coreBusy.map(pct).join(' / ')} | ${r.generatorCpu.map((cpu, i) => `${pct(cpu)} (${r.generatorLoopP99[i]!.toFixed(0)})`).join(', ')} |`,
+        `| ${r.mode} | ${r.clients} | ${r.subscribed}${r.subscribed < r.clients ? ` (${r.clients - r.subscribed} never got a price)` : ''} | ${r.rampS.toFixed(1)} | ${r.ticksPerSecond.toFixed(2)} | ${r.messages} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.max} | ${r.floorP50}/${r.floorP99} | ${pct(r.ratioMean)} (${pct(r.ratioMin)}–${pct(r.ratioMax)}) | ${pct(r.completeClients / Math.max(1, r.subscribed))} | ${pct(r.latestClients / Math.max(1, r.subscribed))} | ${r.settled ? r.settleMs : `>${r.settleMs}`} | ${r.rssBeforeMiB.toFixed(0)} → ${r.rssAfterMiB.toFixed(0)} | ${r.perConnectionKiB.toFixed(1)} | ${pct(r.serverCpu)} (${fixed(r.serverLoopP99, 0)}/${fixed(r.serverLoopMax, 0)}) | ${r.coreBusy.map(pct).join(' / ')} | ${r.generatorCpu.map((cpu, i) => `${pct(cpu)} (${r.generatorLoopP99[i]!.toFixed(0)})`).join(', ')} |`,
     ),
     '',
     ...results.map(
       (r) =>
-        `- ${r.mode} ${r.clients}: ${r.connected} subscribed by the end of the ramp, ${r.overflows} listen-queue overflows (TcpExtListenOverflows) during it; ${r.outOfOrder} out-of-order, ${r.errors} error results, ${r.closed} sockets closed early; server fd limit ${r.fdLimit}; server JS heap used ${r.heapPerConnectionKiB.toFixed(1)} KiB per client; ${r.logLines} warn/error log lines from the bench's router and trading processes${r.mode === 'router' ? `; trading CPU ${pct(r.tradingCpu)}; router gauges ${JSON.stringify(Object.fromEntries(Object.entries(r.gauges).filter(([name]) => name.startsWith('router_'))))}` : ''}${r.firstError ? `; first client error: ${r.firstError}` : ''}${r.exits.length > 0 ? `; ${r.exits.join('; ')}` : ''}.`,
+        `- ${r.mode} ${r.clients}: ${r.connected} subscribed by the end of the ramp, ${r.overflows} listen-queue overflows (TcpExtListenOverflows) during it; ${r.outOfOrder} out-of-order, ${r.errors} error results, ${r.closed} sockets closed early; server fd limit ${r.fdLimit}; server JS heap used ${fixed(r.heapPerConnectionKiB, 1)} KiB per client; machine busy before the clients connected ${pct(r.busyBefore)} of a core, and during the window outside the bench's processes (loopback TCP softirq, anything else running) ≈${pct(Math.max(0, other(r)))}; ${r.logLines} warn/error log lines from the bench's router and trading processes${r.mode === 'router' ? `; trading CPU ${pct(r.tradingCpu)}; router gauges ${JSON.stringify(Object.fromEntries(Object.entries(r.gauges).filter(([name]) => name.startsWith('router_'))))}` : ''}${r.firstError ? `; first client error: ${r.firstError}` : ''}${r.exits.length > 0 ? `; ${r.exits.join('; ')}` : ''}.`,
     ),
     '',
     ...results
