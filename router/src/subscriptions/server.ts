@@ -366,6 +366,9 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
     handleUpgrade(req, socket, head) {
       const path = (req.url ?? '/').split('?')[0];
       if (closing || path !== options.path) {
+        // A client that resets the connection must not crash the router through an unhandled socket error.
+        socket.on('error', () => socket.destroy());
+        if (!socket.writable) return void socket.destroy();
         socket.end(closing ? 'HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\n\r\n' : 'HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
         return;
       }
