@@ -12,6 +12,10 @@ export const ERROR_CODES = [
   'PAYMENT_FAILED',
   'OUT_OF_STOCK',
   'UPSTREAM_UNAVAILABLE',
+  // Trading: a pre-trade risk check refused the order; nothing was sent to the exchange.
+  'RISK_LIMIT',
+  // Trading: the account cannot fund the order (free balance below what it would reserve).
+  'INSUFFICIENT_BALANCE',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

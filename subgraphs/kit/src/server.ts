@@ -43,6 +43,8 @@ export interface SubgraphServerOptions {
   verifyToken: TokenVerifier;
   /** Named checks `/ready` runs; each must settle within two seconds. */
   readiness?: Record<string, () => Promise<unknown>>;
+  /** Extra figures `/health` reports next to its status (e.g. a work queue's length); must settle within two seconds. */
+  health?: () => Promise<Record<string, unknown>>;
   routes?: Route[];
   /** Runs the subgraph's outbox relay, and its event consumer when handlers are given; stopped by close(). */
   events?: { redis: RedisTarget; prefix?: string; handlers?: EventHandlers; concurrency?: number };
@@ -262,7 +264,9 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
       }
       if (req.method === 'GET' && url.pathname === '/health') {
         route = 'health';
-        return sendJson(res, 200, { status: 'ok', service: name });
+        // Alive even when the extra figures cannot be read: /ready is what reports dependencies.
+        const details = options.health ? await withTimeout(options.health(), 2_000).catch((error: Error) => ({ healthError: error.message })) : {};
+        return sendJson(res, 200, { status: 'ok', service: name, ...details });
       }
       if (req.method === 'GET' && url.pathname === '/ready') {
         route = 'ready';

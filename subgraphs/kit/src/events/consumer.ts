@@ -5,6 +5,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { eventQueueName, isEventEnvelope, type EventEnvelope } from './envelope';
 import { eventMetrics } from './metrics';
 import { bullConnection, createErrorReporter, type RedisTarget } from './redis';
+import { INBOX_RETENTION_MS, schedulePruning, type RetentionOptions } from './retention';
 
 /**
  * Applies one event. `em` is inside the transaction that also records the event in the inbox:
@@ -42,6 +43,8 @@ export interface EventConsumerOptions {
   /** Start fetching jobs at once. Default true. */
   autorun?: boolean;
   metrics?: Registry;
+  /** Inbox rows are deleted after `keepMs` (default 30 days, far beyond any redelivery); false keeps them. */
+  retention?: Partial<RetentionOptions> | false;
 }
 
 export interface EventConsumer {
@@ -122,12 +125,15 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   });
   worker.on('stalled', (jobId) => log.warn({ jobId }, 'event job stalled; it will be processed again'));
 
+  const pruning = options.retention === false ? undefined : schedulePruning(orm, 'inbox', { keepMs: INBOX_RETENTION_MS, ...options.retention }, log);
+
   return {
     worker,
     async ready() {
       await worker.waitUntilReady();
     },
     async close() {
+      await pruning?.stop();
       await worker.close();
     },
   };

@@ -12,3 +12,4 @@ export * from './relay';
 export * from './consumer';
 export * from './replay';
 export * from './eventing';
+export * from './retention';

@@ -6,6 +6,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { consumersOf, EVENT_ROUTES, envelopeFromRow, eventQueueName, type EventEnvelope, type EventRoutes, type OutboxRow } from './envelope';
 import { eventMetrics, type EventMetrics } from './metrics';
 import { createErrorReporter, createRedisClient, type RedisTarget } from './redis';
+import { OUTBOX_RETENTION_MS, schedulePruning, type RetentionOptions } from './retention';
 
 /** Postgres channel the outbox trigger notifies on. */
 export const OUTBOX_CHANNEL = 'outbox';
@@ -50,6 +51,8 @@ export interface OutboxRelayOptions {
   /** Ceiling of the retry delay after failed batches. Default 30000 ms. */
   maxRetryDelayMs?: number;
   metrics?: Registry;
+  /** Published rows are deleted after `keepMs` (default 7 days); false keeps them forever. */
+  retention?: Partial<RetentionOptions> | false;
 }
 
 export interface OutboxRelay {
@@ -59,6 +62,12 @@ export interface OutboxRelay {
   stop(): Promise<void>;
   /** Claims and publishes one batch; returns how many outbox rows it marked published. */
   drainOnce(): Promise<number>;
+  /**
+   * Drains now instead of at the next poll (after the batch in flight, if any): for a writer that
+   * knows it just committed events, e.g. on a table without the NOTIFY trigger. No-op before
+   * start, after stop and while backing off.
+   */
+  wake(): void;
 }
 
 class RedisNotReadyError extends Error {
@@ -230,6 +239,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let listener: Client | undefined;
   let listenerTimer: NodeJS.Timeout | undefined;
   let listenerFailures = 0;
+  let pruning: { stop(): Promise<void> } | undefined;
 
   async function connectListener(): Promise<void> {
     if (stopped) return;
@@ -274,6 +284,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       started = true;
       if (listen) await connectListener();
       schedule(0);
+      if (options.retention !== false) pruning = schedulePruning(orm, 'outbox', { keepMs: OUTBOX_RETENTION_MS, ...options.retention }, log);
     },
 
     async stop() {
@@ -281,6 +292,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       stopped = true;
       clearTimeout(timer);
       clearTimeout(listenerTimer);
+      await pruning?.stop();
       await inFlight;
       const client = listener;
       listener = undefined;
@@ -291,5 +303,6 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     },
 
     drainOnce,
+    wake,
   };
 }
