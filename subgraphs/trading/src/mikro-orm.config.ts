@@ -1,8 +1,27 @@
 import { OutboxEvent } from '../../kit/src';
+import { ExchangeAccountEntity, PaperBalanceEntity } from './accounts/account.entity';
 import { CandleEntity } from './market/candle.entity';
 import { InstrumentEntity } from './market/instrument.entity';
 import { Migration0001Init } from './migrations/Migration0001Init';
+import { Migration0002Trading } from './migrations/Migration0002Trading';
+import { Migration0003OrderWrites } from './migrations/Migration0003OrderWrites';
+import { Migration0004OutboxWake } from './migrations/Migration0004OutboxWake';
+import { FillEntity, TradeOrderEntity, TradeOrderHistoryEntity } from './orders/trade-order.entity';
 
-export const tradingEntities = [InstrumentEntity, CandleEntity, OutboxEvent];
+export const tradingEntities = [
+  InstrumentEntity,
+  CandleEntity,
+  OutboxEvent,
+  ExchangeAccountEntity,
+  PaperBalanceEntity,
+  TradeOrderEntity,
+  FillEntity,
+  TradeOrderHistoryEntity,
+];
 
-export const tradingMigrations = [{ name: 'Migration0001Init', class: Migration0001Init }];
+export const tradingMigrations = [
+  { name: 'Migration0001Init', class: Migration0001Init },
+  { name: 'Migration0002Trading', class: Migration0002Trading },
+  { name: 'Migration0003OrderWrites', class: Migration0003OrderWrites },
+  { name: 'Migration0004OutboxWake', class: Migration0004OutboxWake },
+];

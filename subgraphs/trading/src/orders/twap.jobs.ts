@@ -1,0 +1,101 @@
+import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { bullConnection, createErrorReporter, createRedisClient, type RedisTarget } from '../../../kit/src/events';
+
+/** Trading's own BullMQ queue (not an event queue): the delayed slices of TWAP orders. */
+export const TWAP_QUEUE = 'trading-twap';
+export const TWAP_SLICE_JOB = 'slice';
+
+export interface TwapSliceJob {
+  orderId: string;
+  index: number;
+}
+
+export type TwapSliceResult = 'filled' | 'skipped';
+
+const SLICE_JOB_OPTIONS: JobsOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 500 },
+  removeOnComplete: true,
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+/** Schedules TWAP slices; what the engine needs of the queue. */
+export interface TwapScheduler {
+  /** One delayed job per slice, job id `<orderId>-<index>` (BullMQ ids cannot hold ":"), so scheduling twice adds nothing. */
+  schedule(orderId: string, slices: readonly { index: number; at: number }[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The producer side; its Redis connection opens on first use (a process that never places a TWAP never connects). */
+export class TwapQueue implements TwapScheduler {
+  private client: Redis | undefined;
+  private bullQueue: Queue<TwapSliceJob, TwapSliceResult> | undefined;
+  private readonly log: Logger;
+
+  constructor(private readonly options: { redis: RedisTarget; prefix?: string; log: Logger }) {
+    this.log = options.log.child({ component: 'twap', queue: TWAP_QUEUE });
+  }
+
+  get queue(): Queue<TwapSliceJob, TwapSliceResult> {
+    if (!this.bullQueue) {
+      const client = createRedisClient(this.options.redis, { maxRetriesPerRequest: 1, commandTimeout: 5000 });
+      const errors = createErrorReporter(this.log, {}, 'redis connection error');
+      client.on('error', (error) => errors.error(error));
+      client.on('ready', () => errors.recovered());
+      this.client = client;
+      this.bullQueue = new Queue(TWAP_QUEUE, { connection: client, prefix: this.options.prefix });
+      this.bullQueue.on('error', (error) => this.log.debug({ err: error }, 'queue error'));
+    }
+    return this.bullQueue;
+  }
+
+  async schedule(orderId: string, slices: readonly { index: number; at: number }[]): Promise<void> {
+    const now = Date.now();
+    await this.queue.addBulk(
+      slices.map((slice) => ({
+        name: TWAP_SLICE_JOB,
+        data: { orderId, index: slice.index },
+        opts: { ...SLICE_JOB_OPTIONS, jobId: `${orderId}-${slice.index}`, delay: Math.max(0, slice.at - now) },
+      })),
+    );
+  }
+
+  async close(): Promise<void> {
+    const queue = this.bullQueue;
+    const client = this.client;
+    this.bullQueue = undefined;
+    this.client = undefined;
+    await queue?.close().catch((error: unknown) => this.log.debug({ err: error }, 'queue close failed'));
+    if (client) await client.quit().catch(() => client.disconnect());
+  }
+}
+
+/**
+ * Runs TWAP slices. A slice is idempotent enough to retry: the order row is locked and a slice of an
+ * order no longer live (filled, cancelled) does nothing.
+ */
+export function createTwapWorker(options: {
+  redis: RedisTarget;
+  prefix?: string;
+  log: Logger;
+  concurrency?: number;
+  run(orderId: string, index: number): Promise<TwapSliceResult>;
+}): Worker<TwapSliceJob, TwapSliceResult> {
+  const log = options.log.child({ component: 'twap', queue: TWAP_QUEUE });
+  const worker = new Worker<TwapSliceJob, TwapSliceResult>(
+    TWAP_QUEUE,
+    async (job: Job<TwapSliceJob, TwapSliceResult>) => {
+      const { orderId, index } = job.data;
+      if (typeof orderId !== 'string' || !Number.isInteger(index)) throw new UnrecoverableError(`TWAP job ${job.id} is malformed`);
+      return options.run(orderId, index);
+    },
+    { connection: bullConnection(options.redis, { maxRetriesPerRequest: null }), prefix: options.prefix, concurrency: options.concurrency ?? 10 },
+  );
+  const errors = createErrorReporter(log, {}, 'twap worker error');
+  worker.on('error', (error) => errors.error(error));
+  worker.on('ready', () => errors.recovered());
+  worker.on('failed', (job, error) => log.warn({ err: error, jobId: job?.id, attemptsMade: job?.attemptsMade }, 'TWAP slice failed'));
+  return worker;
+}

@@ -1,0 +1,137 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createCcxtAdapter } from '../src/exchange/ccxt.adapter';
+import { FakeBinance } from './support/fake-binance';
+import { errorCode } from './support/harness';
+import { CANCEL, cid, LINK, PLACE, startOrdersHarness, type OrdersHarness } from './support/orders-harness';
+
+const credential = (): string => randomBytes(48).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, 64).padEnd(64, 'x');
+
+/**
+ * Orders on a real exchange through the real ccxt library, against a local server speaking
+ * Binance's REST API: native types go there as they are, the rest are emulated by the engine,
+ * refusals answer REJECTED orders, unanswered requests are reconciled by client order id.
+ */
+describe('orders on a ccxt exchange', () => {
+  let h: OrdersHarness;
+  let fake: FakeBinance;
+  let token: string;
+  let accountId: string;
+  const apiKey = credential();
+  const secret = credential();
+
+  const orderPosts = () => fake.requests.filter((request) => request.path === '/api/v3/order' && request.method === 'POST');
+  const place = (input: Record<string, unknown>) => h.request(PLACE, { input: { accountId, clientOrderId: cid(), symbol: 'BTC/USDT', ...input } }, token);
+  const placed = async (input: Record<string, unknown>) => {
+    const result = await place(input);
+    expect(result.errors).toBeUndefined();
+    return result.data!.placeTradeOrder as Record<string, any>;
+  };
+  /** Both markets at one price: the fake exchange's and our feed's. */
+  const price = async (value: string) => {
+    fake.setPrice('BTCUSDT', value);
+    await h.prices('BTC/USDT', value);
+  };
+
+  beforeAll(async () => {
+    fake = await FakeBinance.start();
+    fake.addAccount(apiKey, secret, { BTC: '1', USDT: '10000' });
+    h = await startOrdersHarness('ccxt_orders', {
+      env: { EXCHANGE_TIMEOUT_MS: '1000', CREDENTIALS_KEYS: `k1:${randomBytes(32).toString('base64')}` },
+      adapterFactory: (options) => createCcxtAdapter({ ...options, apiUrls: fake.apiUrls, exchangeOptions: { enableRateLimit: false } }),
+    });
+    token = await h.token(randomUUID(), 'TRADER');
+    const linked = await h.request(LINK, { input: { kind: 'CCXT', exchangeId: 'binance', apiKey, secret } }, token);
+    expect(linked.errors).toBeUndefined();
+    accountId = linked.data!.linkExchangeAccount.id;
+  });
+
+  afterAll(async () => {
+    await h?.close();
+    await fake?.close();
+  });
+
+  beforeEach(async () => {
+    await price('100');
+  });
+
+  it('sends a MARKET order natively and records the exchange\'s fills', async () => {
+    const order = await placed({ side: 'BUY', type: 'MARKET', quantity: '0.1' });
+    expect(order).toMatchObject({ status: 'FILLED', execution: 'NATIVE', filledQuantity: '0.1', averagePrice: '100' });
+    // Binance charges its commission in the asset received.
+    expect(order.fills).toEqual([expect.objectContaining({ price: '100', quantity: '0.1', fee: '0.0001', feeCurrency: 'BTC' })]);
+    expect(fake.order(order.id)).toMatchObject({ clientOrderId: order.id, status: 'FILLED' });
+  });
+
+  it('rests a LIMIT order on the exchange and picks up its fill on the next sync', async () => {
+    const order = await placed({ side: 'BUY', type: 'LIMIT', quantity: '0.1', price: '90' });
+    expect(order).toMatchObject({ status: 'OPEN', execution: 'NATIVE' });
+    fake.setPrice('BTCUSDT', '89');
+    await h.server.engine.syncExchangeOrders();
+    expect(await h.order(token, order.id)).toMatchObject({ status: 'FILLED', averagePrice: '90', filledQuantity: '0.1' });
+  });
+
+  it('cancels a resting order on the exchange', async () => {
+    const order = await placed({ side: 'SELL', type: 'LIMIT', quantity: '0.1', price: '150' });
+    const cancelled = await h.request(CANCEL, { id: order.id }, token);
+    expect(cancelled.data!.cancelTradeOrder).toMatchObject({ status: 'CANCELLED', reason: 'Cancelled by the user' });
+    expect(fake.order(order.id)).toMatchObject({ status: 'CANCELED' });
+  });
+
+  it('sends a stop the exchange supports natively, and reads its fill once triggered there', async () => {
+    const order = await placed({ side: 'SELL', type: 'STOP_MARKET', quantity: '0.1', stopPrice: '95' });
+    expect(order).toMatchObject({ status: 'OPEN', execution: 'NATIVE' });
+    expect(fake.order(order.id)).toMatchObject({ type: 'STOP_LOSS', status: 'NEW' });
+    fake.setPrice('BTCUSDT', '94');
+    await h.server.engine.syncExchangeOrders();
+    expect(await h.order(token, order.id)).toMatchObject({ status: 'FILLED', averagePrice: '94' });
+  });
+
+  it('emulates a type the exchange lacks (trailing stops on Binance spot) and sends a market order when it triggers', async () => {
+    const before = orderPosts().length;
+    const order = await placed({ side: 'SELL', type: 'TRAILING_STOP', quantity: '0.1', trailingPercent: '5' });
+    expect(order).toMatchObject({ status: 'OPEN', execution: 'EMULATED' });
+    expect(orderPosts()).toHaveLength(before);
+    await price('110');
+    expect(orderPosts()).toHaveLength(before);
+    await price('104');
+    const filled = await h.order(token, order.id);
+    expect(filled).toMatchObject({ status: 'FILLED', averagePrice: '104', currentStopPrice: '104.5' });
+    expect(filled.triggeredAt).not.toBeNull();
+    expect(orderPosts()).toHaveLength(before + 1);
+    expect(orderPosts().at(-1)!.params.get('type')).toBe('MARKET');
+  });
+
+  it('answers an order the exchange refuses as REJECTED with its reason, not an error', async () => {
+    const order = await placed({ side: 'SELL', type: 'MARKET', quantity: '50' });
+    expect(order).toMatchObject({ status: 'REJECTED', filledQuantity: '0' });
+    expect(order.reason).toContain('insufficient balance');
+  });
+
+  it('sends nothing when a risk limit refuses the order', async () => {
+    const before = orderPosts().length;
+    const refused = await place({ side: 'BUY', type: 'MARKET', quantity: '2000' });
+    expect(errorCode(refused)).toBe('RISK_LIMIT');
+    expect(refused.errors![0]!.extensions).toMatchObject({ rule: 'MAX_ORDER_NOTIONAL', limit: '100000', value: '200000' });
+    expect(orderPosts()).toHaveLength(before);
+  });
+
+  it('keeps an order whose placement went unanswered, and reconciles it by client order id', async () => {
+    fake.holdResponses(1, { path: '/api/v3/order' });
+    const order = await placed({ side: 'BUY', type: 'MARKET', quantity: '0.05' });
+    expect(order).toMatchObject({ status: 'NEW', reason: 'UNKNOWN: the exchange did not answer; reconciling by client order id' });
+    // The exchange did place it: the sync finds it by our client order id and takes its fill.
+    await h.server.engine.syncExchangeOrders();
+    expect(await h.order(token, order.id)).toMatchObject({ status: 'FILLED', filledQuantity: '0.05', averagePrice: '100' });
+    // Exactly one order reached the exchange.
+    expect(orderPosts().filter((request) => request.params.get('newClientOrderId') === order.id)).toHaveLength(1);
+  });
+
+  it('cancels an unanswered order where the exchange holds it, found by client order id', async () => {
+    fake.holdResponses(1, { path: '/api/v3/order' });
+    const order = await placed({ side: 'BUY', type: 'LIMIT', quantity: '0.1', price: '80' });
+    expect(order.status).toBe('NEW');
+    const cancelled = await h.request(CANCEL, { id: order.id }, token);
+    expect(cancelled.data!.cancelTradeOrder).toMatchObject({ status: 'CANCELLED' });
+    expect(fake.order(order.id)).toMatchObject({ status: 'CANCELED' });
+  });
+});
