@@ -1,0 +1,7 @@
+import { InboxRecord } from '../../kit/src/events';
+import { Migration0001Init } from './migrations/Migration0001Init';
+
+/** The rollups are written and read with SQL (upserts that add up); the ORM brings the pool, the migrations and the inbox. */
+export const analyticsEntities = [InboxRecord];
+
+export const analyticsMigrations = [{ name: 'Migration0001Init', class: Migration0001Init }];

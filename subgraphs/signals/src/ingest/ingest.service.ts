@@ -1,0 +1,328 @@
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Logger } from 'pino';
+import type { SignalsConfig } from '../config';
+import { hashWebhookToken, passphraseMatches } from '../endpoint/endpoint.secrets';
+import { levelPrice, parseLevel } from '../outcome/levels';
+import type { OutcomeWatcher } from '../outcome/outcome.watcher';
+import { quotaMonth, type Plan } from '../plan/plan';
+import type { ScreenshotJobData } from '../screenshots';
+import { SIGNAL_RECEIVED, SIGNALS_EVENT_SOURCE, type SignalReceivedData } from '../signal/signal.outbox';
+import type { SignalUpdates } from '../signal/signal.updates';
+import { tradingViewChart } from '../tradingview/session.chart';
+import type { SignalAction } from './normalize';
+import { parseAlertBody, type ParsedAlert } from './parse';
+import type { RateDecision } from './rate-limit';
+import { redactBody } from './redact';
+
+export interface IngestDeps {
+  orm: MikroORM;
+  config: Pick<SignalsConfig, 'dedupWindowSeconds' | 'quotas' | 'tradingViewIps' | 'webhookBodyLimitBytes' | 'auditBodyBytes'>;
+  updates: SignalUpdates;
+  log: Logger;
+  /** Counts a request against the token's rate limit. */
+  rateLimit(endpointId: string): Promise<RateDecision>;
+  /** Queues the chart screenshot of a stored signal (after the reply). */
+  enqueueScreenshot(request: ScreenshotJobData): Promise<void>;
+  watcher: Pick<OutcomeWatcher, 'watchSignal'> | null;
+}
+
+export interface DeliveryInput {
+  /** The token from the URL path, as sent. */
+  token: string;
+  body: Buffer;
+  contentType: string | undefined;
+  /** The client's address (X-Forwarded-For only behind a trusted proxy); null when unknown. */
+  remoteIp: string | null;
+}
+
+/** What the route answers, and the work that follows the answer (queueing screenshots, publishing). */
+export interface WebhookReply {
+  status: number;
+  body: Record<string, unknown>;
+  headers?: Record<string, string>;
+  after?: () => Promise<void>;
+}
+
+/** Why a delivery was refused, as the audit log and the WebhookRefusal type name it. */
+export type RefusalReason = 'UNKNOWN_TOKEN' | 'REVOKED' | 'IP_NOT_ALLOWED' | 'BODY_TOO_LARGE' | 'RATE_LIMITED' | 'BAD_ALERT' | 'PASSPHRASE_MISMATCH' | 'QUOTA_EXCEEDED';
+
+interface EndpointRow {
+  id: string;
+  user_id: string;
+  token_hash: Buffer;
+  revoked: boolean;
+  passphrase_salt: Buffer | null;
+  passphrase_hash: Buffer | null;
+  tradingview_ips_only: boolean;
+  default_exchange: string | null;
+  default_timeframe: string | null;
+  default_indicator: string | null;
+  default_take_profit: string | null;
+  default_stop_loss: string | null;
+  plan: Plan;
+  /** The owner's TradingView session, sealed (null: none). */
+  tv_sealed_cookies: string | null;
+  tv_default_chart_id: string | null;
+}
+
+interface SignalRow {
+  id: string;
+  indicator: string | null;
+  ticker: string;
+  exchange: string | null;
+  symbol: string;
+  price: string | null;
+  signal_type: string | null;
+  action: SignalAction;
+  timeframe: string | null;
+  chart_id: string | null;
+  take_profit: string | null;
+  stop_loss: string | null;
+  quantity: string | null;
+  alert_time: string | null;
+  extra: Record<string, unknown> | null;
+  message: string | null;
+  received_at: string;
+}
+
+const ENDPOINT_BY_TOKEN = `select e."id", e."user_id", e."token_hash", e."revoked_at" is not null as "revoked", e."passphrase_salt", e."passphrase_hash",
+        e."tradingview_ips_only", e."default_exchange", e."default_timeframe", e."default_indicator", e."default_take_profit", e."default_stop_loss",
+        coalesce(p."plan", 'free') as "plan", t."sealed_cookies" as "tv_sealed_cookies", t."default_chart_id" as "tv_default_chart_id"
+   from "webhook_endpoint" e left join "user_plan" p on p."user_id" = e."user_id"
+        left join "tradingview_session" t on t."user_id" = e."user_id"
+  where e."token_hash" = ?`;
+
+const INGEST = `select "r_outcome", "r_signal_ids", "r_used" from "signals_ingest"(?, ?, ?::uuid, ?, ?::date, ?, ?::jsonb, ?::jsonb, ?)`;
+
+const REFUSAL = `insert into "webhook_refusal" ("id", "endpoint_id", "user_id", "status", "reason", "detail", "remote_ip", "content_type", "body", "received_at")
+  values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+const NOT_FOUND_BODY = { error: 'NOT_FOUND', message: 'No webhook endpoint at this URL' };
+/** Compared against when the token names no endpoint, so a miss does the same work as a hit. */
+const NO_HASH = Buffer.alloc(32);
+
+/** Postgres text and jsonb cannot hold NUL, which JSON may carry (`\u0000`). */
+const noNul = (text: string): string => (text.includes('\u0000') ? text.replaceAll('\u0000', '') : text);
+const cut = (value: string | null | undefined, length: number): string | null => (value === null || value === undefined || value === '' ? null : noNul(value).slice(0, length));
+
+/**
+ * The webhook's path from request to stored signal. Every refusal is answered with its reason and
+ * kept in the audit log (never as a signal). An accepted alert is stored with one database round
+ * trip (`signals_ingest`: dedup claim, quota, signals, outbox) before the answer; screenshots,
+ * subscriptions and the outcome watcher hear about it after the answer.
+ */
+export class IngestService {
+  private readonly tradingViewIps: ReadonlySet<string>;
+
+  constructor(private readonly deps: IngestDeps) {
+    this.tradingViewIps = new Set(deps.config.tradingViewIps);
+  }
+
+  async receive(input: DeliveryInput): Promise<WebhookReply> {
+    const connection = this.deps.orm.em.getConnection();
+    // The same work whether the token is known or not: one hash, one indexed lookup, one comparison.
+    const tokenHash = hashWebhookToken(input.token);
+    const [endpoint] = await connection.execute<EndpointRow[]>(ENDPOINT_BY_TOKEN, [tokenHash]);
+    const known = timingSafeEqual(endpoint?.token_hash ?? NO_HASH, tokenHash) && endpoint !== undefined;
+    if (!known || !endpoint) return this.refuse(input, null, 404, 'UNKNOWN_TOKEN', null, NOT_FOUND_BODY);
+    if (endpoint.revoked) return this.refuse(input, endpoint, 404, 'REVOKED', null, NOT_FOUND_BODY);
+    if (endpoint.tradingview_ips_only && (input.remoteIp === null || !this.tradingViewIps.has(input.remoteIp))) {
+      return this.refuse(input, endpoint, 403, 'IP_NOT_ALLOWED', `${input.remoteIp ?? 'unknown'} is not a TradingView webhook address`, {
+        error: 'IP_NOT_ALLOWED',
+        message: 'This endpoint accepts requests from TradingView\'s webhook addresses only',
+      });
+    }
+    const { webhookBodyLimitBytes } = this.deps.config;
+    if (input.body.length > webhookBodyLimitBytes) {
+      return this.refuse(input, endpoint, 413, 'BODY_TOO_LARGE', `${input.body.length} bytes`, {
+        error: 'BODY_TOO_LARGE',
+        message: `An alert body may have at most ${webhookBodyLimitBytes} bytes`,
+      });
+    }
+    const rate = await this.deps.rateLimit(endpoint.id);
+    if (!rate.allowed) {
+      return this.refuse(
+        input,
+        endpoint,
+        429,
+        'RATE_LIMITED',
+        null,
+        { error: 'RATE_LIMITED', message: `Too many alerts on this endpoint; retry in ${rate.retryAfterSeconds} s`, retryAfterSeconds: rate.retryAfterSeconds },
+        { 'retry-after': String(rate.retryAfterSeconds) },
+      );
+    }
+    const parsed = parseAlertBody(input.body, input.contentType, { maxBytes: webhookBodyLimitBytes });
+    if (!parsed.ok) {
+      return this.refuse(input, endpoint, 400, 'BAD_ALERT', parsed.reason, { error: 'BAD_ALERT', reason: parsed.reason, format: parsed.format });
+    }
+    const secrets = parsed.alerts.map((alert) => alert.passphrase);
+    if (endpoint.passphrase_salt && endpoint.passphrase_hash) {
+      const { passphrase_salt: salt, passphrase_hash: hash } = endpoint;
+      if (!parsed.alerts.every((alert) => passphraseMatches(alert.passphrase, salt, hash))) {
+        return this.refuse(
+          input,
+          endpoint,
+          401,
+          'PASSPHRASE_MISMATCH',
+          null,
+          { error: 'PASSPHRASE_MISMATCH', message: 'The alert must carry this endpoint\'s passphrase' },
+          {},
+          secrets,
+        );
+      }
+    }
+    return this.store(input, endpoint, parsed.alerts, secrets);
+  }
+
+  private async store(input: DeliveryInput, endpoint: EndpointRow, alerts: ParsedAlert[], secrets: (string | null)[]): Promise<WebhookReply> {
+    const now = new Date();
+    const receivedAt = now.toISOString();
+    const rows = alerts.map((alert) => this.signalRow(alert, endpoint, receivedAt));
+    const events = rows.map((row) => {
+      const data: SignalReceivedData = {
+        signalId: row.id,
+        userId: endpoint.user_id,
+        endpointId: endpoint.id,
+        symbol: row.symbol,
+        ticker: row.ticker,
+        exchange: row.exchange,
+        action: row.action,
+        price: row.price,
+        timeframe: row.timeframe,
+        indicator: row.indicator,
+        receivedAt,
+      };
+      return { id: randomUUID(), type: SIGNAL_RECEIVED, occurred_at: receivedAt, subject: row.id, data };
+    });
+    const { month, resetsAt } = quotaMonth(now);
+    const limit = this.deps.config.quotas[endpoint.plan];
+    // A retry is the same body on the same endpoint: TradingView resends it unchanged.
+    const key = createHash('sha256').update(endpoint.id).update('\n').update(input.body).digest();
+    const [outcome] = await this.deps.orm.em
+      .getConnection()
+      .execute<{ r_outcome: 'CREATED' | 'DUPLICATE' | 'QUOTA_EXCEEDED'; r_signal_ids: string[] | null; r_used: number | null }[]>(INGEST, [
+        key,
+        this.deps.config.dedupWindowSeconds,
+        endpoint.id,
+        endpoint.user_id,
+        month,
+        limit,
+        JSON.stringify(rows),
+        JSON.stringify(events),
+        SIGNALS_EVENT_SOURCE,
+      ]);
+    if (!outcome) throw new Error('signals_ingest returned nothing');
+    if (outcome.r_outcome === 'QUOTA_EXCEEDED') {
+      const used = outcome.r_used ?? 0;
+      return this.refuse(
+        input,
+        endpoint,
+        429,
+        'QUOTA_EXCEEDED',
+        `${used} of ${limit} signals used this month on plan ${endpoint.plan}`,
+        {
+          error: 'QUOTA_EXCEEDED',
+          message: `The ${endpoint.plan} plan allows ${limit} signals a month and ${used} were used; ${rows.length > 1 ? `these ${rows.length} alerts do` : 'this alert does'} not fit. The count starts again at ${resetsAt.toISOString()}.`,
+          plan: endpoint.plan,
+          limit,
+          used,
+          resetsAt: resetsAt.toISOString(),
+        },
+        {},
+        secrets,
+      );
+    }
+    const ids = outcome.r_signal_ids ?? [];
+    if (outcome.r_outcome === 'DUPLICATE') return { status: 200, body: { ok: true, duplicate: true, signals: ids } };
+    return {
+      status: 200,
+      body: { ok: true, duplicate: false, signals: ids },
+      after: () => this.announce(endpoint, rows),
+    };
+  }
+
+  /** After the answer: subscribers, the outcome watcher and the screenshot queue hear about the new signals. */
+  private async announce(endpoint: EndpointRow, rows: SignalRow[]): Promise<void> {
+    for (const row of rows) {
+      this.deps.updates.received(endpoint.user_id, row.id);
+      this.deps.watcher?.watchSignal({ id: row.id, userId: endpoint.user_id, symbol: row.symbol, action: row.action, price: row.price, takeProfit: row.take_profit, stopLoss: row.stop_loss });
+    }
+    await Promise.all(
+      rows.map((row) =>
+        this.deps
+          .enqueueScreenshot({
+            signalId: row.id,
+            userId: endpoint.user_id,
+            plan: endpoint.plan,
+            symbol: row.symbol,
+            exchange: row.exchange,
+            timeframe: row.timeframe,
+            price: row.price,
+            action: row.action,
+            receivedAt: row.received_at,
+            chartId: row.chart_id,
+            takeProfit: row.take_profit,
+            stopLoss: row.stop_loss,
+            tradingView: tradingViewChart(row.chart_id, endpoint.tv_default_chart_id, endpoint.tv_sealed_cookies),
+          })
+          // The sweep queues it again later (pending screenshots with no job).
+          .catch((error: unknown) => this.deps.log.warn({ err: error, signalId: row.id }, 'screenshot not queued')),
+      ),
+    );
+  }
+
+  private signalRow(alert: ParsedAlert, endpoint: EndpointRow, receivedAt: string): SignalRow {
+    const { action, price } = alert;
+    return {
+      id: randomUUID(),
+      indicator: cut(alert.indicator ?? endpoint.default_indicator, 200),
+      ticker: alert.ticker.slice(0, 100),
+      exchange: cut(alert.exchange ?? endpoint.default_exchange, 50),
+      symbol: alert.symbol.slice(0, 100),
+      price,
+      signal_type: cut(alert.signalType, 50),
+      action,
+      timeframe: cut(alert.timeframe ?? endpoint.default_timeframe, 10),
+      chart_id: cut(alert.chartId, 100),
+      take_profit: levelPrice(parseLevel(alert.takeProfit ?? endpoint.default_take_profit), 'takeProfit', action, price),
+      stop_loss: levelPrice(parseLevel(alert.stopLoss ?? endpoint.default_stop_loss), 'stopLoss', action, price),
+      quantity: cut(alert.quantity, 50),
+      alert_time: alert.alertTime,
+      extra: Object.keys(alert.extra).length > 0 ? Object.fromEntries(Object.entries(alert.extra).map(([key, value]) => [noNul(key), typeof value === 'string' ? noNul(value) : value])) : null,
+      message: alert.message === null ? null : noNul(alert.message),
+      received_at: receivedAt,
+    };
+  }
+
+  /** Answers a refusal after keeping it in the audit log (body cut short, secrets redacted). */
+  private async refuse(
+    input: DeliveryInput,
+    endpoint: EndpointRow | null,
+    status: number,
+    reason: RefusalReason,
+    detail: string | null,
+    body: Record<string, unknown>,
+    headers: Record<string, string> = {},
+    secrets: (string | null)[] = [],
+  ): Promise<WebhookReply> {
+    try {
+      await this.deps.orm.em.getConnection().execute(REFUSAL, [
+        randomUUID(),
+        endpoint?.id ?? null,
+        endpoint?.user_id ?? null,
+        status,
+        reason,
+        cut(detail, 500),
+        cut(input.remoteIp, 64),
+        cut(input.contentType, 100),
+        noNul(redactBody(input.body, this.deps.config.auditBodyBytes, secrets)),
+        new Date(),
+      ]);
+    } catch (error) {
+      // The refusal stands without its audit row.
+      this.deps.log.error({ err: error, reason }, 'webhook refusal not recorded');
+    }
+    return { status, body, headers };
+  }
+}

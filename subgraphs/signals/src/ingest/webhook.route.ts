@@ -1,0 +1,30 @@
+import { sendJson, type Route } from '../../../kit/src';
+import { clientIp } from './client-ip';
+import type { IngestService } from './ingest.service';
+
+/** `POST /webhook/u/<token>`: anything after `/u/` is the token (a malformed one is just an unknown one). */
+export const WEBHOOK_PATH = /^\/webhook\/u\/([^/]{1,512})$/;
+
+/**
+ * The TradingView webhook. Answers as soon as the alert is stored (or refused); screenshots and
+ * subscriptions follow the answer, so TradingView's 3 s timeout never waits on them.
+ */
+export function webhookRoute(deps: { ingest: IngestService; trustedProxies: readonly string[] }): Route {
+  const trusted = new Set(deps.trustedProxies);
+  return {
+    method: 'POST',
+    path: WEBHOOK_PATH,
+    async handle({ req, res, params, body, log }) {
+      const reply = await deps.ingest.receive({
+        token: params[0] ?? '',
+        body,
+        contentType: req.headers['content-type'],
+        remoteIp: clientIp(req, trusted),
+      });
+      sendJson(res, reply.status, reply.body, reply.headers);
+      // Every refusal is in the audit log already.
+      if (reply.status >= 400) log.debug({ status: reply.status, error: reply.body.error }, 'webhook delivery refused');
+      await reply.after?.().catch((error: unknown) => log.error({ err: error }, 'work after a stored alert failed'));
+    },
+  };
+}

@@ -1,0 +1,15 @@
+import { InboxRecord, OutboxEvent } from '../../kit/src';
+import { WebhookEndpointEntity } from './endpoint/endpoint.entity';
+import { WebhookRefusalEntity } from './ingest/refusal.entity';
+import { Migration0001Init } from './migrations/Migration0001Init';
+import { Migration0002TradingViewSession } from './migrations/Migration0002TradingViewSession';
+import { SignalUsageEntity, UserPlanEntity } from './plan/plan.entity';
+import { SignalEntity } from './signal/signal.entity';
+import { TradingViewSessionEntity } from './tradingview/session.entity';
+
+export const signalsEntities = [WebhookEndpointEntity, SignalEntity, UserPlanEntity, SignalUsageEntity, WebhookRefusalEntity, TradingViewSessionEntity, OutboxEvent, InboxRecord];
+
+export const signalsMigrations = [
+  { name: 'Migration0001Init', class: Migration0001Init },
+  { name: 'Migration0002TradingViewSession', class: Migration0002TradingViewSession },
+];
