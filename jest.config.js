@@ -1,13 +1,13 @@
 // One jest config, three projects told apart by file suffix.
 const transform = {
   '^.+\\.ts$': ['@swc/jest'],
-  // ESM-only dependencies of ccxt (@noble/*, @scure/*): Node 20 can require() them, Jest's module
+  // ESM-only dependencies (ccxt's @noble/*, @scure/*; puppeteer 25): Node 20 can require() them, Jest's module
   // runtime cannot before Node 24.9, so they are compiled to CommonJS like our own files.
-  '^.+/node_modules/(@noble|@scure)/.+\\.js$': ['@swc/jest', { module: { type: 'commonjs' } }],
+  '^.+/node_modules/(@noble|@scure|puppeteer|puppeteer-core|@puppeteer)/.+\\.js$': ['@swc/jest', { module: { type: 'commonjs' } }],
 };
 const common = {
   transform,
-  transformIgnorePatterns: ['/node_modules/(?!(@noble|@scure)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(@noble|@scure|puppeteer|puppeteer-core|@puppeteer)/)'],
   testEnvironment: 'node',
   setupFiles: ['reflect-metadata'],
   roots: ['<rootDir>/router', '<rootDir>/subgraphs', '<rootDir>/scripts'],

@@ -59,6 +59,11 @@ export async function startProcessStack(options: { portOffset: number; products:
         LOG_LEVEL: 'warn',
         JWT_PRIVATE_KEY: signingKey,
         TOTP_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+        // Required in production by signals (it signs screenshot URLs).
+        SCREENSHOT_URL_SECRET: randomBytes(32).toString('base64'),
+        // Required in production by signals (TradingView sessions) and trading (exchange keys).
+        SECRETS_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+        CREDENTIALS_KEYS: `bench:${randomBytes(32).toString('base64')}`,
         ...options.env,
       };
       children.push(launchNode(subgraph.main, env, { quiet: true }));

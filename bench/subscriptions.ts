@@ -21,7 +21,8 @@
  * Knobs: BENCH_MODES (router,direct), BENCH_SYMBOLS, BENCH_WARMUP_S (5), BENCH_WINDOW_S (20),
  * BENCH_SETTLE_S (10), BENCH_PER_GENERATOR (2500), BENCH_BATCH (100 clients per generator at a
  * time), BENCH_BATCH_TIMEOUT_S (15), BENCH_RAMP_S (120), BENCH_PIN=0, BENCH_RETRIES (2),
- * BENCH_PROFILE (router,trading), BENCH_KEEP_LOGS, BENCH_KEEP_DATABASES.
+ * BENCH_PROFILE (router,trading), BENCH_KEEP_LOGS, BENCH_KEEP_DATABASES, BENCH_CLIENT (graphql-ws, or lean:
+ * the protocol spoken on `ws` without graphql-ws's client, for when the generators' core is the limit).
  *
  * Each server needs a file descriptor per client: children inherit this shell's `ulimit -n`
  * (the bench prints the server's limit and warns when it is too low for the count). The machine may
@@ -66,11 +67,13 @@ const DISTURBED_CORES = 0.25;
 const RETRIES = Number(process.env.BENCH_RETRIES ?? 2);
 /** `router` and/or `trading`: run them with --cpu-prof (profiles kept with the logs, BENCH_KEEP_LOGS=1). */
 const PROFILE = new Set((process.env.BENCH_PROFILE ?? '').split(',').map((text) => text.trim()));
+const CLIENT = (process.env.BENCH_CLIENT ?? 'graphql-ws') as SubscribersSetup['client'];
 
 type Mode = 'router' | 'direct';
 
 for (const count of COUNTS) if (!Number.isInteger(count) || count < 1) throw new Error(`BENCH_SUBSCRIBERS must list positive integers, got "${process.env.BENCH_SUBSCRIBERS}"`);
 for (const mode of MODES) if (mode !== 'router' && mode !== 'direct') throw new Error(`BENCH_MODES must list router and/or direct, got "${mode}"`);
+if (CLIENT !== 'graphql-ws' && CLIENT !== 'lean') throw new Error(`BENCH_CLIENT must be graphql-ws or lean, got "${CLIENT}"`);
 
 // ---------------------------------------------------------------- processes
 
@@ -458,7 +461,7 @@ async function run(mode: Mode, clients: number, index: number, shared: { databas
     let firstIndex = 0;
     for (let generator = 0; generator < generatorCount; generator++) {
       const count = Math.floor(clients / generatorCount) + (generator < clients % generatorCount ? 1 : 0);
-      const setup: SubscribersSetup = { url, count, firstIndex, symbols: SYMBOLS, batch: BATCH, batchTimeoutMs: BATCH_TIMEOUT_S * 1000, rampMs: RAMP_S * 1000 };
+      const setup: SubscribersSetup = { url, count, firstIndex, symbols: SYMBOLS, batch: BATCH, batchTimeoutMs: BATCH_TIMEOUT_S * 1000, rampMs: RAMP_S * 1000, client: CLIENT };
       firstIndex += count;
       generators.push(new Generator(setup, otherCpu === undefined ? undefined : 1 + (generator % (os.cpus().length - 1)), logFile(`generator-${generator}`)));
     }
@@ -695,7 +698,7 @@ async function main(): Promise<void> {
   // n/a: the server did not answer /metrics in time.
   const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
   const lines = [
-    `${COUNTS.join(', ')} concurrent graphql-ws clients (real \`graphql-ws\` client on \`ws\`, one load-generator process per ${PER_GENERATOR} clients and at least 2, ramped ${BATCH} per generator at a time) each subscribed to \`priceUpdated(symbols: [one of ${SYMBOLS.join(', ')}]) { symbol lastPrice updatedAt }\`; paper feed PAPER_TICK_MS=${TICK_MS} (10 ticks/s per symbol), PAPER_SEED=${PAPER_SEED}. "router": clients on one router process (shared upstream, conflated per client); "direct": clients on the trading subgraph's /graphql. ${PIN ? 'The server the clients talk to is pinned to core 0, the load generators (and trading in the router run) to core 1' : 'No CPU pinning'}. Window ${WINDOW_S} s after a ${WARMUP_S} s warm-up, counted by tick time.`,
+    `${COUNTS.join(', ')} concurrent graphql-ws clients (${CLIENT === 'lean' ? 'graphql-transport-ws spoken directly on `ws`, not through graphql-ws’s client' : 'real `graphql-ws` client on `ws`'}, one load-generator process per ${PER_GENERATOR} clients and at least 2, ramped ${BATCH} per generator at a time) each subscribed to \`priceUpdated(symbols: [one of ${SYMBOLS.join(', ')}]) { symbol lastPrice updatedAt }\`; paper feed PAPER_TICK_MS=${TICK_MS} (10 ticks/s per symbol), PAPER_SEED=${PAPER_SEED}. "router": clients on one router process (shared upstream, conflated per client); "direct": clients on the trading subgraph's /graphql. ${PIN ? 'The server the clients talk to is pinned to core 0, the load generators (and trading in the router run) to core 1' : 'No CPU pinning'}. Window ${WINDOW_S} s after a ${WARMUP_S} s warm-up, counted by tick time.`,
     '',
     'Latency = receive time − `updatedAt` (the paper tick\'s own timestamp; same clock, ms resolution) over every message of the window. Delivered = messages received / ticks the feed published for the client\'s symbol in the window (mean, min–max, clients with all), over the clients that subscribed (got any price). Latest = subscribed clients whose last received tick is the window\'s last tick or newer with exactly the price the feed published for it, after waiting for arrivals up to ' +
       `${SETTLE_S} s. Floor = tick → a plain Redis subscriber (the bench). Memory: server VmRSS after all clients subscribed minus before, per client.`,

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { analyticsEntities, analyticsMigrations } from '../subgraphs/analytics/src/mikro-orm.config';
 import { catalogEntities, catalogMigrations } from '../subgraphs/catalog/src/mikro-orm.config';
 import { seedCatalog } from '../subgraphs/catalog/src/seeds/catalog.seed';
 import { inventoryEntities, inventoryMigrations } from '../subgraphs/inventory/src/mikro-orm.config';
@@ -8,6 +9,8 @@ import { openOrm } from '../subgraphs/kit/src/orm';
 import { ordersEntities, ordersMigrations } from '../subgraphs/orders/src/mikro-orm.config';
 import { seedOrders } from '../subgraphs/orders/src/seeds/orders.seed';
 import { paymentsEntities, paymentsMigrations } from '../subgraphs/payments/src/mikro-orm.config';
+import { portfolioEntities, portfolioMigrations } from '../subgraphs/portfolio/src/mikro-orm.config';
+import { signalsEntities, signalsMigrations } from '../subgraphs/signals/src/mikro-orm.config';
 import { tradingEntities, tradingMigrations } from '../subgraphs/trading/src/mikro-orm.config';
 import { seedTrading } from '../subgraphs/trading/src/seeds/trading.seed';
 import { usersEntities, usersMigrations } from '../subgraphs/users/src/mikro-orm.config';
@@ -69,6 +72,26 @@ export const SUBGRAPH_PROCESSES: SubgraphProcess[] = [
     port: 4006,
     main: 'subgraphs/trading/src/main.ts',
     seed: (url) => withOrm(url, tradingEntities, tradingMigrations, (em) => seedTrading(em)),
+  },
+  {
+    name: 'portfolio',
+    port: 4007,
+    main: 'subgraphs/portfolio/src/main.ts',
+    // Portfolios are built from fills; nothing to seed.
+    seed: (url) => withOrm(url, portfolioEntities, portfolioMigrations, async () => undefined),
+  },
+  {
+    name: 'signals',
+    port: 4008,
+    main: 'subgraphs/signals/src/main.ts',
+    seed: (url) => withOrm(url, signalsEntities, signalsMigrations, async () => undefined),
+  },
+  {
+    name: 'analytics',
+    port: 4009,
+    main: 'subgraphs/analytics/src/main.ts',
+    // Rollups are built from events; nothing to seed.
+    seed: (url) => withOrm(url, analyticsEntities, analyticsMigrations, async () => undefined),
   },
 ];
 

@@ -1,8 +1,11 @@
 import type { GraphQLSchema } from 'graphql';
+import { buildAnalyticsSchema } from '../subgraphs/analytics/src/schema';
 import { buildCatalogSchema } from '../subgraphs/catalog/src/schema';
 import { buildInventorySchema } from '../subgraphs/inventory/src/schema';
 import { buildOrdersSchema } from '../subgraphs/orders/src/schema';
 import { buildPaymentsSchema } from '../subgraphs/payments/src/schema';
+import { buildPortfolioSchema } from '../subgraphs/portfolio/src/schema';
+import { buildSignalsSchema } from '../subgraphs/signals/src/schema';
 import { buildTradingSchema } from '../subgraphs/trading/src/schema';
 import { buildUsersSchema } from '../subgraphs/users/src/schema';
 
@@ -14,4 +17,7 @@ export const SUBGRAPH_SCHEMAS: Record<string, () => Promise<GraphQLSchema>> = {
   payments: () => buildPaymentsSchema(),
   inventory: () => buildInventorySchema(),
   trading: () => buildTradingSchema(),
+  portfolio: () => buildPortfolioSchema(),
+  signals: () => buildSignalsSchema(),
+  analytics: () => buildAnalyticsSchema(),
 };

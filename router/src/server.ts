@@ -27,6 +27,9 @@ import { createSubscriptionServer, type SubscriptionServer } from './subscriptio
 
 export { GRAPHQL_PATH };
 
+/** Connections waiting to be accepted (thousands of graphql-ws clients may connect at once); the kernel caps it at somaxconn. */
+const LISTEN_BACKLOG = 4096;
+
 export interface RouterDeps {
   config: RouterConfig;
   log: Logger;
@@ -334,7 +337,7 @@ export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
     listen(port, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
         httpServer.once('error', reject);
-        httpServer.listen(port, host, () => {
+        httpServer.listen(port, host, LISTEN_BACKLOG, () => {
           httpServer.off('error', reject);
           const address = httpServer.address() as AddressInfo;
           const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;

@@ -20,7 +20,7 @@ import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { viewerFromHeader, type TokenVerifier, type Viewer } from '../../../subgraphs/kit/src/auth';
 import { AppError, isExpectedError } from '../../../subgraphs/kit/src/errors';
 import type { RouterConfig } from '../config';
@@ -108,6 +108,9 @@ interface OperationValue {
   router: SocketContext;
   planner: SubscriptionPlanner;
   source: string;
+  /** The operation's graphql-ws id and the client's socket: shared results are written to it directly. */
+  id: string;
+  socket: WebSocket;
 }
 
 class SocketContext implements RouterContext {
@@ -130,6 +133,8 @@ class SocketContext implements RouterContext {
 const VALID_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 /** How long close() waits for clients' `complete` messages to be written before closing their sockets anyway. */
 const CLOSE_GRACE_MS = 5_000;
+/** Errors of a write to a client that has gone away: nothing to fix on the router's side. */
+const CLIENT_GONE = new Set(['EPIPE', 'ECONNRESET', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END']);
 
 function withCode(error: GraphQLError, code: string, hideSuggestions = false): GraphQLError {
   // As Apollo Server's hideSchemaDetailsFromClientErrors does over HTTP.
@@ -155,7 +160,9 @@ const toWebSocketUrl = (url: string): string => url.replace(/^http(s?):/, 'ws$1:
  * anonymous client, a bad one closes the socket with 4401). Each subscription is planned with
  * @apollo/query-planner against the current supergraph; the primary fetch becomes a subscription
  * on the owning subgraph (UpstreamPool: shared, reference counted, reconnecting), and every event
- * runs the rest of the plan (executeEvent) before it reaches the client (SubscriptionHub).
+ * runs the rest of the plan (executeEvent) before it reaches the client (SubscriptionHub). Results
+ * of shared fields are serialized once per event and written straight to every client's socket
+ * (DirectStream); graphql-ws still runs the operations' lifecycle (subscribe, complete, errors).
  * Queries and mutations sent over the socket go through `executeOperation`.
  */
 export function createSubscriptionServer(options: SubscriptionServerOptions): SubscriptionServer {
@@ -182,7 +189,10 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
   function formatOne(error: GraphQLError | GraphQLFormattedError, context: SocketContext | undefined): GraphQLFormattedError {
     // Results of executeOperation were formatted by Apollo Server already.
     if (!(error instanceof GraphQLError)) return error;
-    if (!isExpectedError(error)) {
+    const gone = (error.originalError as NodeJS.ErrnoException | undefined)?.code;
+    if (gone !== undefined && CLIENT_GONE.has(gone)) {
+      (context?.log ?? log).debug({ code: gone }, 'a client went away while a message was written to it');
+    } else if (!isExpectedError(error)) {
       (context?.log ?? log).error(
         { err: error.originalError ?? error, message: error.message, path: error.path, serviceName: error.extensions?.serviceName, code: error.extensions?.code },
         'masked an unexpected error',
@@ -200,8 +210,11 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
     return formatted;
   }
 
+  /** A shared result's `next` payload, built once for every client of its operation. */
+  const serializeShared = (result: ExecutionResult): string => JSON.stringify(formatResult(result, undefined));
+
   function startSubscription(args: ExecutionArgs): ExecutionResult | AsyncIterableIterator<ExecutionResult> {
-    const { router, planner: current, source } = args.contextValue as OperationValue;
+    const { router, planner: current, source, id, socket } = args.contextValue as OperationValue;
     const variables = (args.variableValues ?? {}) as Record<string, unknown>;
     const operationName = args.operationName ?? undefined;
     let planned;
@@ -241,7 +254,15 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
       context: router,
       dataSources: options.dataSources,
     };
-    return hub.subscribe({ key, feed, conflate: shared, execute: (event) => executeEvent(execution, event), log: router.log });
+    return hub.subscribe({
+      key,
+      feed,
+      conflate: shared,
+      execute: (event) => executeEvent(execution, event),
+      log: router.log,
+      // Shared results bypass graphql-ws's per-client formatting and writes (see DirectStream).
+      direct: shared ? { socket, id, serialize: serializeShared } : undefined,
+    });
   }
 
   async function runOperation(args: ExecutionArgs): Promise<ExecutionResult> {
@@ -262,7 +283,7 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
   let openOperations = 0;
   let drained: (() => void) | undefined;
 
-  const wsServer = new WebSocketServer({ noServer: true, maxPayload: config.bodyLimitBytes });
+  const wsServer = new WebSocketServer({ noServer: true, maxPayload: config.bodyLimitBytes, perMessageDeflate: false });
   const disposable = useServer<Record<string, unknown>, ConnectionInfo>(
     {
       isProd: production,
@@ -308,7 +329,7 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
           if (errors && errors.length > 0) return errors.map((error) => withCode(error, 'BAD_USER_INPUT'));
         }
         const router = new SocketContext(ctx.extra.requestId ?? randomUUID(), ctx.extra.viewer ?? null, ctx.extra.authorization, log, id);
-        const value: OperationValue = { router, planner: current, source: payload.query };
+        const value: OperationValue = { router, planner: current, source: payload.query, id, socket: ctx.extra.socket };
         return { schema: current.schema, document, operationName, variableValues: variables, contextValue: value };
       },
       subscribe: startSubscription,

@@ -1,6 +1,9 @@
 import { print, type DocumentNode } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { SignJWT } from 'jose';
 import { createTokenVerifier, JWT_ALGORITHM, JWT_AUDIENCE, JWT_ISSUER, remoteKeys, type Role, type TokenVerifier } from '../../../subgraphs/kit/src/auth';
@@ -22,6 +25,12 @@ import { readTradingConfig } from '../../../subgraphs/trading/src/config';
 import { tradingEntities, tradingMigrations } from '../../../subgraphs/trading/src/mikro-orm.config';
 import { DEMO_INSTRUMENTS, seedTrading } from '../../../subgraphs/trading/src/seeds/trading.seed';
 import { createTradingServer, type TradingServer } from '../../../subgraphs/trading/src/server';
+import { readPortfolioConfig } from '../../../subgraphs/portfolio/src/config';
+import { createPortfolioServer, type PortfolioServer } from '../../../subgraphs/portfolio/src/server';
+import { readSignalsConfig } from '../../../subgraphs/signals/src/config';
+import { createSignalsServer, type SignalsServer } from '../../../subgraphs/signals/src/server';
+import { readAnalyticsConfig } from '../../../subgraphs/analytics/src/config';
+import { createAnalyticsServer, type AnalyticsServer } from '../../../subgraphs/analytics/src/server';
 import { openOrm } from '../../../subgraphs/kit/src/orm';
 import { createRedisClient } from '../../../subgraphs/kit/src/events';
 import { REDIS_URL, testPrefix } from '../../../subgraphs/kit/src/events/testing';
@@ -32,7 +41,7 @@ import { SUBGRAPH_SCHEMAS } from '../../../scripts/subgraphs';
 import { readRouterConfig } from '../../src/config';
 import { createRouter, type RouterServer } from '../../src/server';
 
-export type SubgraphName = 'users' | 'catalog' | 'orders' | 'payments' | 'inventory' | 'trading';
+export type SubgraphName = 'users' | 'catalog' | 'orders' | 'payments' | 'inventory' | 'trading' | 'portfolio' | 'signals' | 'analytics';
 
 /** The server type of each subgraph (orders and payments expose their relay and consumer, trading its market). */
 export interface SubgraphServers {
@@ -42,10 +51,13 @@ export interface SubgraphServers {
   payments: PaymentsServer;
   inventory: InventoryServer;
   trading: TradingServer;
+  portfolio: PortfolioServer;
+  signals: SignalsServer;
+  analytics: AnalyticsServer;
 }
 
 const STACK_KEY_ID = 'e2e-stack';
-export const SUBGRAPH_NAMES: readonly SubgraphName[] = ['users', 'catalog', 'orders', 'payments', 'inventory', 'trading'];
+export const SUBGRAPH_NAMES: readonly SubgraphName[] = ['users', 'catalog', 'orders', 'payments', 'inventory', 'trading', 'portfolio', 'signals', 'analytics'];
 
 /** The real subgraphs on port 0, each on a fresh seeded database, composed in-process behind the real router. */
 export interface Stack {
@@ -144,6 +156,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const redisUrl = options.redisUrl ?? REDIS_URL;
   const eventsPrefix = testPrefix('e2e');
   const pubsubPrefix = `${eventsPrefix}:pubsub:`;
+  const screenshotDir = mkdtempSync(path.join(tmpdir(), 'e2e-screenshots-'));
   const env = (name: SubgraphName, databaseUrl: string) => ({
     DATABASE_URL: databaseUrl,
     NODE_ENV: 'test',
@@ -178,6 +191,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     payments: () => createPaymentsServer({ config: readPaymentsConfig(env('payments', databases.payments.url)), log, verifyToken }),
     inventory: () => createInventoryServer({ config: readInventoryConfig(env('inventory', databases.inventory.url)), log, verifyToken }),
     trading: () => createTradingServer({ config: readTradingConfig(env('trading', databases.trading.url)), log, verifyToken }),
+    portfolio: () => createPortfolioServer({ config: readPortfolioConfig(env('portfolio', databases.portfolio.url)), log, verifyToken }),
+    // Charts take candles from trading (launched before signals); screenshot jobs live under the stack's prefix.
+    signals: () =>
+      createSignalsServer({
+        config: readSignalsConfig({ ...env('signals', databases.signals.url), TRADING_URL: urls.trading, SCREENSHOT_QUEUE_PREFIX: eventsPrefix, SCREENSHOT_DIR: screenshotDir }),
+        log,
+        verifyToken,
+      }),
+    analytics: () => createAnalyticsServer({ config: readAnalyticsConfig(env('analytics', databases.analytics.url)), log, verifyToken }),
   };
 
   async function launch<N extends SubgraphName>(name: N, port: number): Promise<void> {
@@ -208,7 +230,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       SUBGRAPH_NAMES.map(async (name) => ({ name, url: urls[name], sdl: printFederatedSdl(await SUBGRAPH_SCHEMAS[name]!()) })),
     );
     router = await createRouter({
-      config: readRouterConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', JWKS_URL: jwksUrl, REDIS_URL: redisUrl }),
+      // CI runs several nine-subgraph stacks at once on two cores: a burst (200 concurrent checkouts)
+      // may queue longer than the production 10 s bound, and these tests check outcomes, not speed.
+      config: readRouterConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', JWKS_URL: jwksUrl, REDIS_URL: redisUrl, SUBGRAPH_TIMEOUT_MS: '60000' }),
       log,
       verifyToken,
       supergraphSdl: composeSupergraph(subgraphs).supergraphSdl,
@@ -216,6 +240,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   } catch (error) {
     for (const server of Object.values(servers)) await server.close().catch(() => undefined);
     for (const database of Object.values(databases)) await database.drop().catch(() => undefined);
+    rmSync(screenshotDir, { recursive: true, force: true });
     throw error;
   }
   const routerUrl = await router.listen(0);
@@ -271,6 +296,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       }
       for (const database of Object.values(databases)) await database.drop();
       await deleteRedisKeys(redisUrl, eventsPrefix);
+      rmSync(screenshotDir, { recursive: true, force: true });
     },
   };
 }

@@ -35,7 +35,7 @@ describe('storefront through the router', () => {
     expect(wallet.stock).toEqual({ available: good.stock!.onHand });
     const indicator = nodes.find((node) => node.name === 'RSI Divergence Pro')!;
     expect(indicator.stock).toBeNull();
-    expect(stack.calls).toEqual({ users: 1, catalog: 1, orders: 0, payments: 0, inventory: 1, trading: 0 });
+    expect(stack.calls).toEqual({ users: 1, catalog: 1, orders: 0, payments: 0, inventory: 1, trading: 0, portfolio: 0, signals: 0, analytics: 0 });
   });
 
   it('lets an admin adjust stock and shows it on the product; a customer may not', async () => {
