@@ -5,7 +5,7 @@ import { eventually, startStack, type Stack } from './stack';
 const UNITS = 50;
 const BUYERS = 200;
 
-jest.setTimeout(180_000);
+jest.setTimeout(240_000);
 
 describe('no overselling under concurrent checkouts', () => {
   let stack: Stack;
@@ -46,31 +46,43 @@ describe('no overselling under concurrent checkouts', () => {
         lowestAvailable = Math.min(lowestAvailable, stock.available, stock.onHand - stock.reserved);
       }
     })();
-
-    const orderIds = await Promise.all(
-      buyers.map(async (token) => {
-        const placed = await stack.request(CheckoutDocument, { input: { idempotencyKey: randomUUID(), paymentMethod: 'dev-card' } }, token);
-        expect(placed.errors).toBeUndefined();
-        return { token, id: placed.data!.checkout.id };
-      }),
-    );
-    const outcomes = await Promise.all(
-      orderIds.map(({ token, id }) =>
-        eventually(
-          () => stack.request(OrderDocument, { id }, token).then((result) => result.data!.order!),
-          (order) => ['PAID', 'CANCELLED'].includes(order.status),
-          `order ${id}`,
-          60_000,
+    const settle = async () => {
+      const orderIds = await Promise.all(
+        buyers.map(async (token) => {
+          const placed = await stack.request(CheckoutDocument, { input: { idempotencyKey: randomUUID(), paymentMethod: 'dev-card' } }, token);
+          expect(placed.errors).toBeUndefined();
+          return { token, id: placed.data!.checkout.id };
+        }),
+      );
+      const outcomes = await Promise.all(
+        orderIds.map(({ token, id }) =>
+          eventually(
+            () => stack.request(OrderDocument, { id }, token).then((result) => result.data!.order!),
+            (order) => ['PAID', 'CANCELLED'].includes(order.status),
+            `order ${id}`,
+            120_000,
+          ),
         ),
-      ),
-    );
-    const finalStock = await eventually(
-      () => stack.request(StockDocument, { id: productId }).then((result) => result.data!.product!.stock!),
-      (stock) => stock.reserved === 0,
-      'stock commits',
-    );
-    sampling = false;
-    await sampler;
+      );
+      const finalStock = await eventually(
+        () => stack.request(StockDocument, { id: productId }).then((result) => result.data!.product!.stock!),
+        (stock) => stock.reserved === 0,
+        'stock commits',
+      );
+      return { outcomes, finalStock };
+    };
+    // Sampling stops however the sagas end, before afterAll closes the stack under the sampler.
+    let settled: Awaited<ReturnType<typeof settle>> | undefined;
+    try {
+      settled = await settle();
+    } finally {
+      sampling = false;
+      // A sampler error fails the test unless the sagas already failed it.
+      await sampler.catch((error: unknown) => {
+        if (settled) throw error;
+      });
+    }
+    const { outcomes, finalStock } = settled;
 
     expect(outcomes.filter((order) => order.status === 'PAID')).toHaveLength(UNITS);
     const cancelled = outcomes.filter((order) => order.status === 'CANCELLED');

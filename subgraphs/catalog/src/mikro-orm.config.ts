@@ -2,6 +2,7 @@ import { OutboxEvent } from '../../kit/src';
 import { CategoryEntity } from './category/category.entity';
 import { Migration0001Init } from './migrations/Migration0001Init';
 import { Migration0002OutboxNotify } from './migrations/Migration0002OutboxNotify';
+import { Migration0003OutboxWake } from './migrations/Migration0003OutboxWake';
 import { ProductCategoryEntity, ProductEntity } from './product/product.entity';
 import { ReviewEntity } from './review/review.entity';
 
@@ -10,4 +11,5 @@ export const catalogEntities = [CategoryEntity, ProductEntity, ProductCategoryEn
 export const catalogMigrations = [
   { name: 'Migration0001Init', class: Migration0001Init },
   { name: 'Migration0002OutboxNotify', class: Migration0002OutboxNotify },
+  { name: 'Migration0003OutboxWake', class: Migration0003OutboxWake },
 ];

@@ -1,10 +1,14 @@
 import { OutboxEvent } from '../../kit/src';
 import { CartEntity, CartLineEntity } from './cart/cart.entity';
 import { Migration0001Init } from './migrations/Migration0001Init';
+import { Migration0002OutboxWake } from './migrations/Migration0002OutboxWake';
 import { OrderEntity, OrderHistoryEntity, OrderLineEntity } from './order/order.entity';
 import { ProductSnapshotEntity } from './product/product-snapshot.entity';
 import { OrderReturnEntity } from './return/return.entity';
 
 export const ordersEntities = [ProductSnapshotEntity, CartEntity, CartLineEntity, OrderEntity, OrderLineEntity, OrderHistoryEntity, OrderReturnEntity, OutboxEvent];
 
-export const ordersMigrations = [{ name: 'Migration0001Init', class: Migration0001Init }];
+export const ordersMigrations = [
+  { name: 'Migration0001Init', class: Migration0001Init },
+  { name: 'Migration0002OutboxWake', class: Migration0002OutboxWake },
+];

@@ -2,6 +2,7 @@ import { OutboxEvent } from '../../kit/src';
 import { InboxRecord } from '../../kit/src/events';
 import { Migration0001Init } from './migrations/Migration0001Init';
 import { Migration0002OrderEvents } from './migrations/Migration0002OrderEvents';
+import { Migration0003OutboxWake } from './migrations/Migration0003OutboxWake';
 import { OrderCancellationEntity } from './payment/order-cancellation.entity';
 import { PaymentEntity } from './payment/payment.entity';
 import { RefundEntity } from './payment/refund.entity';
@@ -12,4 +13,5 @@ export const paymentsEntities = [PaymentEntity, RefundEntity, StripeEventEntity,
 export const paymentsMigrations = [
   { name: 'Migration0001Init', class: Migration0001Init },
   { name: 'Migration0002OrderEvents', class: Migration0002OrderEvents },
+  { name: 'Migration0003OutboxWake', class: Migration0003OutboxWake },
 ];

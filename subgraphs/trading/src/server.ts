@@ -28,7 +28,7 @@ import { TradeOrderService } from './orders/trade-order.service';
 import { TradeOrderUpdates } from './orders/trade-order.updates';
 import { createTwapWorker, TwapQueue, type TwapSliceJob, type TwapSliceResult } from './orders/twap.jobs';
 import { buildTradingSchemaWithServices } from './schema';
-import { coalescedWake } from './shared/coalesced-wake';
+import { coalescedWake } from '../../kit/src/events';
 import { cacheVerifiedTokens } from './shared/token-cache';
 
 /** How long after a commit the outbox relay drains: commits within it share one batch. */

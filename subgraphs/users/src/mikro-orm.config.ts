@@ -2,6 +2,7 @@ import { InboxRecord, OutboxEvent } from '../../kit/src';
 import { RefreshTokenEntity } from './auth/refresh-token.entity';
 import { Migration0001Init } from './migrations/Migration0001Init';
 import { Migration0002Plans } from './migrations/Migration0002Plans';
+import { Migration0003OutboxWake } from './migrations/Migration0003OutboxWake';
 import { UserEntity } from './users/user.entity';
 
 export const usersEntities = [UserEntity, RefreshTokenEntity, OutboxEvent, InboxRecord];
@@ -9,4 +10,5 @@ export const usersEntities = [UserEntity, RefreshTokenEntity, OutboxEvent, Inbox
 export const usersMigrations = [
   { name: 'Migration0001Init', class: Migration0001Init },
   { name: 'Migration0002Plans', class: Migration0002Plans },
+  { name: 'Migration0003OutboxWake', class: Migration0003OutboxWake },
 ];

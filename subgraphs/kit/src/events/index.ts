@@ -13,3 +13,4 @@ export * from './consumer';
 export * from './replay';
 export * from './eventing';
 export * from './retention';
+export * from './coalesced-wake';

@@ -2,7 +2,9 @@ import { Queue, type JobsOptions, type KeepJobs } from 'bullmq';
 import { Client } from 'pg';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { EventSubscriber, TransactionEventArgs } from '@mikro-orm/core';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { coalescedWake } from './coalesced-wake';
 import { consumersOf, EVENT_ROUTES, envelopeFromRow, eventQueueName, type EventEnvelope, type EventRoutes, type OutboxRow } from './envelope';
 import { eventMetrics, type EventMetrics } from './metrics';
 import { createErrorReporter, createRedisClient, type RedisTarget } from './redis';
@@ -14,7 +16,9 @@ export const OUTBOX_CHANNEL = 'outbox';
 /**
  * DDL for migrations (after OUTBOX_DDL): a statement-level trigger that wakes relays with
  * `pg_notify('outbox', '')` when rows are inserted. Postgres delivers it at commit, and only then,
- * so a relay never wakes for a rolled-back event.
+ * so a relay never wakes for a rolled-back event. Hot outboxes go without it: a transaction that
+ * notifies holds a lock shared by every database of the cluster through its commit, so notifying
+ * commits run one at a time; the writer's own relay wakes on commit instead (`wakeOnCommit`).
  */
 export const OUTBOX_NOTIFY_DDL = [
   `create or replace function "outbox_notify"() returns trigger language plpgsql as $$ begin perform pg_notify('${OUTBOX_CHANNEL}', ''); return null; end; $$;`,
@@ -53,6 +57,12 @@ export interface OutboxRelayOptions {
   metrics?: Registry;
   /** Published rows are deleted after `keepMs` (default 7 days); false keeps them forever. */
   retention?: Partial<RetentionOptions> | false;
+  /**
+   * Drain `commitWakeDelayMs` (default 10) after any transaction of this ORM commits, a burst of
+   * commits waking once: this process's writes reach the queues without a NOTIFY. Default true.
+   */
+  wakeOnCommit?: boolean;
+  commitWakeDelayMs?: number;
 }
 
 export interface OutboxRelay {
@@ -169,10 +179,14 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     );
   }
 
+  // The relay's own commits must not wake it again.
+  const ownTransactions = new WeakSet<object>();
+
   async function drainOnce(): Promise<number> {
     // Do not hold row locks while waiting for a Redis that is not there.
     await waitForRedis(2000);
     return orm.em.fork().transactional(async (em) => {
+      ownTransactions.add(em.getTransactionContext() as object);
       const rows: OutboxRow[] = await em.execute(
         `select "id", "type", "version", "occurred_at", "source", "subject", "data" from "outbox"
           where "published_at" is null order by "occurred_at", "id" limit ? for update skip locked`,
@@ -278,6 +292,16 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   }
 
+  const commitWake = coalescedWake(() => wake(), options.commitWakeDelayMs ?? 10);
+  if (options.wakeOnCommit ?? true) {
+    const subscriber: EventSubscriber = {
+      afterTransactionCommit(args: TransactionEventArgs) {
+        if (started && !stopped && !(args.transaction && ownTransactions.has(args.transaction as object))) commitWake.request();
+      },
+    };
+    orm.em.getEventManager().registerSubscriber(subscriber);
+  }
+
   return {
     async start() {
       if (started) return;
@@ -292,6 +316,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       stopped = true;
       clearTimeout(timer);
       clearTimeout(listenerTimer);
+      commitWake.cancel();
       await pruning?.stop();
       await inFlight;
       const client = listener;

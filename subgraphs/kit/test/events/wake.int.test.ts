@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createLogger } from '../../src/logger';
 import { OutboxEvent, recordEvent } from '../../src/outbox';
 import type { MikroORM } from '../../src/orm';
@@ -34,8 +35,8 @@ describe('outbox relay woken by its writer', () => {
       handlers: { OrderPlaced: async (em, event) => void em.create(Applied, { eventId: event.id, type: event.type }) },
     });
     await consumer.ready();
-    // No LISTEN and a poll far longer than the test's timeout: only wake() can deliver in time.
-    relay = createOutboxRelay({ orm, redis: REDIS_URL, source: 'orders', log, prefix, listen: false, pollIntervalMs: 60_000 });
+    // No LISTEN, no wake on commit and a poll far longer than the test's timeout: only wake() can deliver in time.
+    relay = createOutboxRelay({ orm, redis: REDIS_URL, source: 'orders', log, prefix, listen: false, pollIntervalMs: 60_000, wakeOnCommit: false });
   });
 
   afterAll(async () => {
@@ -60,5 +61,72 @@ describe('outbox relay woken by its writer', () => {
       expect(await orm.em.fork().count(Applied, { eventId: event.id })).toBe(1);
     }
     expect(await orm.em.fork().count(OutboxEvent, { publishedAt: null })).toBe(0);
+  });
+});
+
+/** `wakeOnCommit`: any commit of the relay's ORM wakes it, so the writing process needs no NOTIFY and no call. */
+describe('outbox relay woken by commits', () => {
+  const database = testDatabaseUrl('events_commit_wake');
+  const prefix = testPrefix();
+  const log = createLogger('events-commit-wake-test', 'silent');
+  let orm: MikroORM;
+  let relay: OutboxRelay;
+  let consumer: EventConsumer;
+
+  beforeAll(async () => {
+    orm = await openTestOrm(database.url);
+    // The NOTIFY trigger is dropped as the hot subgraphs' migrations do, so only the commit can wake the relay.
+    await orm.em.getConnection().execute('drop trigger "outbox_notify_insert" on "outbox"');
+    consumer = createEventConsumer({
+      orm,
+      redis: REDIS_URL,
+      subgraph: 'inventory',
+      log,
+      prefix,
+      handlers: { OrderPlaced: async (em, event) => void em.create(Applied, { eventId: event.id, type: event.type }) },
+    });
+    await consumer.ready();
+    relay = createOutboxRelay({ orm, redis: REDIS_URL, source: 'orders', log, prefix, listen: false, pollIntervalMs: 60_000 });
+    await relay.start();
+  });
+
+  afterAll(async () => {
+    await relay?.stop();
+    await consumer?.close();
+    await cleanupRedis(prefix, ['inventory']);
+    await orm?.close(true);
+    await database.drop();
+  });
+
+  it('publishes each committed event without NOTIFY, poll or wake()', async () => {
+    for (const name of ['first', 'second', 'third']) {
+      const id = randomUUID();
+      const consumed = nextJobEvent(consumer.worker, 'completed', (job) => job.id === id);
+      await orm.em.fork().transactional(async (em) => {
+        em.create(Widget, { name });
+        recordEvent(em, 'orders', 'OrderPlaced', id, { name }).id = id;
+      });
+      await consumed;
+      expect(await orm.em.fork().count(Applied, { eventId: id })).toBe(1);
+    }
+    expect(await orm.em.fork().count(OutboxEvent, { publishedAt: null })).toBe(0);
+  });
+
+  it('publishes nothing from a rolled-back transaction', async () => {
+    const id = randomUUID();
+    await expect(
+      orm.em.fork().transactional(async (em) => {
+        recordEvent(em, 'orders', 'OrderPlaced', id, { name: 'never' }).id = id;
+        await em.flush();
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    // A later commit wakes the relay; the aborted event was never there to publish.
+    const laterId = randomUUID();
+    const consumed = nextJobEvent(consumer.worker, 'completed', (job) => job.id === laterId);
+    await orm.em.fork().transactional(async (em) => void (recordEvent(em, 'orders', 'OrderPlaced', laterId, {}).id = laterId));
+    await consumed;
+    expect(await orm.em.fork().count(Applied, { eventId: id })).toBe(0);
+    expect(await orm.em.fork().count(OutboxEvent, { id })).toBe(0);
   });
 });

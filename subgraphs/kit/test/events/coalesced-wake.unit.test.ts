@@ -1,4 +1,4 @@
-import { coalescedWake } from '../src/shared/coalesced-wake';
+import { coalescedWake } from '../../src/events/coalesced-wake';
 
 describe('coalescedWake', () => {
   beforeEach(() => jest.useFakeTimers());

@@ -1,0 +1,3 @@
+import { DropOutboxNotifyMigration } from '../../../kit/src/events/outbox-notify-migration';
+
+export class Migration0003OutboxWake extends DropOutboxNotifyMigration {}
