@@ -1,5 +1,4 @@
 import { Queue, type JobsOptions, type KeepJobs } from 'bullmq';
-import { Client } from 'pg';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { EventSubscriber, TransactionEventArgs } from '@mikro-orm/core';
@@ -10,15 +9,14 @@ import { eventMetrics, type EventMetrics } from './metrics';
 import { createErrorReporter, createRedisClient, type RedisTarget } from './redis';
 import { OUTBOX_RETENTION_MS, schedulePruning, type RetentionOptions } from './retention';
 
-/** Postgres channel the outbox trigger notifies on. */
+/** Postgres channel the outbox trigger notified on (earlier migrations create the trigger). */
 export const OUTBOX_CHANNEL = 'outbox';
 
 /**
- * DDL for migrations (after OUTBOX_DDL): a statement-level trigger that wakes relays with
- * `pg_notify('outbox', '')` when rows are inserted. Postgres delivers it at commit, and only then,
- * so a relay never wakes for a rolled-back event. Hot outboxes go without it: a transaction that
- * notifies holds a lock shared by every database of the cluster through its commit, so notifying
- * commits run one at a time; the writer's own relay wakes on commit instead (`wakeOnCommit`).
+ * The statement-level NOTIFY trigger earlier migrations created on `outbox` (DropOutboxNotifyMigration
+ * drops it again): a transaction that notifies holds a lock shared by every database of the cluster
+ * through its commit, so notifying commits ran one at a time. Relays wake on their process's commits
+ * instead (`wakeOnCommit`).
  */
 export const OUTBOX_NOTIFY_DDL = [
   `create or replace function "outbox_notify"() returns trigger language plpgsql as $$ begin perform pg_notify('${OUTBOX_CHANNEL}', ''); return null; end; $$;`,
@@ -34,7 +32,7 @@ export interface OutboxRelayOptions {
   log: Logger;
   /** Rows claimed per transaction. Default 100. */
   batchSize?: number;
-  /** Poll period when no NOTIFY arrives. Default 250 ms. */
+  /** Poll period between wake-ups: how soon rows written by other processes (replicas) go out. Default 250 ms. */
   pollIntervalMs?: number;
   /** BullMQ key prefix; must match the consumers'. Default BullMQ's (`bull`). */
   prefix?: string;
@@ -46,10 +44,6 @@ export interface OutboxRelayOptions {
   backoffDelayMs?: number;
   /** Completed jobs kept (for jobId dedup of late republishes and inspection). Default { age: 3600, count: 10000 }. */
   removeOnComplete?: boolean | number | KeepJobs;
-  /** LISTEN for NOTIFY on a dedicated connection. Default true. */
-  listen?: boolean;
-  /** Connection string for the LISTEN client. Default: the ORM's client URL. */
-  databaseUrl?: string;
   /** Bound on each Redis command, so a publish never holds the claimed rows for long. Default 5000 ms. */
   redisCommandTimeoutMs?: number;
   /** Ceiling of the retry delay after failed batches. Default 30000 ms. */
@@ -66,7 +60,7 @@ export interface OutboxRelayOptions {
 }
 
 export interface OutboxRelay {
-  /** Starts polling and listening; resolves once the first LISTEN attempt is done. */
+  /** Starts polling and waking on commits. */
   start(): Promise<void>;
   /** Stops the loop, waits for the batch in flight, closes queues and connections. */
   stop(): Promise<void>;
@@ -74,8 +68,7 @@ export interface OutboxRelay {
   drainOnce(): Promise<number>;
   /**
    * Drains now instead of at the next poll (after the batch in flight, if any): for a writer that
-   * knows it just committed events, e.g. on a table without the NOTIFY trigger. No-op before
-   * start, after stop and while backing off.
+   * knows it just committed events. No-op before start, after stop and while backing off.
    */
   wake(): void;
 }
@@ -102,7 +95,6 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const pollIntervalMs = options.pollIntervalMs ?? 250;
   const routes = options.routes ?? EVENT_ROUTES;
   const maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
-  const listen = options.listen ?? true;
   const metrics: EventMetrics | undefined = options.metrics ? eventMetrics(options.metrics) : undefined;
   const jobOptions: JobsOptions = {
     attempts: options.attempts ?? 8,
@@ -200,7 +192,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     });
   }
 
-  // ---- loop: poll, plus immediate wake-ups from NOTIFY ----
+  // ---- loop: poll, plus immediate wake-ups after commits ----
   let started = false;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -248,49 +240,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     schedule(wakeRequested && backoffUntil === 0 ? 0 : next);
   }
 
-  // ---- LISTEN on a dedicated connection, reconnecting on error ----
-  const databaseUrl = options.databaseUrl ?? orm.config.getClientUrl();
-  let listener: Client | undefined;
-  let listenerTimer: NodeJS.Timeout | undefined;
-  let listenerFailures = 0;
   let pruning: { stop(): Promise<void> } | undefined;
-
-  async function connectListener(): Promise<void> {
-    if (stopped) return;
-    const client = new Client({ connectionString: databaseUrl, keepAlive: true });
-    let dead = false;
-    const fail = (error?: unknown) => {
-      if (dead) return;
-      dead = true;
-      if (listener === client) listener = undefined;
-      client.end().catch(() => undefined);
-      if (stopped) return;
-      listenerFailures += 1;
-      const delay = Math.min(maxRetryDelayMs, 250 * 2 ** Math.min(listenerFailures - 1, 16));
-      log.warn({ err: error, retryInMs: delay }, 'outbox LISTEN connection lost; polling continues');
-      clearTimeout(listenerTimer);
-      listenerTimer = setTimeout(() => void connectListener(), delay);
-    };
-    client.on('error', fail);
-    client.on('end', () => fail(new Error('connection ended')));
-    client.on('notification', () => wake());
-    try {
-      await client.connect();
-      await client.query(`LISTEN "${OUTBOX_CHANNEL}"`);
-      if (stopped) {
-        dead = true;
-        await client.end().catch(() => undefined);
-        return;
-      }
-      listener = client;
-      if (listenerFailures > 0) log.info('outbox LISTEN connection restored');
-      listenerFailures = 0;
-      // Inserts committed while we were not listening sent no notification we saw.
-      wake();
-    } catch (error) {
-      fail(error);
-    }
-  }
 
   const commitWake = coalescedWake(() => wake(), options.commitWakeDelayMs ?? 10);
   if (options.wakeOnCommit ?? true) {
@@ -306,7 +256,6 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     async start() {
       if (started) return;
       started = true;
-      if (listen) await connectListener();
       schedule(0);
       if (options.retention !== false) pruning = schedulePruning(orm, 'outbox', { keepMs: OUTBOX_RETENTION_MS, ...options.retention }, log);
     },
@@ -315,13 +264,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       if (stopped) return;
       stopped = true;
       clearTimeout(timer);
-      clearTimeout(listenerTimer);
       commitWake.cancel();
       await pruning?.stop();
       await inFlight;
-      const client = listener;
-      listener = undefined;
-      if (client) await client.end().catch(() => undefined);
       await Promise.all([...queues.values()].map((queue) => queue.close().catch((error) => log.debug({ err: error }, 'queue close failed'))));
       queues.clear();
       await redis.quit().catch(() => redis.disconnect());

@@ -5,7 +5,7 @@ import { Migration } from '@mikro-orm/migrations';
 import { Queue, type Job, type Worker } from 'bullmq';
 import { OUTBOX_DDL, OutboxEvent } from '../../src/outbox';
 import { openOrm, type MikroORM } from '../../src/orm';
-import { bullConnection, createRedisClient, eventQueueName, INBOX_DDL, InboxRecord, OUTBOX_NOTIFY_DDL, type EventEnvelope } from '../../src/events';
+import { bullConnection, createRedisClient, eventQueueName, INBOX_DDL, InboxRecord, type EventEnvelope } from '../../src/events';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -34,7 +34,7 @@ export class Applied {
 
 export class EventsTestInit extends Migration {
   override async up(): Promise<void> {
-    for (const sql of [...OUTBOX_DDL, ...OUTBOX_NOTIFY_DDL, ...INBOX_DDL]) this.addSql(sql);
+    for (const sql of [...OUTBOX_DDL, ...INBOX_DDL]) this.addSql(sql);
     this.addSql('create table "widget" ("id" uuid primary key, "name" varchar(100) not null);');
     this.addSql('create table "applied" ("id" uuid primary key, "event_id" uuid not null, "type" varchar(100) not null);');
   }

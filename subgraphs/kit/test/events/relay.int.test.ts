@@ -21,7 +21,7 @@ describe('outbox relay', () => {
   let orm: MikroORM;
 
   function relay(options: { batchSize?: number; metrics?: Registry } = {}): OutboxRelay {
-    const created = createOutboxRelay({ orm, redis: REDIS_URL, source: 'catalog', log, prefix, listen: false, ...options });
+    const created = createOutboxRelay({ orm, redis: REDIS_URL, source: 'catalog', log, prefix, ...options });
     relays.push(created);
     return created;
   }

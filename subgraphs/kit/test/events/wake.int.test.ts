@@ -36,7 +36,7 @@ describe('outbox relay woken by its writer', () => {
     });
     await consumer.ready();
     // No LISTEN, no wake on commit and a poll far longer than the test's timeout: only wake() can deliver in time.
-    relay = createOutboxRelay({ orm, redis: REDIS_URL, source: 'orders', log, prefix, listen: false, pollIntervalMs: 60_000, wakeOnCommit: false });
+    relay = createOutboxRelay({ orm, redis: REDIS_URL, source: 'orders', log, prefix, pollIntervalMs: 60_000, wakeOnCommit: false });
   });
 
   afterAll(async () => {
@@ -75,8 +75,6 @@ describe('outbox relay woken by commits', () => {
 
   beforeAll(async () => {
     orm = await openTestOrm(database.url);
-    // The NOTIFY trigger is dropped as the hot subgraphs' migrations do, so only the commit can wake the relay.
-    await orm.em.getConnection().execute('drop trigger "outbox_notify_insert" on "outbox"');
     consumer = createEventConsumer({
       orm,
       redis: REDIS_URL,
@@ -86,7 +84,8 @@ describe('outbox relay woken by commits', () => {
       handlers: { OrderPlaced: async (em, event) => void em.create(Applied, { eventId: event.id, type: event.type }) },
     });
     await consumer.ready();
-    relay = createOutboxRelay({ orm, redis: REDIS_URL, source: 'orders', log, prefix, listen: false, pollIntervalMs: 60_000 });
+    // A poll far longer than the test's timeout: only the commits can deliver in time.
+    relay = createOutboxRelay({ orm, redis: REDIS_URL, source: 'orders', log, prefix, pollIntervalMs: 60_000 });
     await relay.start();
   });
 
