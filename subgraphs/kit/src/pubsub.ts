@@ -66,8 +66,9 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
     options.onError?.(error);
   };
 
-  // A publish while Redis is unreachable fails at once instead of queueing stale values.
-  const publisher: Redis = createRedisClient(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  // A publish while Redis is unreachable fails at once instead of queueing stale values. Publishes
+  // made in one tick go out in one write (auto-pipelining): a syscall per message cost more than the rest.
+  const publisher: Redis = createRedisClient(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true });
   // Subscriber mode: ioredis re-subscribes every channel after a reconnect.
   const subscriber: Redis = createRedisClient(options.redisUrl, { autoResubscribe: true, maxRetriesPerRequest: null });
   publisher.on('error', report);

@@ -96,7 +96,8 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
   const connected = pubsub.ready();
   connected.catch(() => undefined);
   // No offline queue: while Redis is away the limiter fails at once (and lets the alert through) instead of waiting.
-  const rateRedis = createRedisClient(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  // Auto-pipelining: the counts of all alerts arriving in one tick go to Redis in one write.
+  const rateRedis = createRedisClient(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true });
   rateRedis.on('error', (error) => log.debug({ err: error }, 'rate limit redis error'));
   const updates = new SignalUpdates(pubsub, log.child({ component: 'signal-updates' }));
   const watcher = workers ? new OutcomeWatcher({ orm, pubsub, updates, log: log.child({ component: 'outcome-watcher' }) }) : null;
