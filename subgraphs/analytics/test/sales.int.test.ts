@@ -203,6 +203,28 @@ describe('analytics sales rollups (real Postgres, Redis and BullMQ)', () => {
     expect((await salesStats(other)).revenue).toEqual([{ amount: 1_000, currency: 'USD' }]);
   });
 
+  it('splits revenue by the unit prices charged, not by list prices changed since', async () => {
+    const [indicator, plan] = [randomUUID(), randomUUID()];
+    const orderId = randomUUID();
+    await harness.deliverAll([
+      productChanged(indicator, 1_000, at('2023-07-10', '08:00:00')),
+      productChanged(plan, 1_000, at('2023-07-10', '08:00:00')),
+      // Bought at 3000 and 1000; the indicator's list price dropped before the order settled.
+      productChanged(indicator, 500, at('2023-07-11', '09:00:00')),
+      paymentSucceeded(orderId, 4_000, at('2023-07-11', '10:00:00')),
+      orderConfirmed(
+        orderId,
+        [
+          { productId: indicator, quantity: 1, kind: 'INDICATOR', unitAmount: 3_000 },
+          { productId: plan, quantity: 1, kind: 'PLAN', unitAmount: 1_000 },
+        ],
+        at('2023-07-11', '10:00:01'),
+      ),
+    ]);
+    expect((await salesStats(indicator)).revenue).toEqual([{ amount: 3_000, currency: 'USD' }]);
+    expect((await salesStats(plan)).revenue).toEqual([{ amount: 1_000, currency: 'USD' }]);
+  });
+
   it('logs, counts and acknowledges a malformed payload without writing anything', async () => {
     const orderId = randomUUID();
     const bad = envelope('PaymentSucceeded', 'payments', { orderId, amount: '12.50', currency: 'USD' }, at('2023-08-01'));
@@ -218,6 +240,14 @@ describe('analytics sales rollups (real Postgres, Redis and BullMQ)', () => {
     // A well-formed event after it is applied as usual.
     await harness.deliver(paymentSucceeded(orderId, 1_250, at('2023-08-01')));
     expect((await report('2023-08-01', '2023-08-01')).revenue).toEqual({ amount: 1_250, currency: 'USD' });
+  });
+
+  // After the malformed-payload test: that one counts the malformed events it sends.
+  it('refuses a line whose unit price is not whole minor units', async () => {
+    const orderId = randomUUID();
+    const fractional = envelope('OrderConfirmed', 'orders', { orderId, userId: randomUUID(), lines: [{ productId: randomUUID(), quantity: 1, unitAmount: 12.5 }] }, at('2023-08-05'));
+    expect(await harness.deliver(fractional)).toBe('processed');
+    expect(await harness.sql(`select * from "sale_order" where "order_id" = ?`, [orderId])).toEqual([]);
   });
 
   it('shows reports and product figures to ADMINs only', async () => {

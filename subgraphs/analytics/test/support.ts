@@ -19,7 +19,7 @@ export const paymentSucceeded = (orderId: string, amount: number, at = new Date(
 
 export const paymentFailed = (orderId: string, at = new Date()) => envelope('PaymentFailed', 'payments', { orderId, paymentId: randomUUID(), reason: 'card_declined' }, at, orderId);
 
-export const orderConfirmed = (orderId: string, lines: { productId: string; quantity: number; kind?: string }[], at = new Date(), userId = randomUUID()) =>
+export const orderConfirmed = (orderId: string, lines: { productId: string; quantity: number; kind?: string; unitAmount?: number }[], at = new Date(), userId = randomUUID()) =>
   envelope('OrderConfirmed', 'orders', { orderId, userId, lines: lines.map((line) => ({ kind: 'GOOD', ...line })) }, at, orderId);
 
 export const orderCancelled = (orderId: string, at = new Date()) => envelope('OrderCancelled', 'orders', { orderId, reason: 'CUSTOMER', lines: [] }, at, orderId);

@@ -102,7 +102,7 @@ describe('checkout saga', () => {
     expect((await h.outbox('OrderConfirmed', placed.id))[0]!.data).toEqual({
       orderId: placed.id,
       userId: placed.user.id,
-      lines: [{ productId: good.productId, kind: 'GOOD', quantity: 1 }],
+      lines: [{ productId: good.productId, kind: 'GOOD', quantity: 1, unitAmount: 7900 }],
     });
     expect(await h.outbox('PlanChanged', placed.user.id)).toEqual([]);
   });

@@ -1,4 +1,4 @@
-/** An order line with the product's list price in the order's currency, when analytics knows it. */
+/** An order line with its unit price in the order's currency: the one charged, or the list price when analytics knows it. */
 export interface PricedLine {
   productId: string;
   quantity: number;
@@ -15,8 +15,8 @@ export interface ProductSale {
 
 /**
  * Splits the amount paid for an order across its products, so product revenue always adds up to
- * what was paid. The shares follow quantity × list price (what orders charged, priced from the same
- * ProductChanged events); when a price is unknown, or every price is 0, they follow quantity alone.
+ * what was paid. The shares follow quantity × unit price (the one charged; for older events the list
+ * price from ProductChanged); when a price is unknown, or every price is 0, they follow quantity alone.
  * Whole minor units by largest remainder: the leftover units go to the largest fractions, ties to
  * the earlier line. Repeated products are merged first.
  */

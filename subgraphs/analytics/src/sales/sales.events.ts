@@ -22,7 +22,7 @@ export interface RefundFact {
   at: Date;
 }
 
-/** OrderConfirmed (orders): `{ orderId, userId, lines: [{ productId, kind, quantity }] }`. */
+/** OrderConfirmed (orders): `{ orderId, userId, lines: [{ productId, kind, quantity, unitAmount }] }`. */
 export interface OrderConfirmation {
   orderId: string;
   lines: EventLine[];

@@ -69,7 +69,8 @@ export async function settleSale(em: EntityManager, orderId: string): Promise<bo
   );
   const sale = settled[0];
   if (!sale) return false;
-  const productIds = [...new Set(sale.lines.map((line) => line.productId))];
+  // Lines carry the price charged; older OrderConfirmed events did not, and fall back to the list price.
+  const productIds = [...new Set(sale.lines.filter((line) => line.unitAmount === undefined).map((line) => line.productId))];
   const prices: { product_id: string; price_minor: string }[] =
     productIds.length === 0
       ? []
@@ -77,7 +78,7 @@ export async function settleSale(em: EntityManager, orderId: string): Promise<bo
   const priceOf = new Map(prices.map((row) => [row.product_id, BigInt(row.price_minor)]));
   const shares = allocateRevenue(
     BigInt(sale.paid_minor),
-    sale.lines.map((line) => ({ ...line, unitPrice: priceOf.get(line.productId) ?? null })),
+    sale.lines.map((line) => ({ ...line, unitPrice: line.unitAmount !== undefined ? BigInt(line.unitAmount) : (priceOf.get(line.productId) ?? null) })),
   );
   await addProductSales(em, sale.currency, shares.map((share) => ({ ...share, unitsReturned: 0 })));
   return true;

@@ -21,6 +21,8 @@ const MAX_INT = 2_147_483_647;
 export interface EventLine {
   productId: string;
   quantity: number;
+  /** The unit price charged, minor units (OrderConfirmed since it carries it). */
+  unitAmount?: number;
 }
 
 /**
@@ -87,7 +89,7 @@ export function payloadReader(envelope: EventEnvelope) {
       const at = typeof value === 'string' ? new Date(value) : null;
       return at && !Number.isNaN(at.getTime()) ? at : occurredAt;
     },
-    /** Order lines `{ productId, quantity }` (other line fields ignored); `required` refuses a missing list. */
+    /** Order lines `{ productId, quantity, unitAmount? }` (other line fields ignored); `required` refuses a missing list. */
     lines(field: string, required: boolean): EventLine[] {
       const value = data[field];
       if (value === undefined || value === null) {
@@ -97,10 +99,12 @@ export function payloadReader(envelope: EventEnvelope) {
       if (!Array.isArray(value)) throw fail(`data.${field} must be a list of lines`);
       return value.map((item: unknown, index) => {
         const line = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
-        const { productId, quantity } = line;
+        const { productId, quantity, unitAmount } = line;
         if (typeof productId !== 'string' || !ID.test(productId)) throw fail(`data.${field}[${index}].productId must be an id`);
         if (typeof quantity !== 'number' || !Number.isInteger(quantity) || quantity < 1 || quantity > MAX_INT) throw fail(`data.${field}[${index}].quantity must be a positive integer`);
-        return { productId, quantity };
+        if (unitAmount === undefined || unitAmount === null) return { productId, quantity };
+        if (typeof unitAmount !== 'number' || !Number.isSafeInteger(unitAmount) || unitAmount < 0) throw fail(`data.${field}[${index}].unitAmount must be a non-negative integer`);
+        return { productId, quantity, unitAmount };
       });
     },
   };

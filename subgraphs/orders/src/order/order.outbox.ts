@@ -39,7 +39,8 @@ export interface PaymentRequestedData {
 export interface OrderConfirmedData {
   orderId: string;
   userId: string;
-  lines: EventLine[];
+  /** With the unit price charged (minor units, the order's currency): analytics splits revenue by it. */
+  lines: (EventLine & { unitAmount: number })[];
 }
 
 /** `OrderCancelled` (subject: order id) → inventory releases the reservation (`reservationId` when known). */
@@ -81,7 +82,11 @@ export const paymentRequestedData = (order: OrderFacts, lines: readonly LineFact
   items: lines.map((line) => ({ productId: line.productId, sku: line.sku, kind: line.kind, quantity: line.quantity, unitAmount: line.unitAmount })),
 });
 
-export const orderConfirmedData = (order: OrderFacts, lines: readonly LineFacts[]): OrderConfirmedData => ({ orderId: order.id, userId: order.userId, lines: eventLines(lines) });
+export const orderConfirmedData = (order: OrderFacts, lines: readonly LineFacts[]): OrderConfirmedData => ({
+  orderId: order.id,
+  userId: order.userId,
+  lines: lines.map((line) => ({ productId: line.productId, kind: line.kind, quantity: line.quantity, unitAmount: line.unitAmount })),
+});
 
 export function orderCancelledData(order: OrderFacts, lines: readonly LineFacts[]): OrderCancelledData {
   if (!order.cancelReason) throw new Error(`order ${order.id} is not cancelled`);
