@@ -213,6 +213,26 @@ describe('users: registration, sign-in and sessions', () => {
       expect(row).toEqual({ failed_login_count: 0, locked_until: null });
     });
 
+    it('locks an email without an account exactly like one with an account, so the lock tells nothing', async () => {
+      await users.register('known-locked@example.com', 'the right password');
+      const tryAs = (email: string) => users.gql(LOGIN, { input: { email, password: 'a wrong password' } });
+      for (let i = 0; i < 5; i += 1) {
+        const [known, unknown] = [await tryAs('known-locked@example.com'), await tryAs('nobody-here@example.com')];
+        expect(unknown.errors?.[0]?.message).toBe(known.errors?.[0]?.message);
+        expect(unknown.errors?.[0]?.extensions).toEqual(known.errors?.[0]?.extensions);
+      }
+      const [known, unknown] = [await tryAs('known-locked@example.com'), await tryAs('Nobody-Here@example.com')];
+      expect(known.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', reason: 'ACCOUNT_LOCKED' });
+      expect(unknown.errors?.[0]?.message).toBe(known.errors?.[0]?.message);
+      expect(unknown.errors?.[0]?.extensions).toEqual(known.errors?.[0]?.extensions);
+
+      users.clock.advance(15 * 60);
+      expect((await tryAs('nobody-here@example.com')).errors?.[0]?.extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'INVALID_CREDENTIALS' });
+      // The email is kept only as a hash.
+      const rows = await users.sql('select email_hash from unknown_email_lockout');
+      expect(JSON.stringify(rows)).not.toContain('nobody-here');
+    });
+
     it('a success resets the count of consecutive failures', async () => {
       await users.register('reset@example.com', 'the right password');
       const tryAs = (password: string) => users.gql(LOGIN, { input: { email: 'reset@example.com', password } });

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import { AppError, conflict, recordEvent, type EntityManager, type RequestContext } from '../../../kit/src';
 import type { Clock } from '../clock';
@@ -31,6 +31,9 @@ const refreshRefused = (reason: 'REFRESH_TOKEN_INVALID' | 'REFRESH_TOKEN_EXPIRED
       : 'Invalid or expired refresh token',
     { reason },
   );
+
+/** How long the failures of an email without an account are remembered after the last one. */
+const UNKNOWN_EMAIL_RETENTION_MS = 24 * 3600 * 1000;
 
 export interface AuthServiceDeps {
   clock: Clock;
@@ -76,12 +79,18 @@ export class AuthService {
   /**
    * Unknown email and wrong password answer the same error after the same argon2 work.
    * Failures count towards a lockout (the one thing a failed login writes); success resets it.
+   * An email without an account locks the same way, so the lock does not tell which are registered.
    */
   async login(ctx: RequestContext, input: LoginInput): Promise<AuthPayload> {
     const now = this.deps.clock();
-    const found = await ctx.em.findOne(UserEntity, { email: normalizeEmail(input.email) });
+    const email = normalizeEmail(input.email);
+    const found = await ctx.em.findOne(UserEntity, { email });
     if (!found) {
+      const emailHash = createHash('sha256').update(email).digest();
+      const lockedUntil = await this.unknownEmailLock(ctx.em, emailHash, now);
+      if (lockedUntil) throw accountLocked(lockedUntil, now);
       await this.deps.passwords.verifyNobody(input.password);
+      await ctx.em.transactional(async (tx) => this.recordUnknownEmailFailure(tx, emailHash, now));
       throw invalidCredentials();
     }
     const lockedUntil = activeLock(found, now);
@@ -155,6 +164,33 @@ export class AuthService {
     user.failedLoginCount = next.failedLoginCount;
     user.lockedUntil = next.lockedUntil;
     if (next.lockedNow) ctx.log.warn({ userId, lockedUntil: next.lockedUntil }, 'account locked after repeated failed sign-ins');
+  }
+
+  private async unknownEmailLock(em: EntityManager, emailHash: Buffer, now: Date): Promise<Date | null> {
+    const [row] = await em.execute<{ locked_until: string | Date | null }[]>(`select "locked_until" from "unknown_email_lockout" where "email_hash" = ?`, [emailHash]);
+    return row?.locked_until ? activeLock({ failedLoginCount: 0, lockedUntil: new Date(row.locked_until) }, now) : null;
+  }
+
+  /** The lockout rules of an account, on a row per unknown email; rows idle for a day are dropped. */
+  private async recordUnknownEmailFailure(tx: EntityManager, emailHash: Buffer, now: Date): Promise<void> {
+    await tx.execute(`insert into "unknown_email_lockout" ("email_hash", "updated_at") values (?, ?) on conflict ("email_hash") do nothing`, [emailHash, now]);
+    const [row] = await tx.execute<{ failed_login_count: number; locked_until: string | Date | null }[]>(
+      `select "failed_login_count", "locked_until" from "unknown_email_lockout" where "email_hash" = ? for update`,
+      [emailHash],
+    );
+    const state = { failedLoginCount: row!.failed_login_count, lockedUntil: row!.locked_until === null ? null : new Date(row!.locked_until) };
+    const next = afterFailedLogin(state, this.deps.lockout, now);
+    await tx.execute(`update "unknown_email_lockout" set "failed_login_count" = ?, "locked_until" = ?, "updated_at" = ? where "email_hash" = ?`, [
+      next.failedLoginCount,
+      next.lockedUntil,
+      now,
+      emailHash,
+    ]);
+    await tx.execute(
+      `delete from "unknown_email_lockout" where "email_hash" in
+         (select "email_hash" from "unknown_email_lockout" where "updated_at" < ? and ("locked_until" is null or "locked_until" < ?) limit 100)`,
+      [new Date(now.getTime() - UNKNOWN_EMAIL_RETENTION_MS), now],
+    );
   }
 
   private revokeFamily(em: EntityManager, familyId: string, now: Date): Promise<number> {
