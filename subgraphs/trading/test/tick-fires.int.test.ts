@@ -77,4 +77,18 @@ describe('stops fired by one tick', () => {
     expect(filled).toMatchObject({ status: 'FILLED', averagePrice: '105.5' });
     expect(filled.fills).toEqual([expect.objectContaining({ price: '105.5', liquidity: 'MAKER' })]);
   });
+
+  it('fills a crossing wider than one statement, each account whole, and refuses only the short account', async () => {
+    const funded = await Promise.all(Array.from({ length: 8 }, () => account()));
+    const short = await account('105.210105');
+    const stops = await Promise.all(funded.flatMap((accountId) => Array.from({ length: 5 }, () => buyStop(accountId))));
+    const unfunded = await buyStop(short);
+
+    await h.prices('BTC/USDT', '106');
+    for (const stop of stops) expect(await h.order(token, stop.id)).toMatchObject({ status: 'FILLED', averagePrice: '106.11' });
+    expect(await h.order(token, unfunded.id)).toMatchObject({ status: 'CANCELLED', fills: [] });
+    // Five fills of 1 BTC at 106.11 plus 0.1 % fee each: 10000 − 5 × 106.21611.
+    for (const accountId of funded) expect(await h.balances(token, accountId)).toEqual({ BTC: { free: '5', locked: '0' }, USDT: { free: '9468.91945', locked: '0' } });
+    expect(await h.balances(token, short)).toEqual({ USDT: { free: '105.210105', locked: '0' } });
+  });
 });

@@ -411,12 +411,23 @@ export class OrderEngine extends EventEmitter<EngineEvents> {
   }
 
   /**
-   * Fires what one tick crossed in one statement, from the records this process keeps of them: no
-   * lock is taken, each order's version must still be the one kept. When anything refuses it (an
-   * order changed elsewhere meanwhile, funds short, exits' client order ids taken), nothing is
-   * written and each order fires on its own locked row instead, where those cases are handled.
+   * Fires what one tick crossed, from the records this process keeps of them, in a few statements
+   * run side by side (`fireChunks`): no lock is taken, each order's version must still be the one
+   * kept. When anything refuses a statement (an order changed elsewhere meanwhile, funds short,
+   * exits' client order ids taken), nothing of it is written and each of its orders fires on its
+   * own locked row instead, where those cases are handled.
    */
   private async fireAtOnce(batch: readonly Fired[], tick: EngineTick): Promise<void> {
+    const chunks = fireChunks(batch);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(FIRE_CHUNKS_AT_ONCE, chunks.length) }, async () => {
+        while (next < chunks.length) await this.fireChunk(chunks[next++]!, tick);
+      }),
+    );
+  }
+
+  private async fireChunk(batch: readonly Fired[], tick: EngineTick): Promise<void> {
     const change = new TradeChange();
     const waiting: TradeOrderRecord[] = [];
     try {
@@ -853,10 +864,11 @@ export class OrderEngine extends EventEmitter<EngineEvents> {
   private afterCommit(change: TradeChange): void {
     const orders = change.orders;
     if (orders.length === 0) return;
+    // The commit's time, before the work that follows it (publishing, the book).
+    const at = Date.now();
     this.options.updates.publish(orders);
     for (const order of orders) {
       if (order.triggerTickAt !== null && order.triggeredAt?.getTime() === change.at.getTime()) {
-        const at = Date.now();
         this.triggerLatency?.observe((at - order.triggerTickAt.getTime()) / 1000);
         this.emit('triggered', { orderId: order.id, tickAt: order.triggerTickAt.getTime(), at });
       }
@@ -975,3 +987,36 @@ function restingOnExchange(order: TradeOrderRecord): boolean {
 }
 
 export { DuplicateClientOrderIdError };
+
+/** Orders per statement when a tick fires many at once: a statement costs about 0.2 ms per order. */
+const FIRE_CHUNK_ORDERS = 16;
+/** Statements of one tick running at once; the rest of the pool stays for placements and reads. */
+const FIRE_CHUNKS_AT_ONCE = 4;
+
+/**
+ * A tick's fires split into statements of about FIRE_CHUNK_ORDERS orders (more when the tick fires
+ * over FIRE_CHUNKS_AT_ONCE times that), run side by side, so a wide crossing commits in a fraction
+ * of one statement's time. An account's orders stay in one statement: they draw on the same
+ * balances, and statements of different accounts never wait on each other.
+ */
+export function fireChunks<T extends { record: { accountId: string } | null }>(batch: readonly T[]): T[][] {
+  const byAccount = new Map<string, T[]>();
+  for (const fired of batch) {
+    const key = fired.record?.accountId ?? '';
+    const list = byAccount.get(key) ?? [];
+    list.push(fired);
+    byAccount.set(key, list);
+  }
+  const size = Math.max(FIRE_CHUNK_ORDERS, Math.ceil(batch.length / FIRE_CHUNKS_AT_ONCE));
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  for (const orders of byAccount.values()) {
+    if (current.length > 0 && current.length + orders.length > size) {
+      chunks.push(current);
+      current = [];
+    }
+    current.push(...orders);
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
