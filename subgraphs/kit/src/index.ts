@@ -12,3 +12,4 @@ export * from './outbox';
 export * from './server';
 export * from './events';
 export * from './pubsub';
+export * from './lease';

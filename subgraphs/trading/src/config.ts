@@ -73,6 +73,8 @@ export interface TradingConfig extends SubgraphConfig {
   pubsubPrefix: string;
   /** Milliseconds between two batched writes of the latest prices to the instrument rows. */
   priceFlushMs: number;
+  /** The market feed runs in the one replica holding this Redis lease; the TTL bounds a takeover. */
+  feedLeaseMs: number;
   paper: PaperFeedConfig;
   ccxt: CcxtFeedConfig;
   paperAccounts: PaperAccountDefaults;
@@ -129,6 +131,7 @@ export function readTradingConfig(env: Record<string, string | undefined> = proc
     marketFeed: reader.oneOf('MARKET_FEED', MARKET_FEEDS, 'paper'),
     pubsubPrefix: reader.string('PUBSUB_PREFIX', 'mercado:pubsub:'),
     priceFlushMs: reader.int('PRICE_FLUSH_MS', 1_000, { min: 50, max: 60_000 }),
+    feedLeaseMs: reader.int('MARKET_FEED_LEASE_MS', 10_000, { min: 1_000, max: 600_000 }),
     paper: {
       tickMs: reader.int('PAPER_TICK_MS', 250, { min: 10, max: 60_000 }),
       seed,

@@ -10,6 +10,7 @@ import {
   type SubgraphServer,
   type TokenVerifier,
 } from '../../kit/src';
+import { startLease, type Lease } from '../../kit/src/lease';
 import { createRedisPubSub, type RedisPubSub } from '../../kit/src/pubsub';
 import { AccountService } from './accounts/account.service';
 import { developmentKeyring, SECRET_LOG_PATHS } from '../../kit/src/secrets';
@@ -158,7 +159,9 @@ export async function createTradingServer(deps: TradingServerDeps): Promise<Trad
   let exchangeSync: NodeJS.Timeout | null = null;
   const priceStreams: AsyncIterator<unknown>[] = [];
   let relayWake: ReturnType<typeof coalescedWake> | null = null;
+  let feedLease: Lease | null = null;
   const stopWorkers = async (): Promise<void> => {
+    await feedLease?.stop();
     relayWake?.cancel();
     if (exchangeSync) clearInterval(exchangeSync);
     exchangeSync = null;
@@ -238,7 +241,19 @@ export async function createTradingServer(deps: TradingServerDeps): Promise<Trad
         .resealAll(orm.em.fork())
         .then((count) => count > 0 && log.info({ count }, 'exchange credentials re-sealed under the current key'))
         .catch((error: unknown) => log.warn({ err: error }, 'exchange credentials not re-sealed'));
-      if (deps.feed || config.marketFeed !== 'off') await startMarket(deps.feed);
+      if (deps.feed) await startMarket(deps.feed);
+      else if (config.marketFeed !== 'off') {
+        // One feed among the replicas: the lease holder runs it, the others hear its ticks through Redis.
+        feedLease = startLease({
+          redis: config.redisUrl,
+          key: `${config.pubsubPrefix}market-feed-lease`,
+          ttlMs: config.feedLeaseMs,
+          log,
+          onAcquired: async () => void (await startMarket()),
+          onLost: stopMarket,
+        });
+        await feedLease.settled();
+      }
     } catch (error) {
       await server.close();
       throw error;

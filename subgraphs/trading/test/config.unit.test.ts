@@ -9,6 +9,7 @@ describe('readTradingConfig', () => {
       port: 4006,
       marketFeed: 'paper',
       priceFlushMs: 1000,
+      feedLeaseMs: 10000,
       pubsubPrefix: 'mercado:pubsub:',
       paper: { tickMs: 250, seed: null },
       ccxt: { exchange: 'binance', pollMs: 2000, staleMs: 30000, backoffMs: 1000, backoffMaxMs: 60000, websocket: true, apiKey: undefined, secret: undefined },
