@@ -129,11 +129,6 @@ describe('portfolio from fills (FillExecuted on events-portfolio)', () => {
     expect(await holding('BTC')).toMatchObject({ quantity: '1.5' });
   });
 
-  it('acknowledges TradeOrderUpdated', async () => {
-    const envelope = { ...h.fill(), type: 'TradeOrderUpdated', data: { orderId: randomUUID(), userId: CUSTOMER_ID, status: 'FILLED' } };
-    expect(await h.enqueue([envelope])).toEqual([{ outcome: 'completed', result: 'processed' }]);
-  });
-
   it('shows a portfolio only to its owner and ADMINs', async () => {
     const owner = await h.request(USER_PORTFOLIO, { id: CUSTOMER_ID }, h.customer);
     // BTC 1.5 × 160, ETH 2 × 50, SOL 1 × 150 (its last fill's price).

@@ -30,7 +30,9 @@ export const EVENT_ROUTES = {
   LowStock: ['analytics'],
   // Beyond DESIGN.md's table: inventory's reservation TTL fired before payment; orders cancels with EXPIRED.
   ReservationExpired: ['orders', 'analytics'],
-  TradeOrderUpdated: ['portfolio', 'analytics'],
+  // Fewer than DESIGN.md's table: portfolio builds everything from fills, and an event it only acknowledged
+  // cost a queue job and an inbox transaction per order change.
+  TradeOrderUpdated: ['analytics'],
   FillExecuted: ['portfolio', 'analytics'],
   SignalReceived: ['analytics'],
   SignalScreenshotReady: ['analytics'],

@@ -20,7 +20,7 @@ describe('event catalog', () => {
       ReturnApproved: ['payments', 'inventory', 'analytics'],
       LowStock: ['analytics'],
       ReservationExpired: ['orders', 'analytics'],
-      TradeOrderUpdated: ['portfolio', 'analytics'],
+      TradeOrderUpdated: ['analytics'],
       FillExecuted: ['portfolio', 'analytics'],
       SignalReceived: ['analytics'],
       SignalScreenshotReady: ['analytics'],

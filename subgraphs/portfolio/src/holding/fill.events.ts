@@ -9,7 +9,6 @@ import { ASSET_PATTERN, portfolioIdOf, SYMBOL_PATTERN } from '../shared/ids';
 import { applyFill, compareFills, EMPTY_POSITION, replayFills, type FillInput, type Position, type Side } from './cost-basis';
 
 export const FILL_EXECUTED = 'FillExecuted';
-export const TRADE_ORDER_UPDATED = 'TradeOrderUpdated';
 
 /** trading's `FillExecuted` (subject = order id); amounts are decimal strings. */
 export interface FillExecutedData {
@@ -217,7 +216,5 @@ export function createPortfolioEventHandlers(deps: FillHandlerDeps): EventHandle
     [FILL_EXECUTED]: async (em, envelope, hooks) => {
       await applyFillEvent(em, envelope, deps, hooks);
     },
-    // Order states carry nothing a portfolio shows (fills do); acknowledged so they are not logged as unknown.
-    [TRADE_ORDER_UPDATED]: async () => undefined,
   };
 }
