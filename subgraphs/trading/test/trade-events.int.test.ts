@@ -40,7 +40,7 @@ function follow(client: Client, variables: Record<string, unknown>) {
   return { results, until, stop };
 }
 
-/** TradeOrderUpdated and FillExecuted through the outbox relay to the consumers' queues, and tradeOrderUpdated on the subgraph. */
+/** FillExecuted (portfolio, analytics) and TradeOrderUpdated (analytics) through the outbox relay to the consumers' queues, and tradeOrderUpdated on the subgraph. */
 describe('trade order events and live updates', () => {
   let h: OrdersHarness;
   let portfolio: QueueWatcher;
@@ -67,7 +67,7 @@ describe('trade order events and live updates', () => {
     await h?.close();
   });
 
-  it('publishes FillExecuted and TradeOrderUpdated with their exact payloads to portfolio and analytics', async () => {
+  it('publishes FillExecuted to portfolio and analytics and TradeOrderUpdated to analytics, with their exact payloads', async () => {
     const userId = randomUUID();
     const token = await h.token(userId);
     const accountId = await h.linkPaper(token, { feeRate: '0.001', slippageBps: '10' });
@@ -91,7 +91,7 @@ describe('trade order events and live updates', () => {
       feeCurrency: 'USDT',
       executedAt: order.fills[0].executedAt,
     });
-    const updated = await portfolio.next((event) => event.type === 'TradeOrderUpdated' && event.subject === order.id);
+    const updated = await analytics.next((event) => event.type === 'TradeOrderUpdated' && event.subject === order.id);
     expect(updated.data).toEqual({
       orderId: order.id,
       userId,
@@ -107,18 +107,19 @@ describe('trade order events and live updates', () => {
       reason: null,
       updatedAt: order.updatedAt,
     });
-    // Analytics gets the same events (its own queue).
+    // Analytics gets the same fill (its own queue); portfolio never gets order updates.
     expect((await analytics.next((event) => event.id === fill.id)).data).toEqual(fill.data);
+    expect(portfolio.received.filter((event) => event.type === 'TradeOrderUpdated')).toEqual([]);
   });
 
   it('tells every status change of a working order: OPEN, then FILLED with its fill', async () => {
     const token = await h.token(randomUUID());
     const accountId = await h.linkPaper(token);
     const buy = await h.place(token, { accountId, clientOrderId: cid(), symbol: 'BTC/USDT', side: 'BUY', type: 'LIMIT', quantity: '1', price: '90' });
-    const open = await portfolio.next((event) => event.type === 'TradeOrderUpdated' && event.subject === buy.id);
+    const open = await analytics.next((event) => event.type === 'TradeOrderUpdated' && event.subject === buy.id);
     expect(open.data).toMatchObject({ status: 'OPEN', filledQuantity: '0', averagePrice: null });
     await h.prices('BTC/USDT', '89');
-    const filled = await portfolio.next((event) => event.type === 'TradeOrderUpdated' && event.subject === buy.id && event.data.status === 'FILLED');
+    const filled = await analytics.next((event) => event.type === 'TradeOrderUpdated' && event.subject === buy.id && event.data.status === 'FILLED');
     expect(filled.data).toMatchObject({ filledQuantity: '1', averagePrice: '90' });
     expect(await portfolio.next((event) => event.type === 'FillExecuted' && event.subject === buy.id)).toMatchObject({ data: { price: '90', quantity: '1' } });
     await h.prices('BTC/USDT', '100');
