@@ -33,8 +33,8 @@ export interface Lease {
 /**
  * One holder among the replicas of a subgraph, for work that must run once (a market feed): the
  * holder owns a Redis key with a TTL and renews it every third of the TTL; the others try to take
- * it at the same pace. A holder that cannot renew before its TTL runs out stops as if it had lost
- * the key, since another process may hold it by then.
+ * it at the same pace. A holder that cannot renew stops, as if it had lost the key, a renewal
+ * period before the key could expire and be taken by another process.
  */
 export function startLease(options: LeaseOptions): Lease {
   const { key, ttlMs, log } = options;
@@ -83,7 +83,8 @@ export function startLease(options: LeaseOptions): Lease {
       }
     } catch (error) {
       log.debug({ err: error, key }, 'lease not renewed');
-      if (held && Date.now() >= heldUntil) await change(false);
+      // Stop a renewal period before the key can expire, so two holders never overlap.
+      if (held && Date.now() >= heldUntil - Math.floor(ttlMs / 3)) await change(false);
     }
   };
 

@@ -3,11 +3,12 @@ import { createLogger } from '../src/logger';
 import { startLease, type Lease } from '../src/lease';
 import { createRedisClient } from '../src/events';
 import { REDIS_URL } from '../src/events/testing';
+import { RedisProcess } from '../../../router/test/e2e/redis-process';
 
 jest.setTimeout(30_000);
 
 /** A contender whose transitions the test can wait on. */
-function contender(key: string) {
+function contender(key: string, redisUrl = REDIS_URL) {
   const log: string[] = [];
   const waiters: { state: string; resolve: () => void }[] = [];
   const record = (state: string) => {
@@ -15,7 +16,7 @@ function contender(key: string) {
     for (const waiter of waiters.filter((entry) => entry.state === state)) waiter.resolve();
   };
   const lease: Lease = startLease({
-    redis: REDIS_URL,
+    redis: redisUrl,
     key,
     ttlMs: 1_000,
     log: createLogger('lease-test', 'silent'),
@@ -96,5 +97,21 @@ describe('lease (real Redis)', () => {
     await failing.settled();
     expect(failing.held).toBe(false);
     expect(await redis.get(key)).toBeNull();
+  });
+
+  it('stops the holder that can no longer reach Redis', async () => {
+    const server = await RedisProcess.start();
+    try {
+      const holder = track(contender(keyOf(), server.url));
+      await holder.lease.settled();
+      expect(holder.lease.held).toBe(true);
+      const lost = holder.next('lost');
+      await server.kill();
+      await lost;
+      expect(holder.lease.held).toBe(false);
+      expect(holder.log).toEqual(['acquired', 'lost']);
+    } finally {
+      await server.stop();
+    }
   });
 });

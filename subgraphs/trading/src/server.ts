@@ -197,7 +197,8 @@ export async function createTradingServer(deps: TradingServerDeps): Promise<Trad
     engine.registerMetrics(server.metrics.registry);
     const relay = server.eventing?.relay;
     if (relay) {
-      // The outbox has no NOTIFY trigger (Migration0004OutboxWake): the engine's commits wake this process's relay.
+      // The engine writes in single statements outside ORM transactions, which the relay's own commit
+      // wake does not see: the engine wakes it after each change.
       relayWake = coalescedWake(() => relay.wake(), RELAY_WAKE_DELAY_MS);
       engine.on('changed', () => relayWake?.request());
     }
