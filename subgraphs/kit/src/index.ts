@@ -13,3 +13,5 @@ export * from './server';
 export * from './events';
 export * from './pubsub';
 export * from './lease';
+export * from './ids';
+export * from './cursor';

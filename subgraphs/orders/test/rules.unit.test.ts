@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { canTransition, isFinal, OrderStatus, TRANSITIONS } from '../src/order/order-state';
 import { planOf } from '../src/order/order.outbox';
 import { assertCheckoutInput } from '../src/order/order.service';
-import { decodeOrderCursor, encodeOrderCursor } from '../src/shared/cursor';
+import { decodeCursor, encodeCursor } from '../../kit/src';
 
 describe('order state machine', () => {
   it('allows the saga and fulfilment edges', () => {
@@ -36,8 +36,8 @@ describe('order state machine', () => {
 
 describe('order cursors', () => {
   it('round-trips a position', () => {
-    const position = { createdAt: new Date('2030-05-06T07:08:09.123Z'), id: randomUUID() };
-    expect(decodeOrderCursor(encodeOrderCursor(position))).toEqual(position);
+    const position = { at: new Date('2030-05-06T07:08:09.123Z'), id: randomUUID() };
+    expect(decodeCursor(encodeCursor(position))).toEqual(position);
   });
 
   it.each([
@@ -47,7 +47,7 @@ describe('order cursors', () => {
     ['a bad id', Buffer.from(JSON.stringify({ t: '2030-01-01T00:00:00.000Z', i: 'x' })).toString('base64url')],
     ['a bad time', Buffer.from(JSON.stringify({ t: '2030-01-01', i: randomUUID() })).toString('base64url')],
   ])('refuses %s', (_name, cursor) => {
-    expect(() => decodeOrderCursor(cursor)).toThrow(expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) }));
+    expect(() => decodeCursor(cursor)).toThrow(expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) }));
   });
 });
 

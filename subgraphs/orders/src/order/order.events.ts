@@ -1,9 +1,8 @@
 import pino, { type Logger } from 'pino';
-import type { EntityManager } from '../../../kit/src';
+import { type EntityManager, isUuid } from '../../../kit/src';
 import { isDigital } from '../product/product-kind';
 import { handleProductChanged, PRODUCT_CHANGED } from '../product/product.events';
 import { EventPayloadError, payloadReader, withinTransaction, type EventEnvelope, type EventHandler, type EventHandlers } from '../shared/events';
-import { isUuid } from '../shared/ids';
 import { CancelReason, CANCELLABLE, OrderStatus } from './order-state';
 import { OrderHistoryEntity } from './order.entity';
 import { observeCompensated, observeCompleted, type SagaMetrics } from './order.metrics';

@@ -1,20 +1,6 @@
 import { QueryOrder, UniqueConstraintViolationException } from '@mikro-orm/core';
-import {
-  badInput,
-  conflict,
-  forbidden,
-  groupedBy,
-  notFound,
-  orderedBy,
-  requireRole,
-  requireViewer,
-  unauthenticated,
-  type RequestContext,
-  type Viewer,
-} from '../../../kit/src';
+import { badInput, conflict, decodeCursor, encodeCursor, forbidden, groupedBy, isUuid, notFound, orderedBy, type RequestContext, requireRole, requireUuid, requireViewer, unauthenticated, type Viewer } from '../../../kit/src';
 import { ProductKind } from '../product/product-kind';
-import { decodeOrderCursor, encodeOrderCursor } from '../shared/cursor';
-import { isUuid, requireUuid } from '../shared/ids';
 import { CANCELLABLE, CancelReason, OrderStatus } from './order-state';
 import { OrderEntity, OrderHistoryEntity, OrderLineEntity } from './order.entity';
 import {
@@ -113,13 +99,13 @@ export class OrderService {
     const max = this.options.ordersMaxPage;
     const size = first ?? Math.min(DEFAULT_ORDERS_PAGE, max);
     if (!Number.isInteger(size) || size < 1 || size > max) throw badInput(`first must be between 1 and ${max}`, 'first');
-    const position = after ? decodeOrderCursor(after) : null;
+    const position = after ? decodeCursor(after) : null;
     const where = position
-      ? { userId, $or: [{ createdAt: { $lt: position.createdAt } }, { createdAt: position.createdAt, id: { $lt: position.id } }] }
+      ? { userId, $or: [{ createdAt: { $lt: position.at } }, { createdAt: position.at, id: { $lt: position.id } }] }
       : { userId };
     const rows = await ctx.em.find(OrderEntity, where, { orderBy: [{ createdAt: QueryOrder.DESC }, { id: QueryOrder.DESC }], limit: size + 1 });
     const page = rows.slice(0, size);
-    const edges = page.map((row) => ({ cursor: encodeOrderCursor(row), node: toOrder(row) }));
+    const edges = page.map((row) => ({ cursor: encodeCursor({ at: row.createdAt, id: row.id }), node: toOrder(row) }));
     return {
       edges,
       pageInfo: {

@@ -1,8 +1,7 @@
 import { Repeater } from '@graphql-yoga/subscription';
 import type { Logger } from 'pino';
-import { forbidden, notFound, requireViewer, type EntityManager, type RequestContext } from '../../../kit/src';
+import { type EntityManager, forbidden, notFound, type RequestContext, requireUuid, requireViewer } from '../../../kit/src';
 import type { EventHandlerHooks } from '../../../kit/src/events';
-import { requireUuid } from '../shared/ids';
 import type { OrderStatus } from './order-state';
 import { OrderEntity } from './order.entity';
 

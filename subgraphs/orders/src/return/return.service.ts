@@ -1,7 +1,7 @@
 import { LockMode, QueryOrder } from '@mikro-orm/core';
-import { badInput, conflict, forbidden, groupedBy, notFound, recordEvent, requireRole, requireViewer, type EntityManager, type RequestContext } from '../../../kit/src';
+import { badInput, conflict, type EntityManager, forbidden, groupedBy, notFound, recordEvent, type RequestContext, requireRole, requireUuid, requireViewer } from '../../../kit/src';
 import { ProductKind } from '../product/product-kind';
-import { requireProductId, requireUuid } from '../shared/ids';
+import { requireProductId } from '../shared/ids';
 import { OrderStatus } from '../order/order-state';
 import type { OrderEntity, OrderLineEntity } from '../order/order.entity';
 import { ORDERS_EVENT_SOURCE } from '../order/order.outbox';

@@ -1,7 +1,6 @@
 import { QueryOrder } from '@mikro-orm/core';
-import { conflict, notFound, requireRole, requireViewer, type RequestContext } from '../../../kit/src';
+import { conflict, isUuid, notFound, type RequestContext, requireRole, requireUuid, requireViewer } from '../../../kit/src';
 import { WebhookRefusalEntity } from '../ingest/refusal.entity';
-import { isUuid, requireUuid } from '../shared/ids';
 import { WebhookEndpointEntity } from './endpoint.entity';
 import type { CreateWebhookEndpointArgs, UpdateWebhookEndpointArgs, WebhookDefaultsInput, WebhookRefusalsArgs } from './endpoint.input';
 import { hashPassphrase, hashWebhookToken, newWebhookToken, webhookUrl } from './endpoint.secrets';

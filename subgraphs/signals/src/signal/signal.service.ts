@@ -1,10 +1,8 @@
 import { LockMode, QueryOrder, type FilterQuery } from '@mikro-orm/core';
-import { badInput, forbidden, notFound, recordEvent, requireViewer, type RequestContext } from '../../../kit/src';
+import { badInput, decodeCursor, encodeCursor, forbidden, isUuid, notFound, recordEvent, type RequestContext, requireUuid, requireViewer } from '../../../kit/src';
 import type { SignalsConfig } from '../config';
 import { quotaMonth, type Plan } from '../plan/plan';
 import { UserPlanEntity } from '../plan/plan.entity';
-import { decodeCursor, encodeCursor } from '../shared/cursor';
-import { isUuid, requireUuid } from '../shared/ids';
 import type { OutcomeWatcher } from '../outcome/outcome.watcher';
 import { DEFAULT_SIGNALS_PAGE, type SignalFilter } from './signal.input';
 import { SignalEntity } from './signal.entity';

@@ -1,21 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type DataLoader from 'dataloader';
-import {
-  AppError,
-  badInput,
-  conflict,
-  notFound,
-  orderedBy,
-  requireRole,
-  requireViewer,
-  type EntityManager,
-  type RequestContext,
-} from '../../../kit/src';
+import { AppError, badInput, conflict, type EntityManager, isUuid, notFound, orderedBy, type RequestContext, requireRole, requireUuid, requireViewer } from '../../../kit/src';
 import type { PaperAccountDefaults } from '../config';
 import type { ExchangeAdapters } from '../exchange/adapter-pool';
 import { ExchangeError } from '../exchange/exchange-adapter';
 import { Decimal, plain } from '../shared/decimal';
-import { isUuid, requireUuid } from '../shared/ids';
 import { ExchangeAccountEntity, PaperBalanceEntity } from './account.entity';
 import { ASSET_PATTERN, type LinkExchangeAccountInput } from './account.input';
 import { Balance, ExchangeAccountKind, toExchangeAccount, type ExchangeAccount } from './account.type';

@@ -1,24 +1,11 @@
 import { QueryOrder, type FilterQuery } from '@mikro-orm/core';
-import {
-  AppError,
-  badInput,
-  conflict,
-  forbidden,
-  groupedBy,
-  notFound,
-  orderedBy,
-  requireViewer,
-  unauthenticated,
-  type RequestContext,
-} from '../../../kit/src';
+import { AppError, badInput, conflict, decodeCursor, encodeCursor, forbidden, groupedBy, isUuid, notFound, orderedBy, type RequestContext, requireUuid, requireViewer, unauthenticated } from '../../../kit/src';
 import { exchangeFailure } from '../accounts/account.service';
 import { ExchangeError } from '../exchange/exchange-adapter';
 import { freeBalance, InsufficientBalanceError } from '../paper/paper-ledger';
 import { readPreflight } from '../risk/positions';
 import { findRiskBreach, NO_EXPOSURE, riskError, type RiskBreach, type RiskLimits, type RiskOrder } from '../risk/risk';
-import { decodeCursor, encodeCursor } from '../shared/cursor';
 import { Decimal, plain } from '../shared/decimal';
-import { isUuid, requireUuid } from '../shared/ids';
 import type { EngineAccount, OrderEngine } from './order-engine';
 import { planOrder, referencePrice, type InstrumentInfo, type OrderPlan, type PlanLimits } from './order-rules';
 import { AccountUnavailableError, DuplicateClientOrderIdError, RiskExposureError } from './trade-change';
@@ -198,10 +185,10 @@ export class TradeOrderService {
     if (filter.type) where.type = filter.type;
     if (args.after) {
       const position = decodeCursor(args.after);
-      where.$or = [{ createdAt: { $lt: position.createdAt } }, { createdAt: position.createdAt, id: { $lt: position.id } }];
+      where.$or = [{ createdAt: { $lt: position.at } }, { createdAt: position.at, id: { $lt: position.id } }];
     }
     const rows = await ctx.em.find(TradeOrderEntity, where, { orderBy: [{ createdAt: QueryOrder.DESC }, { id: QueryOrder.DESC }], limit: size + 1 });
-    const edges = rows.slice(0, size).map((row) => ({ cursor: encodeCursor(row), node: toTradeOrder(row) }));
+    const edges = rows.slice(0, size).map((row) => ({ cursor: encodeCursor({ at: row.createdAt, id: row.id }), node: toTradeOrder(row) }));
     return {
       edges,
       pageInfo: {

@@ -1,7 +1,6 @@
 import { Repeater } from '@graphql-yoga/subscription';
 import type { Logger } from 'pino';
-import { notFound, requireViewer, type RequestContext } from '../../../kit/src';
-import { requireUuid } from '../shared/ids';
+import { notFound, type RequestContext, requireUuid, requireViewer } from '../../../kit/src';
 import { TradeOrderEntity } from './trade-order.entity';
 import type { TradeOrderStatus } from './trade-order.model';
 

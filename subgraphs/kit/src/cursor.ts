@@ -1,9 +1,9 @@
-import { badInput } from '../../../kit/src';
+import { badInput } from './errors';
 import { isUuid } from './ids';
 
-/** Position of an order in the newest-first listing: (createdAt desc, id desc). */
-export interface OrderCursor {
-  createdAt: Date;
+/** Position of a row in a newest-first keyset listing: (at desc, id desc), id a UUID. */
+export interface KeysetPosition {
+  at: Date;
   id: string;
 }
 
@@ -11,12 +11,11 @@ const MAX_CURSOR_LENGTH = 256;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 /** Opaque keyset cursor: base64url of `{"t": iso time, "i": id}`. */
-export function encodeOrderCursor(position: OrderCursor): string {
-  return Buffer.from(JSON.stringify({ t: position.createdAt.toISOString(), i: position.id }), 'utf8').toString('base64url');
-}
+export const encodeCursor = (position: KeysetPosition): string =>
+  Buffer.from(JSON.stringify({ t: position.at.toISOString(), i: position.id }), 'utf8').toString('base64url');
 
-/** Decodes a cursor made by `encodeOrderCursor`; anything else is BAD_USER_INPUT. */
-export function decodeOrderCursor(cursor: string, field = 'after'): OrderCursor {
+/** Decodes a cursor made by `encodeCursor`; anything else is BAD_USER_INPUT. */
+export function decodeCursor(cursor: string, field = 'after'): KeysetPosition {
   const invalid = () => badInput('Invalid cursor', field);
   if (cursor.length === 0 || cursor.length > MAX_CURSOR_LENGTH || !BASE64URL.test(cursor)) throw invalid();
   const bytes = Buffer.from(cursor, 'base64url');
@@ -29,7 +28,7 @@ export function decodeOrderCursor(cursor: string, field = 'after'): OrderCursor 
   }
   const { t, i } = (document ?? {}) as { t?: unknown; i?: unknown };
   if (typeof t !== 'string' || !isUuid(i)) throw invalid();
-  const createdAt = new Date(t);
-  if (Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== t) throw invalid();
-  return { createdAt, id: i.toLowerCase() };
+  const at = new Date(t);
+  if (Number.isNaN(at.getTime()) || at.toISOString() !== t) throw invalid();
+  return { at, id: i.toLowerCase() };
 }
