@@ -4,7 +4,9 @@
  *
  * 1. Ingest at a fixed rate: BENCH_RATE alerts/s (default 1000) for BENCH_SECONDS (10), open loop
  *    (a request is sent when it is due, whether earlier ones answered or not), over BENCH_ENDPOINTS
- *    webhook endpoints (20). Latency is request sent → answer read, measured here.
+ *    webhook endpoints (20), after BENCH_WARMUP_SECONDS (3) at the same rate that are not measured
+ *    (JIT, connections, Postgres's caches). Latency is request sent → answer read, measured here;
+ *    the CPU every process used during the run is divided by the alerts.
  * 2. Ingest flat out: BENCH_CONNECTIONS (32) requests in flight for BENCH_MAX_SECONDS (5).
  *    Both runs are then checked: every 200 is one stored signal, nothing else was stored, no 5xx.
  * 3. Unknown and revoked tokens: BENCH_PROBES (1000) of each, interleaved, one at a time; their 404
@@ -33,11 +35,13 @@ import { hashWebhookToken, newWebhookToken } from '../subgraphs/signals/src/endp
 import { SCREENSHOT_QUEUE } from '../subgraphs/signals/src/screenshots';
 import { waitFor } from '../scripts/services';
 import { healthy, launchNode, stopChildren, SUBGRAPH_PROCESSES } from '../scripts/stack';
+import { commandCpuMs, cpuMs } from './cpu';
 import { appendResults } from './results';
 import { POSTGRES, REDIS } from './stack';
 
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const ENDPOINTS = Number(process.env.BENCH_ENDPOINTS ?? 20);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const MAX_SECONDS = Number(process.env.BENCH_MAX_SECONDS ?? 5);
@@ -186,17 +190,29 @@ async function main(): Promise<void> {
       await dropDatabase(databaseUrl);
       await SUBGRAPH_PROCESSES.find((subgraph) => subgraph.name === name)!.seed(databaseUrl, []);
     }
-    children.push(launchNode('subgraphs/trading/src/main.ts', { ...common, PORT: String(TRADING_PORT), DATABASE_URL: databases.trading }, { cpu: 1, quiet: true }));
-    children.push(launchNode('subgraphs/signals/src/main.ts', { ...signalsEnv, PORT: String(SIGNALS_PORT), SCREENSHOT_WORKERS: 'false' }, { cpu: 0, quiet: true }));
+    const tradingProcess = launchNode('subgraphs/trading/src/main.ts', { ...common, PORT: String(TRADING_PORT), DATABASE_URL: databases.trading }, { cpu: 1, quiet: true });
+    const signalsProcess = launchNode('subgraphs/signals/src/main.ts', { ...signalsEnv, PORT: String(SIGNALS_PORT), SCREENSHOT_WORKERS: 'false' }, { cpu: 0, quiet: true });
+    children.push(tradingProcess, signalsProcess);
     await waitFor('trading', () => healthy(TRADING_PORT), 120_000);
     await waitFor('signals', () => healthy(SIGNALS_PORT), 60_000);
 
     const tokens = await createEndpoints(databases.signals, ENDPOINTS);
     // Warm-up: connections, JIT, the database's plan cache.
-    await fixedRate(pool, tokens, Math.min(RATE, 200), 2);
+    await fixedRate(pool, tokens, RATE, WARMUP_SECONDS);
     const before = Number((await query<{ n: string }>(databases.signals, 'select count(*) as n from "signal"'))[0]!.n);
 
+    const cpuBefore = { signals: cpuMs(signalsProcess.pid), trading: cpuMs(tradingProcess.pid), postgres: commandCpuMs('postgres'), redis: commandCpuMs('redis-server') };
+    const clientBefore = process.cpuUsage();
     const fixed = await fixedRate(pool, tokens, RATE, SECONDS);
+    const client = process.cpuUsage(clientBefore);
+    const perAlert = (before: number | null, after: number | null): string => (before === null || after === null ? 'n/a' : ((after - before) / fixed.answers.length).toFixed(3));
+    const cpu = {
+      signals: perAlert(cpuBefore.signals, cpuMs(signalsProcess.pid)),
+      trading: perAlert(cpuBefore.trading, cpuMs(tradingProcess.pid)),
+      postgres: perAlert(cpuBefore.postgres, commandCpuMs('postgres')),
+      redis: perAlert(cpuBefore.redis, commandCpuMs('redis-server')),
+      client: ((client.user + client.system) / 1000 / fixed.answers.length).toFixed(3),
+    };
     const fast = await flatOut(pool, tokens, CONNECTIONS, MAX_SECONDS);
     const measured = [...fixed.answers, ...fast.answers];
     const accepted = measured.filter((answer) => answer.status === 200 && answer.body.duplicate === false);
@@ -267,8 +283,10 @@ async function main(): Promise<void> {
       '',
       '| run | alerts | alerts/s | p50 ms | p99 ms | max ms | answers |',
       '|---|---|---|---|---|---|---|',
-      `| fixed rate ${RATE}/s for ${SECONDS} s | ${fixedSummary.requests} | ${fixedSummary.perSecond.toFixed(0)} | ${ms(fixedSummary.p50)} | ${ms(fixedSummary.p99)} | ${ms(fixedSummary.max)} | ${fixedSummary.statuses} |`,
+      `| fixed rate ${RATE}/s for ${SECONDS} s (after ${WARMUP_SECONDS} s of warm-up) | ${fixedSummary.requests} | ${fixedSummary.perSecond.toFixed(0)} | ${ms(fixedSummary.p50)} | ${ms(fixedSummary.p99)} | ${ms(fixedSummary.max)} | ${fixedSummary.statuses} |`,
       `| flat out, ${CONNECTIONS} in flight for ${MAX_SECONDS} s | ${fastSummary.requests} | ${fastSummary.perSecond.toFixed(0)} | ${ms(fastSummary.p50)} | ${ms(fastSummary.p99)} | ${ms(fastSummary.max)} | ${fastSummary.statuses} |`,
+      '',
+      `CPU per alert during the fixed-rate run, ms (Postgres and Redis: the whole server): signals ${cpu.signals}, trading ${cpu.trading}, postgres ${cpu.postgres}, redis ${cpu.redis}, this benchmark ${cpu.client}.`,
       '',
       `Lost or duplicated alerts: ${problems.length === 0 ? 'none' : problems.join('; ')} (${accepted.length} accepted, ${stored} stored).`,
       '',

@@ -21,7 +21,6 @@
  */
 import { createPrivateKey, randomUUID } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
 import { SignJWT } from 'jose';
 import { Client } from 'pg';
@@ -30,6 +29,7 @@ import { bullConnection, eventQueueName } from '../subgraphs/kit/src/events';
 import { DEMO_PRODUCTS } from '../scripts/demo-data';
 import { waitFor } from '../scripts/services';
 import { healthy, launchNode, stopChildren, SUBGRAPH_PROCESSES } from '../scripts/stack';
+import { commandCpuMs, cpuMs } from './cpu';
 import { appendResults } from './results';
 import { REDIS, startProcessStack } from './stack';
 
@@ -97,33 +97,6 @@ async function query<T>(databaseUrl: string, sql: string): Promise<T[]> {
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 const round = (value: number, digits = 1) => Number(value.toFixed(digits));
-
-/** CPU milliseconds (user + system) process `pid` used so far; null where /proc cannot tell. */
-function cpuMs(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    // utime and stime, in clock ticks (100 a second on Linux).
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return null;
-  }
-}
-
-/** CPU milliseconds every running postgres process used so far (backends that exit meanwhile drop out). */
-function postgresCpuMs(): number | null {
-  try {
-    let total = 0;
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (stat.includes('(postgres)')) total += cpuMs(Number(entry)) ?? 0;
-    }
-    return total;
-  } catch {
-    return null;
-  }
-}
 
 /** Quantile from a Prometheus histogram's cumulative buckets (linear within a bucket, as histogram_quantile does). */
 function histogramQuantile(buckets: { le: number; count: number }[], q: number): number {
@@ -202,7 +175,7 @@ async function main(): Promise<void> {
       ...SUBGRAPH_PROCESSES.map((subgraph, index) => ({ name: subgraph.name, pid: stack.children[index]?.pid })),
     ];
     const cpuBefore = processes.map((entry) => cpuMs(entry.pid));
-    const postgresBefore = postgresCpuMs();
+    const postgresBefore = commandCpuMs('postgres');
     const clientBefore = process.cpuUsage();
     const started = process.hrtime.bigint();
     const answered = (body: GraphQLBody, since: bigint) => {
@@ -245,7 +218,7 @@ async function main(): Promise<void> {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const perPlacement = (before: number | null, after: number | null) => (before === null || after === null ? null : round((after - before) / ORDERS, 2));
     const cpu = processes.map((entry, index) => ({ name: entry.name, ms: perPlacement(cpuBefore[index]!, cpuMs(entry.pid)) }));
-    const postgresMs = perPlacement(postgresBefore, postgresCpuMs());
+    const postgresMs = perPlacement(postgresBefore, commandCpuMs('postgres'));
     const client = process.cpuUsage(clientBefore);
     const clientMs = round((client.user + client.system) / 1000 / ORDERS, 2);
     latencies.sort((a, b) => a - b);

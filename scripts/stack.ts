@@ -97,7 +97,8 @@ export const SUBGRAPH_PROCESSES: SubgraphProcess[] = [
 
 /** Runs a TypeScript entry point under tsx as a child process, optionally pinned to one CPU core. */
 export function launchNode(script: string, env: Record<string, string>, options: { cpu?: number; quiet?: boolean } = {}): ChildProcess {
-  const node = [process.execPath, '--import', 'tsx', path.join(ROOT, script)];
+  const profile = process.env.CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROFILE_DIR}`] : [];
+  const node = [process.execPath, ...profile, '--import', 'tsx', path.join(ROOT, script)];
   const [command, ...args] = options.cpu === undefined ? node : ['taskset', '-c', String(options.cpu), ...node];
   return spawn(command!, args, {
     cwd: ROOT,

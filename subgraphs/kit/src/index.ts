@@ -15,3 +15,4 @@ export * from './pubsub';
 export * from './lease';
 export * from './ids';
 export * from './cursor';
+export * from './batcher';

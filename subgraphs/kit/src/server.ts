@@ -157,13 +157,20 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
   const httpServer = http.createServer();
   httpServer.keepAliveTimeout = 65_000;
 
-  const contextFor = (viewer: Viewer | null, requestId: string): RequestContext => ({
-    requestId,
-    viewer,
-    em: orm.em.fork(),
-    log: log.child({ requestId }),
-    loaders: new LoaderCache(),
-  });
+  // A request's child logger is built on first use: most requests never log, and a child costs a
+  // redaction pass over its bindings.
+  const contextFor = (viewer: Viewer | null, requestId: string): RequestContext => {
+    let requestLog: Logger | undefined;
+    return {
+      requestId,
+      viewer,
+      em: orm.em.fork(),
+      get log() {
+        return (requestLog ??= log.child({ requestId }));
+      },
+      loaders: new LoaderCache(),
+    };
+  };
 
   const apollo = new ApolloServer<RequestContext>({
     schema,
@@ -285,7 +292,18 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
         if (!match) continue;
         route = String(candidate.path);
         const body = req.method === 'POST' ? await readBody(req, bodyLimit) : Buffer.alloc(0);
-        return candidate.handle({ req, res, url, params: match.slice(1), requestId, log: log.child({ requestId }), body });
+        let requestLog: Logger | undefined;
+        return candidate.handle({
+          req,
+          res,
+          url,
+          params: match.slice(1),
+          requestId,
+          get log() {
+            return (requestLog ??= log.child({ requestId }));
+          },
+          body,
+        });
       }
       sendJson(res, 404, { error: 'Not found' });
     };

@@ -18,6 +18,7 @@ import { createRedisPubSub, type RedisPubSub } from '../../kit/src/pubsub';
 import { SECRET_LOG_PATHS } from '../../kit/src/secrets';
 import type { SignalsConfig } from './config';
 import { IngestService } from './ingest/ingest.service';
+import { IngestStore } from './ingest/ingest.store';
 import { WebhookRateLimiter } from './ingest/rate-limit';
 import { webhookRoute } from './ingest/webhook.route';
 import { signalsEntities, signalsMigrations } from './mikro-orm.config';
@@ -168,6 +169,7 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
     const limiter = new WebhookRateLimiter(rateRedis, config.rateLimit, log.child({ component: 'rate-limit' }));
     const ingest = new IngestService({
       orm,
+      store: new IngestStore(orm, { dedupWindowSeconds: config.dedupWindowSeconds }),
       config,
       updates,
       log: log.child({ component: 'webhook' }),

@@ -4,6 +4,7 @@ import { SCREENSHOT_QUEUE } from '../src/screenshots';
 import { recordScreenshotResult } from '../src/signal/signal.screenshots';
 import { updatedTopic } from '../src/signal/signal.updates';
 import { buyAlert, SIGNAL, startSignals, type SignalsHarness } from './support/harness';
+import { eventually } from './support/screenshots';
 import { record, wsClient } from './support/ws';
 
 const ALICE = '0a11ce00-0000-4000-8000-000000000061';
@@ -35,7 +36,8 @@ describe('screenshots of signals, and the maintenance sweep', () => {
     const id = await newSignal();
     await h.apply(h.envelope('PlanChanged', { userId: PAT, productId: 'p', sku: 'PLAN-PREMIUM', plan: 'PREMIUM' }));
     const premium = (await h.deliver((await h.endpoint(await h.token(PAT))).token, buyAlert())).body.signals[0];
-    const [freeJob, premiumJob] = await Promise.all([jobs.getJob(id), jobs.getJob(premium)]);
+    // Jobs are queued after the webhook answers.
+    const [freeJob, premiumJob] = await Promise.all([eventually(() => jobs.getJob(id), 'the free job'), eventually(() => jobs.getJob(premium), 'the premium job')]);
     expect(freeJob!.data).toMatchObject({ signalId: id, userId: ALICE, plan: 'free' });
     expect(premiumJob!.data).toMatchObject({ signalId: premium, userId: PAT, plan: 'premium' });
     // BullMQ runs lower priorities first.
@@ -84,7 +86,7 @@ describe('screenshots of signals, and the maintenance sweep', () => {
 
   it('queues again a screenshot left PENDING (its job lost), once per signal', async () => {
     const id = await newSignal();
-    await (await jobs.getJob(id))!.remove();
+    await (await eventually(() => jobs.getJob(id), 'the first job')).remove();
     const before = await jobs.getJobCountByTypes('waiting', 'prioritized');
     await h.sql(`update "signal" set "received_at" = now() - interval '10 minutes' where "id" = ?`, [id]);
     await h.server.maintain();

@@ -5,19 +5,21 @@ import type { SignalsConfig } from '../config';
 import { hashWebhookToken, passphraseMatches } from '../endpoint/endpoint.secrets';
 import { levelPrice, parseLevel } from '../outcome/levels';
 import type { OutcomeWatcher } from '../outcome/outcome.watcher';
-import { quotaMonth, type Plan } from '../plan/plan';
+import { quotaMonth } from '../plan/plan';
 import type { ScreenshotJobData } from '../screenshots';
-import { SIGNAL_RECEIVED, SIGNALS_EVENT_SOURCE, type SignalReceivedData } from '../signal/signal.outbox';
+import { SIGNAL_RECEIVED, type SignalReceivedData } from '../signal/signal.outbox';
 import type { SignalUpdates } from '../signal/signal.updates';
 import { tradingViewChart } from '../tradingview/session.chart';
-import type { SignalAction } from './normalize';
 import { parseAlertBody, type ParsedAlert } from './parse';
+import type { EndpointRow, IngestStore, SignalRow } from './ingest.store';
 import type { RateDecision } from './rate-limit';
 import { redactBody } from './redact';
 
 export interface IngestDeps {
   orm: MikroORM;
-  config: Pick<SignalsConfig, 'dedupWindowSeconds' | 'quotas' | 'tradingViewIps' | 'webhookBodyLimitBytes' | 'auditBodyBytes'>;
+  /** Endpoint lookups and accepted deliveries, batched across concurrent requests. */
+  store: IngestStore;
+  config: Pick<SignalsConfig, 'quotas' | 'tradingViewIps' | 'webhookBodyLimitBytes' | 'auditBodyBytes'>;
   updates: SignalUpdates;
   log: Logger;
   /** Counts a request against the token's rate limit. */
@@ -47,54 +49,6 @@ export interface WebhookReply {
 /** Why a delivery was refused, as the audit log and the WebhookRefusal type name it. */
 export type RefusalReason = 'UNKNOWN_TOKEN' | 'REVOKED' | 'IP_NOT_ALLOWED' | 'BODY_TOO_LARGE' | 'RATE_LIMITED' | 'BAD_ALERT' | 'PASSPHRASE_MISMATCH' | 'QUOTA_EXCEEDED';
 
-interface EndpointRow {
-  id: string;
-  user_id: string;
-  token_hash: Buffer;
-  revoked: boolean;
-  passphrase_salt: Buffer | null;
-  passphrase_hash: Buffer | null;
-  tradingview_ips_only: boolean;
-  default_exchange: string | null;
-  default_timeframe: string | null;
-  default_indicator: string | null;
-  default_take_profit: string | null;
-  default_stop_loss: string | null;
-  plan: Plan;
-  /** The owner's TradingView session, sealed (null: none). */
-  tv_sealed_cookies: string | null;
-  tv_default_chart_id: string | null;
-}
-
-interface SignalRow {
-  id: string;
-  indicator: string | null;
-  ticker: string;
-  exchange: string | null;
-  symbol: string;
-  price: string | null;
-  signal_type: string | null;
-  action: SignalAction;
-  timeframe: string | null;
-  chart_id: string | null;
-  take_profit: string | null;
-  stop_loss: string | null;
-  quantity: string | null;
-  alert_time: string | null;
-  extra: Record<string, unknown> | null;
-  message: string | null;
-  received_at: string;
-}
-
-const ENDPOINT_BY_TOKEN = `select e."id", e."user_id", e."token_hash", e."revoked_at" is not null as "revoked", e."passphrase_salt", e."passphrase_hash",
-        e."tradingview_ips_only", e."default_exchange", e."default_timeframe", e."default_indicator", e."default_take_profit", e."default_stop_loss",
-        coalesce(p."plan", 'free') as "plan", t."sealed_cookies" as "tv_sealed_cookies", t."default_chart_id" as "tv_default_chart_id"
-   from "webhook_endpoint" e left join "user_plan" p on p."user_id" = e."user_id"
-        left join "tradingview_session" t on t."user_id" = e."user_id"
-  where e."token_hash" = ?`;
-
-const INGEST = `select "r_outcome", "r_signal_ids", "r_used" from "signals_ingest"(?, ?, ?::uuid, ?, ?::date, ?, ?::jsonb, ?::jsonb, ?)`;
-
 const REFUSAL = `insert into "webhook_refusal" ("id", "endpoint_id", "user_id", "status", "reason", "detail", "remote_ip", "content_type", "body", "received_at")
   values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
@@ -108,9 +62,9 @@ const cut = (value: string | null | undefined, length: number): string | null =>
 
 /**
  * The webhook's path from request to stored signal. Every refusal is answered with its reason and
- * kept in the audit log (never as a signal). An accepted alert is stored with one database round
- * trip (`signals_ingest`: dedup claim, quota, signals, outbox) before the answer; screenshots,
- * subscriptions and the outcome watcher hear about it after the answer.
+ * kept in the audit log (never as a signal). An accepted alert is committed before the answer, in
+ * a transaction it shares with concurrent deliveries (`IngestStore`: dedup claim, quota, signals,
+ * outbox); screenshots, subscriptions and the outcome watcher hear about it after the answer.
  */
 export class IngestService {
   private readonly tradingViewIps: ReadonlySet<string>;
@@ -120,11 +74,10 @@ export class IngestService {
   }
 
   async receive(input: DeliveryInput): Promise<WebhookReply> {
-    const connection = this.deps.orm.em.getConnection();
     // The same work whether the token is known or not: one hash, one indexed lookup, one comparison.
     const tokenHash = hashWebhookToken(input.token);
-    const [endpoint] = await connection.execute<EndpointRow[]>(ENDPOINT_BY_TOKEN, [tokenHash]);
-    const known = timingSafeEqual(endpoint?.token_hash ?? NO_HASH, tokenHash) && endpoint !== undefined;
+    const endpoint = await this.deps.store.endpoint(tokenHash);
+    const known = timingSafeEqual(endpoint?.token_hash ?? NO_HASH, tokenHash) && endpoint !== null;
     if (!known || !endpoint) return this.refuse(input, null, 404, 'UNKNOWN_TOKEN', null, NOT_FOUND_BODY);
     if (endpoint.revoked) return this.refuse(input, endpoint, 404, 'REVOKED', null, NOT_FOUND_BODY);
     if (endpoint.tradingview_ips_only && (input.remoteIp === null || !this.tradingViewIps.has(input.remoteIp))) {
@@ -199,22 +152,9 @@ export class IngestService {
     const limit = this.deps.config.quotas[endpoint.plan];
     // A retry is the same body on the same endpoint: TradingView resends it unchanged.
     const key = createHash('sha256').update(endpoint.id).update('\n').update(input.body).digest();
-    const [outcome] = await this.deps.orm.em
-      .getConnection()
-      .execute<{ r_outcome: 'CREATED' | 'DUPLICATE' | 'QUOTA_EXCEEDED'; r_signal_ids: string[] | null; r_used: number | null }[]>(INGEST, [
-        key,
-        this.deps.config.dedupWindowSeconds,
-        endpoint.id,
-        endpoint.user_id,
-        month,
-        limit,
-        JSON.stringify(rows),
-        JSON.stringify(events),
-        SIGNALS_EVENT_SOURCE,
-      ]);
-    if (!outcome) throw new Error('signals_ingest returned nothing');
-    if (outcome.r_outcome === 'QUOTA_EXCEEDED') {
-      const used = outcome.r_used ?? 0;
+    const stored = await this.deps.store.store({ key, endpointId: endpoint.id, userId: endpoint.user_id, month, limit, signals: rows, events });
+    if (stored.outcome === 'QUOTA_EXCEEDED') {
+      const { used } = stored;
       return this.refuse(
         input,
         endpoint,
@@ -233,11 +173,10 @@ export class IngestService {
         secrets,
       );
     }
-    const ids = outcome.r_signal_ids ?? [];
-    if (outcome.r_outcome === 'DUPLICATE') return { status: 200, body: { ok: true, duplicate: true, signals: ids } };
+    if (stored.outcome === 'DUPLICATE') return { status: 200, body: { ok: true, duplicate: true, signals: stored.signalIds } };
     return {
       status: 200,
-      body: { ok: true, duplicate: false, signals: ids },
+      body: { ok: true, duplicate: false, signals: stored.signalIds },
       after: () => this.announce(endpoint, rows),
     };
   }

@@ -6,7 +6,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job, type KeepJobs } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { AppError, badInput, sendJson, type Logger, type Route } from '../../../kit/src';
+import { AppError, badInput, createBatcher, sendJson, type Logger, type Route } from '../../../kit/src';
 import { bullConnection, createErrorReporter, createRedisClient, type RedisTarget } from '../../../kit/src/events';
 import { BrowserPool, type BrowserPoolOptions } from './browser-pool';
 import type { CandleSource } from './chart-data';
@@ -222,6 +222,18 @@ export function createScreenshotService(options: ScreenshotServiceOptions): Scre
     return bullQueue;
   }
 
+  // Jobs gather for 20 ms and go to Redis in one MULTI: a screenshot takes seconds, and a write to
+  // Redis per alert cost more than the rest of the enqueue.
+  const enqueues = createBatcher<ScreenshotJobData, void>(
+    async (items) => {
+      await queue().addBulk(
+        items.map((data) => ({ name: SCREENSHOT_JOB, data, opts: { ...jobOptions, jobId: data.signalId, priority: PLAN_PRIORITY[data.plan] ?? PLAN_PRIORITY.free } })),
+      );
+      return items.map(() => undefined);
+    },
+    { maxBatchSize: 100, maxInFlight: 2, windowMs: 20 },
+  );
+
   async function shoot(data: ScreenshotJobData, final: boolean, signal: AbortSignal): Promise<{ png: Uint8Array; source: ScreenshotSource }> {
     const tradingView = options.tradingView;
     if (data.tradingView && tradingView) {
@@ -340,7 +352,7 @@ export function createScreenshotService(options: ScreenshotServiceOptions): Scre
 
     async enqueue(data) {
       if (!SIGNAL_ID_PATTERN.test(data.signalId)) throw badInput('signalId must be 1 to 128 letters, digits, - or _', 'signalId');
-      await queue().add(SCREENSHOT_JOB, data, { ...jobOptions, jobId: data.signalId, priority: PLAN_PRIORITY[data.plan] ?? PLAN_PRIORITY.free });
+      await enqueues.load(data);
     },
 
     signedUrl(file, ttlSeconds = urlTtlSeconds) {
