@@ -25,6 +25,7 @@ export interface DemoUser {
 export const DEMO_USERS: DemoUser[] = [
   { email: 'admin@mercado.dev', password: 'admin-password-123', name: 'Ada Admin', role: 'ADMIN' },
   { email: 'customer@mercado.dev', password: 'customer-password-123', name: 'Carl Customer', role: 'CUSTOMER' },
+  { email: 'partner@mercado.dev', password: 'partner-password-123', name: 'Pat Partner', role: 'PARTNER' },
 ];
 
 /** Category tree: parent slugs before children. */

@@ -25,8 +25,18 @@ export interface RouterConfig {
   queryPlanCacheMiB: number;
   /** Largest accepted request body. */
   bodyLimitBytes: number;
-  /** For APQ and rate limits (later issues). */
+  /** Shared by the replicas: the APQ cache and the rate limit counters. */
   redisUrl: string;
+  /** The users subgraph's API key exchange (`POST /api-keys/token`); default: next to the JWKS. */
+  apiKeyExchangeUrl: string;
+  /** Requests a minute per API key; 0: unlimited. */
+  rateLimitApiKeyPerMinute: number;
+  /** Requests a minute per signed-in user; 0: unlimited. */
+  rateLimitUserPerMinute: number;
+  /** The persisted query manifest (trusted documents) partners' API keys may run (absolute path). */
+  persistedQueriesPath: string;
+  /** How long an automatic persisted query stays registered. */
+  apqTtlSeconds: number;
   introspection: boolean;
   /** `SUBGRAPH_URL_<NAME>` overrides the supergraph's routing URL of subgraph `<name>` (lowercase). */
   subgraphUrls: Record<string, string>;
@@ -44,6 +54,10 @@ export interface RouterConfig {
    */
   subscriptionSharedFields: string[];
 }
+
+const DEFAULT_JWKS_URL = 'http://127.0.0.1:4001/.well-known/jwks.json';
+/** Where the users subgraph trades API keys for tokens (subgraphs/users/src/api-keys). */
+const API_KEY_TOKEN_PATH = '/api-keys/token';
 
 const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
 
@@ -82,13 +96,18 @@ export function readRouterConfig(env: Record<string, string | undefined> = proce
     logLevel: reader.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     supergraphPath: path.resolve(cwd, reader.string('SUPERGRAPH_PATH', 'schema/supergraph.graphql')),
     supergraphWatch: reader.bool('SUPERGRAPH_WATCH', true),
-    jwksUrl: reader.url('JWKS_URL', 'http://127.0.0.1:4001/.well-known/jwks.json'),
+    jwksUrl: reader.url('JWKS_URL', DEFAULT_JWKS_URL),
     subgraphTimeoutMs: reader.int('SUBGRAPH_TIMEOUT_MS', 10_000, { min: 1, max: 300_000 }),
     subgraphMaxSockets: reader.int('SUBGRAPH_MAX_SOCKETS', 256, { min: 1, max: 65_536 }),
     subgraphDedupe: reader.bool('SUBGRAPH_DEDUPE', true),
     queryPlanCacheMiB: reader.int('QUERY_PLAN_CACHE_MIB', 64, { min: 1, max: 4096 }),
     bodyLimitBytes: reader.int('BODY_LIMIT_BYTES', 1_000_000, { min: 1_024 }),
     redisUrl: reader.url('REDIS_URL', 'redis://127.0.0.1:6379'),
+    apiKeyExchangeUrl: '',
+    rateLimitApiKeyPerMinute: reader.int('RATE_LIMIT_API_KEY_PER_MINUTE', 600, { min: 0 }),
+    rateLimitUserPerMinute: reader.int('RATE_LIMIT_USER_PER_MINUTE', 1200, { min: 0 }),
+    persistedQueriesPath: path.resolve(cwd, reader.string('PERSISTED_QUERIES_PATH', 'schema/persisted-queries.json')),
+    apqTtlSeconds: reader.int('APQ_TTL_SECONDS', 86_400, { min: 60 }),
     introspection: reader.bool('INTROSPECTION', nodeEnv !== 'production'),
     subgraphUrls: subgraphUrlOverrides(env, overrideProblems),
     subscriptionInitTimeoutMs: reader.int('SUBSCRIPTION_INIT_TIMEOUT_MS', 3_000, { min: 1, max: 300_000 }),
@@ -97,6 +116,7 @@ export function readRouterConfig(env: Record<string, string | undefined> = proce
     subscriptionReconnectMaxMs: reader.int('SUBSCRIPTION_RECONNECT_MAX_MS', 30_000, { min: 0, max: 3_600_000 }),
     subscriptionSharedFields: sharedFields(reader.string('SUBSCRIPTION_SHARED_FIELDS', 'priceUpdated'), overrideProblems),
   };
+  config.apiKeyExchangeUrl = reader.url('API_KEY_EXCHANGE_URL', new URL(API_KEY_TOKEN_PATH, URL.canParse(config.jwksUrl) ? config.jwksUrl : DEFAULT_JWKS_URL).href);
   try {
     reader.done();
   } catch (error) {

@@ -14,13 +14,19 @@ import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { TokenVerifier, Viewer } from '../../subgraphs/kit/src/auth';
+import { createErrorReporter, createRedisClient } from '../../subgraphs/kit/src/events';
+import { FixedWindowRateLimiter } from '../../subgraphs/kit/src/rate-limit';
+import { RedisApqCache } from './apq-cache';
 import type { RouterConfig } from './config';
 import { createGateway, createPooledFetcher, createSubgraphAgent, SubgraphDataSource, subgraphsOf, type SupergraphSource } from './gateway';
+import { apiKeyPlugin } from './plugins/api-keys';
 import { authPlugin } from './plugins/auth';
 import { errorMaskingPlugin } from './plugins/error-masking';
 import { healthPlugin } from './plugins/health';
 import { GRAPHQL_PATH, landingPagePlugin } from './plugins/landing-page';
 import { metricsPlugin } from './plugins/metrics';
+import { persistedQueriesPlugin, readManifest } from './plugins/persisted-queries';
+import { rateLimitPlugin } from './plugins/rate-limit';
 import { requestIdPlugin } from './plugins/request-id';
 import type { HttpExchange, RouterContext, RouterPlugin, SubgraphRequestEvent, SubgraphResponseEvent } from './plugins/types';
 import { createSubscriptionServer, type SubscriptionServer } from './subscriptions/server';
@@ -129,6 +135,15 @@ export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
   const agent = createSubgraphAgent({ connectionsPerOrigin: config.subgraphMaxSockets });
   const fetcher = createPooledFetcher(agent, config.subgraphTimeoutMs);
 
+  // APQ cache and rate limit counters, shared by the replicas. No offline queue: while Redis is
+  // away a lookup misses and a count lets the request through at once, instead of waiting.
+  const redis = createRedisClient(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 1_000 });
+  const redisErrors = createErrorReporter(log, {}, 'router redis connection error');
+  redis.on('error', (error) => redisErrors.error(error));
+  redis.on('ready', () => redisErrors.recovered());
+  const perMinute = (limit: number, prefix: string) =>
+    limit > 0 ? new FixedWindowRateLimiter(redis, { limit, windowSeconds: 60 }, log.child({ component: 'rate-limit' }), prefix) : null;
+
   let supergraph: SupergraphState | null = null;
   const metrics = metricsPlugin();
   const plugins: RouterPlugin[] = [
@@ -137,6 +152,12 @@ export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
     metrics,
     landingPagePlugin({ enabled: !production, log }),
     authPlugin({ verifyToken: deps.verifyToken }),
+    apiKeyPlugin({ exchangeUrl: config.apiKeyExchangeUrl, verifyToken: deps.verifyToken }),
+    rateLimitPlugin({
+      apiKeys: perMinute(config.rateLimitApiKeyPerMinute, 'mercado:router:rate:'),
+      users: perMinute(config.rateLimitUserPerMinute, 'mercado:router:rate:'),
+    }),
+    persistedQueriesPlugin(readManifest(config.persistedQueriesPath)),
     errorMaskingPlugin(),
     ...(deps.plugins ?? []),
   ];
@@ -203,6 +224,7 @@ export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
     hideSchemaDetailsFromClientErrors: production,
     // Compact JSON: Apollo Server pretty-prints by default, which costs on every response.
     stringifyResult: (value) => JSON.stringify(value),
+    persistedQueries: { cache: new RedisApqCache(redis, log), ttl: config.apqTtlSeconds },
     ...(formatError ? { formatError: formatError as (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError } : {}),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
@@ -216,6 +238,7 @@ export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
     await apollo.start();
   } catch (error) {
     await agent.close();
+    redis.disconnect();
     throw error;
   }
 
@@ -354,6 +377,7 @@ export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
         await apollo.stop();
         if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
         await agent.close();
+        await redis.quit().catch(() => redis.disconnect());
       })();
       return closing;
     },

@@ -17,6 +17,11 @@ describe('readRouterConfig', () => {
       queryPlanCacheMiB: 64,
       bodyLimitBytes: 1_000_000,
       redisUrl: 'redis://127.0.0.1:6379',
+      apiKeyExchangeUrl: 'http://127.0.0.1:4001/api-keys/token',
+      rateLimitApiKeyPerMinute: 600,
+      rateLimitUserPerMinute: 1200,
+      persistedQueriesPath: '/repo/schema/persisted-queries.json',
+      apqTtlSeconds: 86_400,
       introspection: true,
       subgraphUrls: {},
       subscriptionInitTimeoutMs: 3_000,
@@ -48,6 +53,10 @@ describe('readRouterConfig', () => {
         QUERY_PLAN_CACHE_MIB: '128',
         BODY_LIMIT_BYTES: '2048',
         REDIS_URL: 'redis://redis:6379',
+        RATE_LIMIT_API_KEY_PER_MINUTE: '60',
+        RATE_LIMIT_USER_PER_MINUTE: '0',
+        PERSISTED_QUERIES_PATH: '/etc/mercado/persisted-queries.json',
+        APQ_TTL_SECONDS: '3600',
       },
       '/repo',
     );
@@ -64,7 +73,14 @@ describe('readRouterConfig', () => {
       queryPlanCacheMiB: 128,
       bodyLimitBytes: 2048,
       redisUrl: 'redis://redis:6379',
+      // Next to the JWKS unless API_KEY_EXCHANGE_URL says otherwise.
+      apiKeyExchangeUrl: 'http://users:4001/api-keys/token',
+      rateLimitApiKeyPerMinute: 60,
+      rateLimitUserPerMinute: 0,
+      persistedQueriesPath: '/etc/mercado/persisted-queries.json',
+      apqTtlSeconds: 3600,
     });
+    expect(readRouterConfig({ API_KEY_EXCHANGE_URL: 'http://keys:9000/exchange' }).apiKeyExchangeUrl).toBe('http://keys:9000/exchange');
   });
 
   it('reports every invalid variable at once', () => {

@@ -3,8 +3,11 @@ import { createTokenVerifier, JWT_ALGORITHM, JWT_AUDIENCE, JWT_ISSUER, type Role
 
 export interface Issuer {
   verifyToken: TokenVerifier;
-  /** A token like the users subgraph issues; `expiresAt` (epoch seconds) may lie in the past. */
-  sign(subject: string, options?: { role?: Role; expiresAt?: number }): Promise<string>;
+  /**
+   * A token like the users subgraph issues; `expiresAt` (epoch seconds) may lie in the past. With
+   * `apiKeyId`, a token as users trades for an API key (`akid` claim, the key's scopes).
+   */
+  sign(subject: string, options?: { role?: Role; expiresAt?: number; scopes?: string[]; apiKeyId?: string }): Promise<string>;
 }
 
 /**
@@ -19,7 +22,7 @@ export async function createIssuer(): Promise<Issuer> {
     verifyToken: createTokenVerifier(createLocalJWKSet({ keys: [jwk] })),
     sign(subject, options = {}) {
       const now = Math.floor(Date.now() / 1000);
-      return new SignJWT({ role: options.role ?? 'CUSTOMER', scopes: [] })
+      return new SignJWT({ role: options.role ?? 'CUSTOMER', scopes: options.scopes ?? [], ...(options.apiKeyId ? { akid: options.apiKeyId } : {}) })
         .setProtectedHeader({ alg: JWT_ALGORITHM, kid: 'router-test' })
         .setSubject(subject)
         .setIssuer(JWT_ISSUER)

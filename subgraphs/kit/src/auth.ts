@@ -13,6 +13,8 @@ export interface Viewer {
   id: string;
   role: Role;
   scopes: string[];
+  /** Set when the token was exchanged for an API key (`akid` claim): a partner's program, not a person. */
+  apiKeyId?: string;
 }
 
 export type TokenVerifier = (token: string) => Promise<Viewer>;
@@ -28,7 +30,9 @@ export function createTokenVerifier(keys: JWTVerifyGetKey): TokenVerifier {
       const role = payload.role as Role;
       if (typeof payload.sub !== 'string' || !ROLES.includes(role)) throw new Error('token lacks subject or role');
       const scopes = Array.isArray(payload.scopes) ? payload.scopes.filter((scope): scope is string => typeof scope === 'string') : [];
-      return { id: payload.sub, role, scopes };
+      const viewer: Viewer = { id: payload.sub, role, scopes };
+      if (typeof payload.akid === 'string') viewer.apiKeyId = payload.akid;
+      return viewer;
     } catch {
       throw new AppError('UNAUTHENTICATED', 'Invalid or expired access token', { http: { status: 401 } });
     }

@@ -16,3 +16,4 @@ export * from './lease';
 export * from './ids';
 export * from './cursor';
 export * from './batcher';
+export * from './rate-limit';

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { viewerFromHeader, type TokenVerifier, type Viewer } from './auth';
 import type { RequestContext } from './context';
-import { isExpectedError, maskError } from './errors';
+import { AppError, isExpectedError, maskError } from './errors';
 import type { EventHandlers } from './events/consumer';
 import { startEventing, type Eventing } from './events/eventing';
 import type { RedisTarget } from './events/redis';
@@ -147,6 +147,23 @@ function loggingPlugin(metrics: ServerMetrics): ApolloServerPlugin<RequestContex
 }
 
 /**
+ * A token traded for an API key carries the key's scopes: without `write` it may not run a
+ * mutation. The router checks this too; subgraphs do not trust the network.
+ */
+const apiKeyScopePlugin: ApolloServerPlugin<RequestContext> = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ operation, contextValue }) {
+        const viewer = contextValue.viewer;
+        if (viewer?.apiKeyId && operation?.operation === 'mutation' && !viewer.scopes.includes('write')) {
+          throw new AppError('FORBIDDEN', 'This API key has no write scope');
+        }
+      },
+    };
+  },
+};
+
+/**
  * One HTTP server per subgraph: GraphQL over HTTP (Apollo Server) and graphql-ws on `/graphql`,
  * plus `/health`, `/ready`, `/metrics` and the subgraph's own routes (webhooks, JWKS).
  */
@@ -181,7 +198,7 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     formatError: maskError,
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), loggingPlugin(metrics)],
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), loggingPlugin(metrics), apiKeyScopePlugin],
   });
   await apollo.start();
 

@@ -24,8 +24,9 @@ export class TestIssuer {
     return new TestIssuer(createLocalJWKSet({ keys: [jwk] }), privateKey );
   }
 
-  sign(subject: string, role: Role = 'CUSTOMER', scopes: string[] = []): Promise<string> {
-    return new SignJWT({ role, scopes })
+  /** With `apiKeyId`, a token as users trades for an API key. */
+  sign(subject: string, role: Role = 'CUSTOMER', scopes: string[] = [], apiKeyId?: string): Promise<string> {
+    return new SignJWT({ role, scopes, ...(apiKeyId ? { akid: apiKeyId } : {}) })
       .setProtectedHeader({ alg: JWT_ALGORITHM, kid: 'test' })
       .setSubject(subject)
       .setIssuer(JWT_ISSUER)

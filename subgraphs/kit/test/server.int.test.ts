@@ -62,6 +62,17 @@ describe('subgraph server factory', () => {
     expect(forged.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 
+  it('lets a token traded for an API key write only with the write scope', async () => {
+    const mutation = 'mutation { addNote(input: { text: "by key" }) { id text } }';
+    const reader = await issuer.sign('partner-1', 'PARTNER', ['read'], 'key-1');
+    const readOnly = await graphqlRequest(url, mutation, { token: reader });
+    expect(readOnly.errors?.[0]).toMatchObject({ message: 'This API key has no write scope', extensions: { code: 'FORBIDDEN' } });
+    const writer = await graphqlRequest(url, mutation, { token: await issuer.sign('partner-1', 'PARTNER', ['read', 'write'], 'key-2') });
+    expect(writer.data?.addNote).toMatchObject({ text: 'by key' });
+    const read = await graphqlRequest(url, `{ note(id: "${writer.data!.addNote.id}") { text } }`, { token: reader });
+    expect(read.data).toEqual({ note: { text: 'by key' } });
+  });
+
   it('serves health, readiness and metrics', async () => {
     const base = url.replace('/graphql', '');
     expect((await fetch(`${base}/health`)).status).toBe(200);

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { ConfigError, readEnv, readSubgraphConfig, type SubgraphConfig } from '../../kit/src';
+import { ConfigError, readEnv, readSubgraphConfig, type RateLimit, type SubgraphConfig } from '../../kit/src';
 import { CredentialsError, developmentKeyring, parseKeyring, type CredentialKeyring } from '../../kit/src/secrets';
 import type { Plan } from './plan/plan';
 import { readScreenshotConfig, type ScreenshotConfig } from './screenshots';
@@ -10,11 +10,6 @@ export const TRADINGVIEW_WEBHOOK_IPS = ['52.89.214.238', '34.212.75.30', '54.218
 export const DEFAULT_SIGNALS_MAX_PAGE = 100;
 export const DEFAULT_MAX_ENDPOINTS = 20;
 
-export interface WebhookRateLimit {
-  /** Requests one webhook token may send per window (counted in Redis, shared by every replica). */
-  limit: number;
-  windowSeconds: number;
-}
 
 export interface SignalsConfig extends SubgraphConfig {
   databasePoolSize: number;
@@ -30,7 +25,8 @@ export interface SignalsConfig extends SubgraphConfig {
   dedupWindowSeconds: number;
   /** Signals per calendar month (UTC) of each plan. */
   quotas: Record<Plan, number>;
-  rateLimit: WebhookRateLimit;
+  /** Requests one webhook token may send per window. */
+  rateLimit: RateLimit;
   /** Largest alert body accepted; larger ones answer 413. */
   webhookBodyLimitBytes: number;
   /** How much of a refused body the audit log keeps. */

@@ -5,6 +5,7 @@ import { Registry, type Metric } from 'prom-client';
 import {
   createSubgraphServer,
   createTokenVerifier,
+  FixedWindowRateLimiter,
   openOrm,
   remoteKeys,
   type EventHandlers,
@@ -19,7 +20,6 @@ import { SECRET_LOG_PATHS } from '../../kit/src/secrets';
 import type { SignalsConfig } from './config';
 import { IngestService } from './ingest/ingest.service';
 import { IngestStore } from './ingest/ingest.store';
-import { WebhookRateLimiter } from './ingest/rate-limit';
 import { webhookRoute } from './ingest/webhook.route';
 import { signalsEntities, signalsMigrations } from './mikro-orm.config';
 import { OutcomeWatcher } from './outcome/outcome.watcher';
@@ -166,7 +166,7 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
       watcher,
       secretsKeyring: keyring,
     });
-    const limiter = new WebhookRateLimiter(rateRedis, config.rateLimit, log.child({ component: 'rate-limit' }));
+    const limiter = new FixedWindowRateLimiter(rateRedis, config.rateLimit, log.child({ component: 'rate-limit' }), 'mercado:signals:rate:');
     const ingest = new IngestService({
       orm,
       store: new IngestStore(orm, { dedupWindowSeconds: config.dedupWindowSeconds }),

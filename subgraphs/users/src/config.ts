@@ -14,6 +14,8 @@ export interface UsersConfig extends SubgraphConfig {
   /** AES-256-GCM key (32 bytes, base64) for TOTP secrets at rest; absent outside production means a development key. */
   totpEncryptionKey: Buffer | undefined;
   totpIssuer: string;
+  /** Lifetime of the access tokens `POST /api-keys/token` gives for an API key. */
+  apiKeyTokenTtlSeconds: number;
 }
 
 function parseSigningKey(pem: string, problems: string[]): KeyObject | undefined {
@@ -58,6 +60,7 @@ export function readUsersConfig(env: Record<string, string | undefined> = proces
     loginLockoutSeconds: reader.int('LOGIN_LOCKOUT_SECONDS', 15 * 60, { min: 1, max: 7 * 24 * 3600 }),
     totpEncryptionKey: totpKey ? parseEncryptionKey(totpKey, problems) : undefined,
     totpIssuer: reader.string('TOTP_ISSUER', 'Mercado'),
+    apiKeyTokenTtlSeconds: reader.int('API_KEY_TOKEN_TTL_SECONDS', 300, { min: 30, max: 3600 }),
   };
 
   try {

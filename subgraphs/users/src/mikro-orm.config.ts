@@ -1,16 +1,19 @@
 import { InboxRecord, OutboxEvent } from '../../kit/src';
+import { ApiKeyEntity } from './api-keys/api-key.entity';
 import { RefreshTokenEntity } from './auth/refresh-token.entity';
 import { Migration0001Init } from './migrations/Migration0001Init';
 import { Migration0002Plans } from './migrations/Migration0002Plans';
 import { Migration0003OutboxWake } from './migrations/Migration0003OutboxWake';
 import { Migration0004UnknownEmailLockout } from './migrations/Migration0004UnknownEmailLockout';
+import { Migration0005ApiKeys } from './migrations/Migration0005ApiKeys';
 import { UserEntity } from './users/user.entity';
 
-export const usersEntities = [UserEntity, RefreshTokenEntity, OutboxEvent, InboxRecord];
+export const usersEntities = [UserEntity, RefreshTokenEntity, ApiKeyEntity, OutboxEvent, InboxRecord];
 
 export const usersMigrations = [
   { name: 'Migration0001Init', class: Migration0001Init },
   { name: 'Migration0002Plans', class: Migration0002Plans },
   { name: 'Migration0003OutboxWake', class: Migration0003OutboxWake },
   { name: 'Migration0004UnknownEmailLockout', class: Migration0004UnknownEmailLockout },
+  { name: 'Migration0005ApiKeys', class: Migration0005ApiKeys },
 ];

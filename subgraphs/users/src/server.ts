@@ -8,6 +8,8 @@ import {
   type SubgraphServer,
   type TokenVerifier,
 } from '../../kit/src';
+import { apiKeyTokenRoute } from './api-keys/api-key.route';
+import { ApiKeyService } from './api-keys/api-key.service';
 import { AuthService } from './auth/auth.service';
 import { PasswordHasher } from './auth/password';
 import { SigningKeys } from './auth/signing-keys';
@@ -26,7 +28,7 @@ export interface UsersServerDeps {
   log: Logger;
   /** Defaults to verifying this subgraph's own tokens with its local key set. */
   verifyToken?: TokenVerifier;
-  /** Time for lockouts, refresh-token expiry and TOTP; tests move it instead of sleeping. */
+  /** Time for lockouts, refresh-token and API-key expiry and TOTP; tests move it instead of sleeping. */
   clock?: Clock;
 }
 
@@ -72,6 +74,7 @@ export async function createUsersServer(deps: UsersServerDeps): Promise<UsersSer
       accessTokenTtlSeconds: config.accessTokenTtlSeconds,
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
     }),
+    apiKeys: new ApiKeyService({ clock, keys: signingKeys, tokenTtlSeconds: config.apiKeyTokenTtlSeconds }),
   };
   const schema = await buildUsersSchema(services);
 
@@ -83,7 +86,7 @@ export async function createUsersServer(deps: UsersServerDeps): Promise<UsersSer
       orm,
       log,
       verifyToken: deps.verifyToken ?? signingKeys.verifier(),
-      routes: [jwksRoute(signingKeys)],
+      routes: [jwksRoute(signingKeys), apiKeyTokenRoute({ orm, apiKeys: services.apiKeys })],
       events: config.eventsEnabled
         ? { redis: config.redisUrl, prefix: config.eventsPrefix, concurrency: config.eventsConcurrency, handlers: userEventHandlers }
         : undefined,

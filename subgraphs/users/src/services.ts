@@ -1,3 +1,4 @@
+import type { ApiKeyService } from './api-keys/api-key.service';
 import type { AuthService } from './auth/auth.service';
 import type { TotpService } from './totp/totp.service';
 import type { UserService } from './users/user.service';
@@ -7,4 +8,5 @@ export interface UsersServices {
   auth: AuthService;
   users: UserService;
   totp: TotpService;
+  apiKeys: ApiKeyService;
 }

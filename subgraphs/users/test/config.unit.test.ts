@@ -5,7 +5,7 @@ import { readUsersConfig } from '../src/config';
 const ecKey = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 
 describe('readUsersConfig', () => {
-  it('has development defaults: port 4001, mercado_users, 15 min access tokens, 30 day refresh tokens, 5 failures / 15 min lockout', () => {
+  it('has development defaults: port 4001, mercado_users, 15 min access tokens, 30 day refresh tokens, 5 failures / 15 min lockout, 5 min API-key tokens', () => {
     const config = readUsersConfig({});
     expect(config).toMatchObject({
       name: 'users',
@@ -19,6 +19,7 @@ describe('readUsersConfig', () => {
       jwtPrivateKey: undefined,
       totpEncryptionKey: undefined,
       totpIssuer: 'Mercado',
+      apiKeyTokenTtlSeconds: 300,
     });
   });
 
@@ -32,9 +33,10 @@ describe('readUsersConfig', () => {
       LOGIN_MAX_FAILURES: '3',
       LOGIN_LOCKOUT_SECONDS: '60',
       TOTP_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      API_KEY_TOKEN_TTL_SECONDS: '60',
     });
     expect(config.jwtPrivateKey?.asymmetricKeyType).toBe('ec');
-    expect(config).toMatchObject({ jwtKeyId: 'key-2030', accessTokenTtlSeconds: 300, refreshTokenTtlSeconds: 86400, loginMaxFailures: 3, loginLockoutSeconds: 60 });
+    expect(config).toMatchObject({ jwtKeyId: 'key-2030', accessTokenTtlSeconds: 300, refreshTokenTtlSeconds: 86400, loginMaxFailures: 3, loginLockoutSeconds: 60, apiKeyTokenTtlSeconds: 60 });
     expect(config.totpEncryptionKey).toHaveLength(32);
   });
 
@@ -65,5 +67,7 @@ describe('readUsersConfig', () => {
       expect.stringContaining('TOTP_ENCRYPTION_KEY must be 32 bytes'),
     ]);
     expect(attempt({ JWT_PRIVATE_KEY: rsa })).toEqual(['JWT_PRIVATE_KEY must be an EC P-256 key (ES256)']);
+    expect(attempt({ API_KEY_TOKEN_TTL_SECONDS: '29' })).toEqual(['API_KEY_TOKEN_TTL_SECONDS must be between 30 and 3600, got 29']);
+    expect(attempt({ API_KEY_TOKEN_TTL_SECONDS: '3601' })).toEqual(['API_KEY_TOKEN_TTL_SECONDS must be between 30 and 3600, got 3601']);
   });
 });

@@ -1,4 +1,4 @@
-import { createLogger } from '../../kit/src';
+import { createLogger, type Logger } from '../../kit/src';
 import { graphqlRequest, testDatabaseUrl, type GraphQLResponse } from '../../kit/src/testing';
 import { readUsersConfig } from '../src/config';
 import { createUsersServer, type UsersServer } from '../src/server';
@@ -35,11 +35,12 @@ export interface UsersHarness {
   close(): Promise<void>;
 }
 
-export async function startUsers(env: Record<string, string> = {}): Promise<UsersHarness> {
+/** `log` replaces the silent logger, for tests that read what the server logs. */
+export async function startUsers(env: Record<string, string> = {}, log?: Logger): Promise<UsersHarness> {
   const database = testDatabaseUrl('users');
   const clock = new TestClock();
   const config = readUsersConfig({ DATABASE_URL: database.url, NODE_ENV: 'test', LOG_LEVEL: 'silent', EVENTS_ENABLED: 'false', ...env });
-  const server = await createUsersServer({ config, log: createLogger('users-test', process.env.USERS_TEST_LOG ?? 'silent'), clock: clock.now });
+  const server = await createUsersServer({ config, log: log ?? createLogger('users-test', process.env.USERS_TEST_LOG ?? 'silent'), clock: clock.now });
   const url = await server.listen(0);
   const sql = <T>(query: string, params: unknown[] = []) => server.orm.em.getConnection().execute<T[]>(query, params);
   const harness: UsersHarness = {

@@ -19,11 +19,16 @@ describe('users schema', () => {
       'confirmTotp(code: String!): Boolean!',
       'disableTotp(code: String!): Boolean!',
       'me: User',
+      'apiKeys: [ApiKey!]!',
+      'createApiKey(input: CreateApiKeyInput!): CreatedApiKey!',
+      'revokeApiKey(id: ID!): ApiKey!',
     ]) {
       expect(sdl).toContain(field);
     }
     expect(sdl).toMatch(/input LoginInput \{[^}]*totp: String\n/);
-    expect(sdl).not.toMatch(/passwordHash|totpSecret|failedLoginCount/);
+    expect(sdl).toMatch(/enum ApiKeyScope \{[^}]*READ[^}]*WRITE[^}]*\}/);
+    expect(sdl).toMatch(/input CreateApiKeyInput \{[^}]*expiresInDays: Int\n/);
+    expect(sdl).not.toMatch(/passwordHash|totpSecret|failedLoginCount|keyHash/);
   });
 });
 

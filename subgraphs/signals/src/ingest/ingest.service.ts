@@ -12,7 +12,7 @@ import type { SignalUpdates } from '../signal/signal.updates';
 import { tradingViewChart } from '../tradingview/session.chart';
 import { parseAlertBody, type ParsedAlert } from './parse';
 import type { EndpointRow, IngestStore, SignalRow } from './ingest.store';
-import type { RateDecision } from './rate-limit';
+import type { RateDecision } from '../../../kit/src';
 import { redactBody } from './redact';
 
 export interface IngestDeps {

@@ -40,11 +40,15 @@ export class SigningKeys {
     return createTokenVerifier(createLocalJWKSet(this.jwks));
   }
 
-  /** Access tokens use wall-clock time: verifiers elsewhere check `exp` against theirs. */
-  async signAccessToken(subject: { id: string; role: Role }, ttlSeconds: number): Promise<AccessToken> {
+  /**
+   * Access tokens use wall-clock time: verifiers elsewhere check `exp` against theirs.
+   * A token exchanged for an API key carries the key's scopes and its id (`akid`); a sign-in has neither.
+   */
+  async signAccessToken(subject: { id: string; role: Role }, ttlSeconds: number, options: { scopes?: string[]; apiKeyId?: string } = {}): Promise<AccessToken> {
     const issuedAt = Math.floor(Date.now() / 1000);
     const expiresAt = issuedAt + ttlSeconds;
-    const token = await new SignJWT({ role: subject.role, scopes: [] })
+    const claims = { role: subject.role, scopes: options.scopes ?? [], ...(options.apiKeyId === undefined ? {} : { akid: options.apiKeyId }) };
+    const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: JWT_ALGORITHM, kid: this.kid, typ: 'JWT' })
       .setSubject(subject.id)
       .setIssuer(JWT_ISSUER)

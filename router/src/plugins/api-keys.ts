@@ -1,0 +1,107 @@
+import { createHash } from 'node:crypto';
+import { GraphQLError } from 'graphql';
+import type { TokenVerifier, Viewer } from '../../../subgraphs/kit/src/auth';
+import type { RouterPlugin } from './types';
+
+export interface ApiKeyPluginOptions {
+  /** The users subgraph's `POST /api-keys/token`, which trades a key for a short-lived JWT. */
+  exchangeUrl: string;
+  verifyToken: TokenVerifier;
+  /** Default 5000 ms. */
+  timeoutMs?: number;
+  /** Keys remembered (their tokens until shortly before expiry). Default 10,000. */
+  cacheSize?: number;
+  /** How long a refused key is remembered, so a client repeating it does not reach users each time. Default 30 s. */
+  refusedTtlMs?: number;
+}
+
+interface Exchanged {
+  viewer: Viewer;
+  authorization: string;
+}
+
+interface Entry {
+  result: Promise<Exchanged | null>;
+  until: number;
+}
+
+/** Tokens are used until this long before they expire, so none expires on its way to a subgraph. */
+const EXPIRY_MARGIN_MS = 30_000;
+
+const invalidKey = () => new GraphQLError('The API key is not valid', { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+
+/**
+ * Partners authenticate with `x-api-key`. The router trades the key for a short-lived JWT at the
+ * users subgraph (which owns keys and signs tokens), verifies it like any bearer token, and
+ * forwards it to subgraphs, so they see the key's owner with the key's scopes and id. Tokens are
+ * cached per key (by its sha256) until shortly before they expire; concurrent first requests share
+ * one exchange.
+ */
+export function apiKeyPlugin(options: ApiKeyPluginOptions): RouterPlugin {
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const cacheSize = options.cacheSize ?? 10_000;
+  const refusedTtlMs = options.refusedTtlMs ?? 30_000;
+  const cache = new Map<string, Entry>();
+
+  async function exchange(key: string): Promise<{ exchanged: Exchanged | null; until: number }> {
+    let response: Response;
+    try {
+      response = await fetch(options.exchangeUrl, { method: 'POST', headers: { 'x-api-key': key }, signal: AbortSignal.timeout(timeoutMs) });
+    } catch (error) {
+      throw new GraphQLError('API keys cannot be checked right now', { extensions: { code: 'UPSTREAM_UNAVAILABLE', http: { status: 503 } }, originalError: error as Error });
+    }
+    if (response.status === 401) {
+      await response.body?.cancel();
+      return { exchanged: null, until: Date.now() + refusedTtlMs };
+    }
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw new GraphQLError('API keys cannot be checked right now', { extensions: { code: 'UPSTREAM_UNAVAILABLE', http: { status: 503 } } });
+    }
+    const { accessToken, expiresAt } = (await response.json()) as { accessToken: string; expiresAt: string };
+    const viewer = await options.verifyToken(accessToken);
+    return { exchanged: { viewer, authorization: `Bearer ${accessToken}` }, until: Date.parse(expiresAt) - EXPIRY_MARGIN_MS };
+  }
+
+  function lookup(key: string): Promise<Exchanged | null> {
+    const id = createHash('sha256').update(key).digest('hex');
+    const now = Date.now();
+    const hit = cache.get(id);
+    if (hit && hit.until > now) return hit.result;
+    // Until the exchange answers, concurrent requests with this key wait for the same one.
+    const entry: Entry = { result: Promise.resolve(null), until: Number.POSITIVE_INFINITY };
+    entry.result = exchange(key).then(
+      ({ exchanged, until }) => {
+        entry.until = until;
+        if (until <= Date.now() && cache.get(id) === entry) cache.delete(id);
+        return exchanged;
+      },
+      (error: unknown) => {
+        if (cache.get(id) === entry) cache.delete(id);
+        throw error;
+      },
+    );
+    cache.delete(id);
+    // Map keeps insertion order: drop the oldest entry when full.
+    if (cache.size >= cacheSize) cache.delete(cache.keys().next().value!);
+    cache.set(id, entry);
+    return entry.result;
+  }
+
+  return {
+    name: 'api-keys',
+    async onContext(context, exchange) {
+      const key = exchange.req.headers['x-api-key'];
+      if (key === undefined) return;
+      if (Array.isArray(key) || exchange.req.headers.authorization !== undefined) {
+        throw new GraphQLError('Send either an API key (x-api-key) or a bearer token (Authorization), not both', {
+          extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+        });
+      }
+      const exchanged = await lookup(key);
+      if (!exchanged) throw invalidKey();
+      context.viewer = exchanged.viewer;
+      context.authorization = exchanged.authorization;
+    },
+  };
+}
