@@ -35,6 +35,8 @@ export interface RouterConfig {
   rateLimitUserPerMinute: number;
   /** The persisted query manifest (trusted documents) partners' API keys may run (absolute path). */
   persistedQueriesPath: string;
+  /** Every caller, not only API keys, may run manifest operations only (Sandbox then cannot send its own). */
+  persistedQueriesSafelist: boolean;
   /** How long an automatic persisted query stays registered. */
   apqTtlSeconds: number;
   introspection: boolean;
@@ -107,6 +109,7 @@ export function readRouterConfig(env: Record<string, string | undefined> = proce
     rateLimitApiKeyPerMinute: reader.int('RATE_LIMIT_API_KEY_PER_MINUTE', 600, { min: 0 }),
     rateLimitUserPerMinute: reader.int('RATE_LIMIT_USER_PER_MINUTE', 1200, { min: 0 }),
     persistedQueriesPath: path.resolve(cwd, reader.string('PERSISTED_QUERIES_PATH', 'schema/persisted-queries.json')),
+    persistedQueriesSafelist: reader.bool('PERSISTED_QUERIES_SAFELIST', false),
     apqTtlSeconds: reader.int('APQ_TTL_SECONDS', 86_400, { min: 60 }),
     introspection: reader.bool('INTROSPECTION', nodeEnv !== 'production'),
     subgraphUrls: subgraphUrlOverrides(env, overrideProblems),

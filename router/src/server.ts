@@ -157,7 +157,7 @@ export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
       apiKeys: perMinute(config.rateLimitApiKeyPerMinute, 'mercado:router:rate:'),
       users: perMinute(config.rateLimitUserPerMinute, 'mercado:router:rate:'),
     }),
-    persistedQueriesPlugin(readManifest(config.persistedQueriesPath)),
+    persistedQueriesPlugin({ manifest: readManifest(config.persistedQueriesPath), safelist: config.persistedQueriesSafelist }),
     errorMaskingPlugin(),
     ...(deps.plugins ?? []),
   ];

@@ -21,6 +21,7 @@ describe('readRouterConfig', () => {
       rateLimitApiKeyPerMinute: 600,
       rateLimitUserPerMinute: 1200,
       persistedQueriesPath: '/repo/schema/persisted-queries.json',
+      persistedQueriesSafelist: false,
       apqTtlSeconds: 86_400,
       introspection: true,
       subgraphUrls: {},
@@ -56,6 +57,7 @@ describe('readRouterConfig', () => {
         RATE_LIMIT_API_KEY_PER_MINUTE: '60',
         RATE_LIMIT_USER_PER_MINUTE: '0',
         PERSISTED_QUERIES_PATH: '/etc/mercado/persisted-queries.json',
+        PERSISTED_QUERIES_SAFELIST: 'true',
         APQ_TTL_SECONDS: '3600',
       },
       '/repo',
@@ -78,6 +80,7 @@ describe('readRouterConfig', () => {
       rateLimitApiKeyPerMinute: 60,
       rateLimitUserPerMinute: 0,
       persistedQueriesPath: '/etc/mercado/persisted-queries.json',
+      persistedQueriesSafelist: true,
       apqTtlSeconds: 3600,
     });
     expect(readRouterConfig({ API_KEY_EXCHANGE_URL: 'http://keys:9000/exchange' }).apiKeyExchangeUrl).toBe('http://keys:9000/exchange');

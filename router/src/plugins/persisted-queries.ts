@@ -27,15 +27,27 @@ export function readManifest(file: string): PersistedQueryManifest {
 
 const forbidden = (message: string) => new GraphQLError(message, { extensions: { code: 'FORBIDDEN', http: { status: 403 } } });
 
+export interface PersistedQueriesOptions {
+  manifest: PersistedQueryManifest;
+  /**
+   * Safelisting (Apollo Router's `safelist`, Hive's `allowArbitraryDocuments: false`): every caller
+   * may run manifest operations only, by id or by their exact text. Off by default: API keys are
+   * always held to the manifest, apps and Sandbox may send any query.
+   */
+  safelist?: boolean;
+}
+
 /**
  * Trusted documents. A request naming a manifest operation by hash
  * (`extensions.persistedQuery.sha256Hash`, no `query`) runs that operation; other hashes are left to
  * Apollo Server's automatic persisted queries (APQ, cached in Redis). Callers authenticated by an
- * API key may run manifest operations only, and mutations only with the `write` scope; signed-in
- * users and anonymous callers may also send any query.
+ * API key may run manifest operations only, and mutations only with the `write` scope; other
+ * callers may also send any query unless the safelist is on.
  */
-export function persistedQueriesPlugin(manifest: PersistedQueryManifest): RouterPlugin {
+export function persistedQueriesPlugin(options: PersistedQueriesOptions): RouterPlugin {
+  const { manifest, safelist = false } = options;
   const byId = new Map(manifest.operations.map((operation) => [operation.id, operation]));
+  const bodies = new Set(manifest.operations.map((operation) => operation.body));
   const fromManifest = new WeakSet<RouterContext>();
   return {
     name: 'persisted-queries',
@@ -50,10 +62,15 @@ export function persistedQueriesPlugin(manifest: PersistedQueryManifest): Router
           delete extensions.persistedQuery;
           request.extensions = extensions;
           fromManifest.add(contextValue);
+        } else if (safelist && request.query !== undefined && bodies.has(request.query)) {
+          fromManifest.add(contextValue);
         }
         return {
           async didResolveOperation({ operation: resolved, contextValue: context }) {
             const viewer = context.viewer;
+            if (safelist && !fromManifest.has(context)) {
+              throw forbidden('This router runs only the persisted operations of its manifest: send extensions.persistedQuery.sha256Hash of one of them');
+            }
             if (!viewer?.apiKeyId) return;
             if (!fromManifest.has(context)) {
               throw forbidden('An API key may run only the persisted operations of the manifest: send extensions.persistedQuery.sha256Hash of one of them');

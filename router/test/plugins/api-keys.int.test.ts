@@ -198,6 +198,32 @@ describe('API keys, persisted queries and rate limits', () => {
     expect(anonymous.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
   });
 
+  it('runs only manifest operations for everyone once the safelist is on', async () => {
+    const safelisted = await startRouter({
+      supergraphSdl: composeSupergraph([catalog, inventory]),
+      verifyToken: issuer.verifyToken,
+      env: { PERSISTED_QUERIES_PATH: path.join(manifestDir, 'manifest.json'), PERSISTED_QUERIES_SAFELIST: 'true' },
+    });
+    try {
+      const token = await issuer.sign(`user-${randomUUID()}`);
+      const adHoc = '{ products(first: 1) { id } }';
+      for (const headers of [{}, { authorization: `Bearer ${token}` }]) {
+        const refused = await send(safelisted.url, { query: adHoc }, headers);
+        expect(refused.status).toBe(403);
+        expect(refused.body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
+        // Registering it as an automatic persisted query does not get it through either.
+        expect((await send(safelisted.url, { query: adHoc, ...byHash(adHoc) }, headers)).status).toBe(403);
+      }
+      expect(catalog.requests).toHaveLength(0);
+      // A manifest operation, by id or by its exact text.
+      expect((await send(safelisted.url, byHash(PRODUCTS))).body.data.products).toHaveLength(2);
+      expect((await send(safelisted.url, { query: PRODUCTS }, { authorization: `Bearer ${token}` })).body.data.products).toHaveLength(2);
+    } finally {
+      await safelisted.router.close();
+      await redis.del(`mercado:router:apq:apq:${sha256('{ products(first: 1) { id } }')}`);
+    }
+  });
+
   it('shares automatic persisted queries between replicas through Redis, and never stores manifest operations there', async () => {
     const query = `{ products(first: 1) { id name } } # ${randomUUID()}`;
     const unknown = await send(started.url, byHash(query));
