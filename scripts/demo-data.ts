@@ -16,17 +16,31 @@ export interface DemoProduct {
 }
 
 export interface DemoUser {
+  /** Fixed, so other subgraphs' seeds can refer to the user (the trader's paper account). */
+  id: string;
   email: string;
   password: string;
   name: string;
   role: 'CUSTOMER' | 'TRADER' | 'ADMIN' | 'PARTNER';
 }
 
+const userId = (n: number) => `00000000-0000-4000-9000-${String(n).padStart(12, '0')}`;
+
 export const DEMO_USERS: DemoUser[] = [
-  { email: 'admin@mercado.dev', password: 'admin-password-123', name: 'Ada Admin', role: 'ADMIN' },
-  { email: 'customer@mercado.dev', password: 'customer-password-123', name: 'Carl Customer', role: 'CUSTOMER' },
-  { email: 'partner@mercado.dev', password: 'partner-password-123', name: 'Pat Partner', role: 'PARTNER' },
+  { id: userId(1), email: 'admin@mercado.dev', password: 'admin-password-123', name: 'Ada Admin', role: 'ADMIN' },
+  { id: userId(2), email: 'customer@mercado.dev', password: 'customer-password-123', name: 'Carl Customer', role: 'CUSTOMER' },
+  { id: userId(3), email: 'partner@mercado.dev', password: 'partner-password-123', name: 'Pat Partner', role: 'PARTNER' },
+  { id: userId(4), email: 'trader@mercado.dev', password: 'trader-password-123', name: 'Tess Trader', role: 'TRADER' },
 ];
+
+export interface DemoPaperAccount {
+  userId: string;
+  label: string;
+  startingBalances: Record<string, string>;
+}
+
+/** The demo trader can place orders at once on a paper account. */
+export const DEMO_PAPER_ACCOUNTS: DemoPaperAccount[] = [{ userId: userId(4), label: 'Demo paper', startingBalances: { USDT: '100000', BTC: '0.5', ETH: '5' } }];
 
 /** Category tree: parent slugs before children. */
 export const DEMO_CATEGORIES = [

@@ -12,10 +12,11 @@ import { paymentsEntities, paymentsMigrations } from '../subgraphs/payments/src/
 import { portfolioEntities, portfolioMigrations } from '../subgraphs/portfolio/src/mikro-orm.config';
 import { signalsEntities, signalsMigrations } from '../subgraphs/signals/src/mikro-orm.config';
 import { tradingEntities, tradingMigrations } from '../subgraphs/trading/src/mikro-orm.config';
+import { seedPaperAccounts } from '../subgraphs/trading/src/seeds/accounts.seed';
 import { seedTrading } from '../subgraphs/trading/src/seeds/trading.seed';
 import { usersEntities, usersMigrations } from '../subgraphs/users/src/mikro-orm.config';
 import { seedUsers } from '../subgraphs/users/src/seeds/users.seed';
-import { DEMO_CATEGORIES, DEMO_USERS, type DemoProduct } from './demo-data';
+import { DEMO_CATEGORIES, DEMO_PAPER_ACCOUNTS, DEMO_USERS, type DemoProduct } from './demo-data';
 
 export const ROOT = path.resolve(__dirname, '..');
 
@@ -71,7 +72,11 @@ export const SUBGRAPH_PROCESSES: SubgraphProcess[] = [
     name: 'trading',
     port: 4006,
     main: 'subgraphs/trading/src/main.ts',
-    seed: (url) => withOrm(url, tradingEntities, tradingMigrations, (em) => seedTrading(em)),
+    seed: (url) =>
+      withOrm(url, tradingEntities, tradingMigrations, async (em) => {
+        await seedTrading(em);
+        await seedPaperAccounts(em, DEMO_PAPER_ACCOUNTS);
+      }),
   },
   {
     name: 'portfolio',

@@ -207,7 +207,7 @@ describe('API keys, persisted queries and rate limits', () => {
     try {
       const token = await issuer.sign(`user-${randomUUID()}`);
       const adHoc = '{ products(first: 1) { id } }';
-      for (const headers of [{}, { authorization: `Bearer ${token}` }]) {
+      for (const headers of [{}, { authorization: `Bearer ${token}` }] as Record<string, string>[]) {
         const refused = await send(safelisted.url, { query: adHoc }, headers);
         expect(refused.status).toBe(403);
         expect(refused.body.errors![0]!.extensions!.code).toBe('FORBIDDEN');

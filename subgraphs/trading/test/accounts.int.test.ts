@@ -4,6 +4,8 @@ import { AccountService } from '../src/accounts/account.service';
 import { openCredentials, parseKeyring } from '../../kit/src/secrets';
 import { readTradingConfig } from '../src/config';
 import { ExchangeAdapters } from '../src/exchange/adapter-pool';
+import { seedPaperAccounts } from '../src/seeds/accounts.seed';
+import { DEMO_PAPER_ACCOUNTS } from '../../../scripts/demo-data';
 import { createCcxtAdapter } from '../src/exchange/ccxt.adapter';
 import { FakeBinance } from './support/fake-binance';
 import { errorCode } from './support/harness';
@@ -35,6 +37,18 @@ describe('exchange accounts', () => {
   });
 
   describe('paper', () => {
+    it('seeds the demo trader a paper account with its starting balances, once', async () => {
+      const [demo] = DEMO_PAPER_ACCOUNTS;
+      await expect(seedPaperAccounts(h.server.orm.em.fork(), DEMO_PAPER_ACCOUNTS)).resolves.toEqual({ created: 1 });
+      await expect(seedPaperAccounts(h.server.orm.em.fork(), DEMO_PAPER_ACCOUNTS)).resolves.toEqual({ created: 0 });
+      const accounts = (await h.request(ACCOUNTS, {}, await h.token(demo!.userId, 'TRADER'))).data!.exchangeAccounts as Record<string, any>[];
+      expect(accounts).toHaveLength(1);
+      expect(accounts[0]).toMatchObject({ kind: 'PAPER', exchangeId: 'paper', label: demo!.label, feeRate: '0.001', slippageBps: '5' });
+      expect(Object.fromEntries(accounts[0]!.balances.map((balance: { asset: string; free: string }) => [balance.asset, balance.free]))).toEqual(demo!.startingBalances);
+      // Nobody else sees it.
+      expect((await h.request(ACCOUNTS, {}, await h.token(randomUUID(), 'TRADER'))).data!.exchangeAccounts).toEqual([]);
+    });
+
     it('links a paper account with the server defaults: 10000 USDT, 0.1 % fee, 5 bps slippage', async () => {
       const token = await h.token(randomUUID());
       const linked = await h.request(LINK, { input: {} }, token);

@@ -19,7 +19,7 @@ export async function seedUsers(em: EntityManager, users: DemoUser[]): Promise<{
   await em.transactional(async (tx) => {
     const now = new Date();
     for (const { email, user, passwordHash } of rows) {
-      const entity = tx.create(UserEntity, { email, name: user.name.trim(), passwordHash, role: user.role, createdAt: now, updatedAt: now });
+      const entity = tx.create(UserEntity, { id: user.id, email, name: user.name.trim(), passwordHash, role: user.role, createdAt: now, updatedAt: now });
       recordEvent(tx, 'users', 'UserRegistered', entity.id, { userId: entity.id, email, name: entity.name, role: entity.role, registeredAt: now.toISOString() });
     }
   });
