@@ -43,7 +43,7 @@ export function apiKeyPlugin(options: ApiKeyPluginOptions): RouterPlugin {
   const refusedTtlMs = options.refusedTtlMs ?? 30_000;
   const cache = new Map<string, Entry>();
 
-  async function exchange(key: string): Promise<{ exchanged: Exchanged | null; until: number }> {
+  async function tradeKey(key: string): Promise<{ exchanged: Exchanged | null; until: number }> {
     let response: Response;
     try {
       response = await fetch(options.exchangeUrl, { method: 'POST', headers: { 'x-api-key': key }, signal: AbortSignal.timeout(timeoutMs) });
@@ -70,7 +70,7 @@ export function apiKeyPlugin(options: ApiKeyPluginOptions): RouterPlugin {
     if (hit && hit.until > now) return hit.result;
     // Until the exchange answers, concurrent requests with this key wait for the same one.
     const entry: Entry = { result: Promise.resolve(null), until: Number.POSITIVE_INFINITY };
-    entry.result = exchange(key).then(
+    entry.result = tradeKey(key).then(
       ({ exchanged, until }) => {
         entry.until = until;
         if (until <= Date.now() && cache.get(id) === entry) cache.delete(id);
