@@ -29,6 +29,8 @@ export interface RouterConfig {
   redisUrl: string;
   /** The users subgraph's API key exchange (`POST /api-keys/token`); default: next to the JWKS. */
   apiKeyExchangeUrl: string;
+  /** How long a key's token is reused before the key is checked again: how soon a revoked key stops working. */
+  apiKeyCacheSeconds: number;
   /** Requests a minute per API key; 0: unlimited. */
   rateLimitApiKeyPerMinute: number;
   /** Requests a minute per signed-in user; 0: unlimited. */
@@ -106,6 +108,7 @@ export function readRouterConfig(env: Record<string, string | undefined> = proce
     bodyLimitBytes: reader.int('BODY_LIMIT_BYTES', 1_000_000, { min: 1_024 }),
     redisUrl: reader.url('REDIS_URL', 'redis://127.0.0.1:6379'),
     apiKeyExchangeUrl: '',
+    apiKeyCacheSeconds: reader.int('API_KEY_CACHE_SECONDS', 60, { min: 0, max: 3600 }),
     rateLimitApiKeyPerMinute: reader.int('RATE_LIMIT_API_KEY_PER_MINUTE', 600, { min: 0 }),
     rateLimitUserPerMinute: reader.int('RATE_LIMIT_USER_PER_MINUTE', 1200, { min: 0 }),
     persistedQueriesPath: path.resolve(cwd, reader.string('PERSISTED_QUERIES_PATH', 'schema/persisted-queries.json')),

@@ -152,7 +152,7 @@ export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
     metrics,
     landingPagePlugin({ enabled: !production, log }),
     authPlugin({ verifyToken: deps.verifyToken }),
-    apiKeyPlugin({ exchangeUrl: config.apiKeyExchangeUrl, verifyToken: deps.verifyToken }),
+    apiKeyPlugin({ exchangeUrl: config.apiKeyExchangeUrl, verifyToken: deps.verifyToken, cacheTtlMs: config.apiKeyCacheSeconds * 1000 }),
     rateLimitPlugin({
       apiKeys: perMinute(config.rateLimitApiKeyPerMinute, 'mercado:router:rate:'),
       users: perMinute(config.rateLimitUserPerMinute, 'mercado:router:rate:'),

@@ -18,6 +18,7 @@ describe('readRouterConfig', () => {
       bodyLimitBytes: 1_000_000,
       redisUrl: 'redis://127.0.0.1:6379',
       apiKeyExchangeUrl: 'http://127.0.0.1:4001/api-keys/token',
+      apiKeyCacheSeconds: 60,
       rateLimitApiKeyPerMinute: 600,
       rateLimitUserPerMinute: 1200,
       persistedQueriesPath: '/repo/schema/persisted-queries.json',

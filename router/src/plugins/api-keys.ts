@@ -9,8 +9,13 @@ export interface ApiKeyPluginOptions {
   verifyToken: TokenVerifier;
   /** Default 5000 ms. */
   timeoutMs?: number;
-  /** Keys remembered (their tokens until shortly before expiry). Default 10,000. */
+  /** Keys remembered. Default 10,000. */
   cacheSize?: number;
+  /**
+   * How long a key's token is reused before the key is checked again (at most until shortly before
+   * the token expires): the delay before a revoked key stops working. Default 60 s.
+   */
+  cacheTtlMs?: number;
   /** How long a refused key is remembered, so a client repeating it does not reach users each time. Default 30 s. */
   refusedTtlMs?: number;
 }
@@ -33,13 +38,14 @@ const invalidKey = () => new GraphQLError('The API key is not valid', { extensio
 /**
  * Partners authenticate with `x-api-key`. The router trades the key for a short-lived JWT at the
  * users subgraph (which owns keys and signs tokens), verifies it like any bearer token, and
- * forwards it to subgraphs, so they see the key's owner with the key's scopes and id. Tokens are
- * cached per key (by its sha256) until shortly before they expire; concurrent first requests share
- * one exchange.
+ * forwards it to subgraphs, so they see the key's owner with the key's scopes and id. The token
+ * never leaves the router and subgraphs. Tokens are cached per key (by its sha256) for
+ * `cacheTtlMs`, so a revoked key stops working within that time; concurrent requests share one exchange.
  */
 export function apiKeyPlugin(options: ApiKeyPluginOptions): RouterPlugin {
   const timeoutMs = options.timeoutMs ?? 5_000;
   const cacheSize = options.cacheSize ?? 10_000;
+  const cacheTtlMs = options.cacheTtlMs ?? 60_000;
   const refusedTtlMs = options.refusedTtlMs ?? 30_000;
   const cache = new Map<string, Entry>();
 
@@ -60,7 +66,7 @@ export function apiKeyPlugin(options: ApiKeyPluginOptions): RouterPlugin {
     }
     const { accessToken, expiresAt } = (await response.json()) as { accessToken: string; expiresAt: string };
     const viewer = await options.verifyToken(accessToken);
-    return { exchanged: { viewer, authorization: `Bearer ${accessToken}` }, until: Date.parse(expiresAt) - EXPIRY_MARGIN_MS };
+    return { exchanged: { viewer, authorization: `Bearer ${accessToken}` }, until: Math.min(Date.parse(expiresAt) - EXPIRY_MARGIN_MS, Date.now() + cacheTtlMs) };
   }
 
   function lookup(key: string): Promise<Exchanged | null> {

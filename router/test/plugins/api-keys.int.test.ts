@@ -50,6 +50,9 @@ async function startExchange(issuer: Issuer) {
       keys.set(key.key, key);
       return key;
     },
+    revoke(key: PartnerKey): void {
+      keys.delete(key.key);
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -158,6 +161,30 @@ describe('API keys, persisted queries and rate limits', () => {
     expect(both.status).toBe(400);
     expect(both.body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
     expect(catalog.requests).toHaveLength(0);
+  });
+
+  it('checks a key again once its cached token is API_KEY_CACHE_SECONDS old, so a revoked key stops working', async () => {
+    const partner = exchange.add(['read']);
+    expect((await send(started.url, byHash(PRODUCTS), { 'x-api-key': partner.key })).status).toBe(200);
+    exchange.revoke(partner);
+    // Within the default minute the router still uses the token it has.
+    expect((await send(started.url, byHash(PRODUCTS), { 'x-api-key': partner.key })).status).toBe(200);
+
+    const uncached = await startRouter({
+      supergraphSdl: composeSupergraph([catalog, inventory]),
+      verifyToken: issuer.verifyToken,
+      env: { API_KEY_EXCHANGE_URL: exchange.url, PERSISTED_QUERIES_PATH: path.join(manifestDir, 'manifest.json'), API_KEY_CACHE_SECONDS: '0' },
+    });
+    try {
+      const other = exchange.add(['read']);
+      expect((await send(uncached.url, byHash(PRODUCTS), { 'x-api-key': other.key })).status).toBe(200);
+      exchange.revoke(other);
+      const refused = await send(uncached.url, byHash(PRODUCTS), { 'x-api-key': other.key });
+      expect(refused.status).toBe(401);
+      expect(refused.body.errors![0]!.extensions!.code).toBe('UNAUTHENTICATED');
+    } finally {
+      await uncached.router.close();
+    }
   });
 
   it('answers 503 UPSTREAM_UNAVAILABLE while keys cannot be checked', async () => {
