@@ -251,6 +251,26 @@ describe('API keys, persisted queries and rate limits', () => {
     }
   });
 
+  it('keeps serving while Redis is away: limits let requests through, APQ misses', async () => {
+    const isolated = await startRouter({
+      supergraphSdl: composeSupergraph([catalog, inventory]),
+      verifyToken: issuer.verifyToken,
+      env: { REDIS_URL: 'redis://127.0.0.1:1', RATE_LIMIT_USER_PER_MINUTE: '1', PERSISTED_QUERIES_PATH: path.join(manifestDir, 'manifest.json') },
+    });
+    try {
+      const token = await issuer.sign(`user-${randomUUID()}`);
+      const answers = await Promise.all([1, 2, 3].map(() => send(isolated.url, { query: '{ products(first: 1) { id } }' }, { authorization: `Bearer ${token}` })));
+      expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200]);
+      const query = '{ products(first: 1) { name } }';
+      expect((await send(isolated.url, { query, ...byHash(query) })).body.data).toEqual({ products: [{ name: 'Product 1' }] });
+      expect((await send(isolated.url, byHash(query))).body.errors![0]!.extensions!.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+      // Manifest operations need no Redis.
+      expect((await send(isolated.url, byHash(PRODUCTS))).body.data.products).toHaveLength(2);
+    } finally {
+      await isolated.router.close();
+    }
+  });
+
   it('shares automatic persisted queries between replicas through Redis, and never stores manifest operations there', async () => {
     const query = `{ products(first: 1) { id name } } # ${randomUUID()}`;
     const unknown = await send(started.url, byHash(query));

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { createErrorReporter } from './events/redis';
 
 /** INCR the window's counter, starting its expiry on the first hit; answers the count and the time left. */
 const FIXED_WINDOW = `
@@ -32,12 +33,16 @@ export class FixedWindowRateLimiter {
 
   private readonly client: Redis & { fixedWindowHit(key: string, windowMs: number): Promise<[number, number]> };
 
+  /** While Redis is away every request fails to count: one warning a minute, not one per request. */
+  private readonly errors: ReturnType<typeof createErrorReporter>;
+
   constructor(
     redis: Redis,
     private readonly settings: RateLimit,
-    private readonly log: Logger,
+    log: Logger,
     private readonly keyPrefix: string,
   ) {
+    this.errors = createErrorReporter(log, {}, 'rate limit unavailable; requests let through');
     this.windowMs = settings.windowSeconds * 1000;
     // A defined command runs by EVALSHA: the script is not sent with every request.
     redis.defineCommand('fixedWindowHit', { numberOfKeys: 1, lua: FIXED_WINDOW });
@@ -47,9 +52,10 @@ export class FixedWindowRateLimiter {
   async hit(callerKey: string): Promise<RateDecision> {
     try {
       const [count, ttl] = await this.client.fixedWindowHit(`${this.keyPrefix}${callerKey}`, this.windowMs);
+      this.errors.recovered();
       return { allowed: count <= this.settings.limit, retryAfterSeconds: Math.max(1, Math.ceil(ttl / 1000)) };
     } catch (error) {
-      this.log.warn({ err: error, key: callerKey }, 'rate limit unavailable; request let through');
+      this.errors.error(error);
       return { allowed: true, retryAfterSeconds: 0 };
     }
   }
