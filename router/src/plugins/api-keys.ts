@@ -50,23 +50,25 @@ export function apiKeyPlugin(options: ApiKeyPluginOptions): RouterPlugin {
   const cache = new Map<string, Entry>();
 
   async function tradeKey(key: string): Promise<{ exchanged: Exchanged | null; until: number }> {
-    let response: Response;
     try {
-      response = await fetch(options.exchangeUrl, { method: 'POST', headers: { 'x-api-key': key }, signal: AbortSignal.timeout(timeoutMs) });
+      const response = await fetch(options.exchangeUrl, { method: 'POST', headers: { 'x-api-key': key }, signal: AbortSignal.timeout(timeoutMs) });
+      if (response.status === 401) {
+        await response.body?.cancel();
+        return { exchanged: null, until: Date.now() + refusedTtlMs };
+      }
+      if (!response.ok) {
+        await response.body?.cancel();
+        throw new Error(`key exchange answered HTTP ${response.status}`);
+      }
+      const { accessToken, expiresAt } = (await response.json()) as { accessToken: string; expiresAt: string };
+      const viewer = await options.verifyToken(accessToken);
+      const until = Math.min(Date.parse(expiresAt) - EXPIRY_MARGIN_MS, Date.now() + cacheTtlMs);
+      if (Number.isNaN(until)) throw new Error('key exchange answered no expiry');
+      return { exchanged: { viewer, authorization: `Bearer ${accessToken}` }, until };
     } catch (error) {
+      // Unreachable, failing or answering what we cannot verify: the key is not the caller's fault.
       throw new GraphQLError('API keys cannot be checked right now', { extensions: { code: 'UPSTREAM_UNAVAILABLE', http: { status: 503 } }, originalError: error as Error });
     }
-    if (response.status === 401) {
-      await response.body?.cancel();
-      return { exchanged: null, until: Date.now() + refusedTtlMs };
-    }
-    if (!response.ok) {
-      await response.body?.cancel();
-      throw new GraphQLError('API keys cannot be checked right now', { extensions: { code: 'UPSTREAM_UNAVAILABLE', http: { status: 503 } } });
-    }
-    const { accessToken, expiresAt } = (await response.json()) as { accessToken: string; expiresAt: string };
-    const viewer = await options.verifyToken(accessToken);
-    return { exchanged: { viewer, authorization: `Bearer ${accessToken}` }, until: Math.min(Date.parse(expiresAt) - EXPIRY_MARGIN_MS, Date.now() + cacheTtlMs) };
   }
 
   function lookup(key: string): Promise<Exchanged | null> {

@@ -70,11 +70,16 @@ describe('api-keys plugin', () => {
     expect(refused.body.errors![0]!.extensions!.code).toBe('UNAUTHENTICATED');
   });
 
-  it('answers 503 UPSTREAM_UNAVAILABLE while keys cannot be checked', async () => {
+  it('answers 503 UPSTREAM_UNAVAILABLE while keys cannot be checked or their tokens do not verify', async () => {
     const closed = http.createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
+    // users answering a token the router cannot verify is its fault, not the caller's.
+    const broken = await send(started.url, byHash(PRODUCTS), { 'x-api-key': setup.exchange.add(['broken']).key });
+    expect(broken.status).toBe(503);
+    expect(broken.body.errors![0]!.extensions!.code).toBe('UPSTREAM_UNAVAILABLE');
+
     const isolated = await setup.router({ API_KEY_EXCHANGE_URL: `http://127.0.0.1:${port}/api-keys/token` });
     const answer = await send(isolated.url, byHash(PRODUCTS), { 'x-api-key': 'mk_any' });
     expect(answer.status).toBe(503);

@@ -26,6 +26,7 @@ export interface KeyExchange {
   url: string;
   /** Requests it answered so far. */
   calls(): number;
+  /** A key with the scope `broken` gets a 200 whose token does not verify (users misconfigured). */
   add(scopes: string[]): PartnerKey;
   revoke(key: PartnerKey): void;
   close(): Promise<void>;
@@ -40,6 +41,10 @@ async function startExchange(issuer: Issuer): Promise<KeyExchange> {
     const known = keys.get(String(req.headers['x-api-key'] ?? ''));
     req.resume();
     req.on('end', async () => {
+      if (known?.scopes.includes('broken')) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ accessToken: 'not-a-jwt', expiresAt: new Date().toISOString() }));
+        return;
+      }
       if (req.method !== 'POST' || req.url !== '/api-keys/token' || !known) {
         res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'INVALID_API_KEY', message: 'The API key is not valid' }));
         return;
