@@ -1,8 +1,8 @@
 /**
  * Domain events (DESIGN.md, "Events"): envelope and catalog, the outbox relay (Postgres → BullMQ,
  * one queue `events-<subgraph>` per consumer, jobId = event id), the inbox-deduplicating consumer,
- * and failed-job inspection/replay. Migrations include OUTBOX_DDL, OUTBOX_NOTIFY_DDL (producers)
- * and INBOX_DDL (consumers).
+ * and failed-job inspection/replay. Migrations include OUTBOX_DDL (producers) and INBOX_DDL
+ * (consumers); relays wake on their own process's commits, not on NOTIFY.
  */
 export * from './envelope';
 export * from './redis';

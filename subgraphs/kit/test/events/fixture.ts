@@ -3,9 +3,23 @@ import type { EventEmitter } from 'node:events';
 import { Entity, PrimaryKey, Property } from '@mikro-orm/core';
 import { Migration } from '@mikro-orm/migrations';
 import { Queue, type Job, type Worker } from 'bullmq';
-import { OUTBOX_DDL, OutboxEvent } from '../../src/outbox';
+import { createLogger } from '../../src/logger';
+import { OUTBOX_DDL, OutboxEvent, recordEvent } from '../../src/outbox';
 import { openOrm, type MikroORM } from '../../src/orm';
-import { bullConnection, createRedisClient, eventQueueName, INBOX_DDL, InboxRecord, type EventEnvelope } from '../../src/events';
+import { testDatabaseUrl } from '../../src/testing';
+import {
+  bullConnection,
+  createEventConsumer,
+  createOutboxRelay,
+  createRedisClient,
+  eventQueueName,
+  INBOX_DDL,
+  InboxRecord,
+  type EventConsumer,
+  type EventEnvelope,
+  type OutboxRelay,
+  type OutboxRelayOptions,
+} from '../../src/events';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -104,4 +118,61 @@ export function nextJobEvent(worker: Worker, event: JobEvent, match: string | ((
 
 export function envelope(type: string, data: Record<string, unknown> = {}, source = 'test'): EventEnvelope {
   return { id: randomUUID(), type, version: 1, occurredAt: new Date().toISOString(), source, subject: randomUUID(), data };
+}
+
+/** orders' relay publishing OrderPlaced to inventory's consumer, on one test database and prefix. */
+export interface OrdersToInventory {
+  orm: MikroORM;
+  relay: OutboxRelay;
+  consumer: EventConsumer;
+  /** Every envelope the consumer's handler applied, in order. */
+  received: EventEnvelope[];
+  /** Commits a widget and its OrderPlaced event. */
+  placeOrder(name: string): Promise<OutboxEvent>;
+  close(): Promise<void>;
+}
+
+/**
+ * The relay is created, not started, with a poll far longer than any test's timeout: only the wake
+ * path under test can deliver in time.
+ */
+export async function startOrdersToInventory(databaseName: string, relayOptions: Partial<OutboxRelayOptions> = {}): Promise<OrdersToInventory> {
+  const database = testDatabaseUrl(databaseName);
+  const prefix = testPrefix();
+  const log = createLogger(databaseName, 'silent');
+  const orm = await openTestOrm(database.url);
+  const received: EventEnvelope[] = [];
+  const consumer = createEventConsumer({
+    orm,
+    redis: REDIS_URL,
+    subgraph: 'inventory',
+    log,
+    prefix,
+    handlers: {
+      OrderPlaced: async (em, event) => {
+        received.push(event);
+        em.create(Applied, { eventId: event.id, type: event.type });
+      },
+    },
+  });
+  await consumer.ready();
+  const relay = createOutboxRelay({ orm, redis: REDIS_URL, source: 'orders', log, prefix, pollIntervalMs: 60_000, ...relayOptions });
+  return {
+    orm,
+    relay,
+    consumer,
+    received,
+    placeOrder: (name) =>
+      orm.em.fork().transactional(async (em) => {
+        const widget = em.create(Widget, { name });
+        return recordEvent(em, 'orders', 'OrderPlaced', widget.id, { name });
+      }),
+    async close() {
+      await relay.stop();
+      await consumer.close();
+      await cleanupRedis(prefix, ['inventory']);
+      await orm.close(true);
+      await database.drop();
+    },
+  };
 }
