@@ -12,6 +12,7 @@ import { listFailed } from '../subgraphs/kit/src/events';
 import { DEMO_PRODUCTS, type DemoProduct } from '../scripts/demo-data';
 import { waitFor } from '../scripts/services';
 import { healthy, launchNode, stopChildren, SUBGRAPH_PROCESSES } from '../scripts/stack';
+import { commandCpuMs, cpuMs } from './cpu';
 import { appendResults } from './results';
 import { REDIS, startProcessStack } from './stack';
 
@@ -81,6 +82,13 @@ async function main(): Promise<void> {
     );
     await Promise.all(tokens.map((token, index) => post(url, ADD, { id: GOODS_SOLD[index % GOODS]!.id }, token)));
 
+    const processes = [
+      { name: 'router', pid: routerProcesses[0]!.pid },
+      ...SUBGRAPH_PROCESSES.map((subgraph, index) => ({ name: subgraph.name, pid: stack.children[index]?.pid })),
+    ];
+    const cpuBefore = processes.map((entry) => cpuMs(entry.pid));
+    const postgresBefore = commandCpuMs('postgres');
+    const redisBefore = commandCpuMs('redis-server');
     const sentAt = new Map<string, number>();
     const started = Date.now();
     await Promise.all(
@@ -110,6 +118,10 @@ async function main(): Promise<void> {
       },
       120_000,
     ).catch(() => undefined);
+    const perOrder = (before: number | null, after: number | null) => (before === null || after === null ? 'n/a' : ((after - before) / CHECKOUTS).toFixed(2));
+    const cpu = processes.map((entry, index) => perOrder(cpuBefore[index]!, cpuMs(entry.pid)));
+    const postgresMs = perOrder(postgresBefore, commandCpuMs('postgres'));
+    const redisMs = perOrder(redisBefore, commandCpuMs('redis-server'));
     const hops = await query<{ reserve_ms: number; pay_ms: number }>(
       orders,
       `select extract(epoch from (a."at" - p."at")) * 1000 as reserve_ms, extract(epoch from (d."at" - a."at")) * 1000 as pay_ms
@@ -160,6 +172,12 @@ async function main(): Promise<void> {
       `| ${CHECKOUTS} | ${((accepted - started) / 1000).toFixed(2)} | ${percentile(durations, 50)} | ${percentile(durations, 95)} | ${percentile(durations, 99)} | ${durations.at(-1)} | ${(CHECKOUTS / seconds).toFixed(1)} | ${problems.length === 0 ? 'none' : problems.join('; ')} |`,
       '',
       `Median hops: PENDING → AWAITING_PAYMENT (OrderPlaced → inventory → StockReserved → orders) ${median(hops.map((hop) => Number(hop.reserve_ms)))} ms; AWAITING_PAYMENT → PAID (PaymentRequested → payments → PaymentSucceeded → orders) ${median(hops.map((hop) => Number(hop.pay_ms)))} ms.`,
+      '',
+      'CPU per order from the first checkout until the stock commits (Postgres and Redis count their whole servers), ms:',
+      '',
+      `| ${processes.map((entry) => entry.name).join(' | ')} | postgres | redis |`,
+      `|${'---|'.repeat(processes.length + 2)}`,
+      `| ${cpu.join(' | ')} | ${postgresMs} | ${redisMs} |`,
       '',
       `Target: 1,000 concurrent checkouts with p95 under 1 s and zero lost or duplicated effects: ${CHECKOUTS >= 1000 && percentile(durations, 95) < 1000 && problems.length === 0 ? 'met' : 'not met'}.`,
     ];

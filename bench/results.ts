@@ -11,9 +11,12 @@ export function machine(): string {
   return `${os.hostname()}, ${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`;
 }
 
+/** HEAD, and whether the code measured differs from it (RESULTS.md itself aside). */
 function commit(): string {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const changed = execFileSync('git', ['status', '--porcelain', '--', '.', ':!bench/RESULTS.md'], { encoding: 'utf8', cwd: path.resolve(__dirname, '..') }).trim();
+    return changed ? `${head} with uncommitted changes` : head;
   } catch {
     return 'unknown';
   }

@@ -98,7 +98,7 @@ export async function createInventoryServer(deps: InventoryServerDeps): Promise<
       log,
       verifyToken: deps.verifyToken ?? createTokenVerifier(remoteKeys(config.jwksUrl)),
       // Routes are the kit's EVENT_ROUTES, which send ReservationExpired to orders (and analytics).
-      events: workersEnabled ? { redis, prefix, handlers: eventHandlers, concurrency: config.eventsConcurrency } : undefined,
+      events: workersEnabled ? { redis, prefix, handlers: eventHandlers, concurrency: config.eventsConcurrency, batchSize: config.eventsBatchSize } : undefined,
       readiness: redisProbe
         ? {
             redis: async () => {

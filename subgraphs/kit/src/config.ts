@@ -93,6 +93,8 @@ export interface SubgraphConfig {
   eventsPrefix: string | undefined;
   /** Events a consumer processes at once. */
   eventsConcurrency: number;
+  /** Events a consumer applies in one transaction, where its handlers allow (EventConsumerOptions.batchSize). */
+  eventsBatchSize: number;
 }
 
 /** The settings every subgraph shares; a subgraph extends it with its own. */
@@ -109,5 +111,6 @@ export function readSubgraphConfig(name: string, defaultPort: number, reader: En
     eventsEnabled: reader.bool('EVENTS_ENABLED', true),
     eventsPrefix: reader.optional('EVENTS_PREFIX'),
     eventsConcurrency: reader.int('EVENTS_CONCURRENCY', 10, { min: 1, max: 100 }),
+    eventsBatchSize: reader.int('EVENTS_BATCH_SIZE', 50, { min: 1, max: 100 }),
   };
 }

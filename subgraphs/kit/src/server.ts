@@ -47,7 +47,7 @@ export interface SubgraphServerOptions {
   health?: () => Promise<Record<string, unknown>>;
   routes?: Route[];
   /** Runs the subgraph's outbox relay, and its event consumer when handlers are given; stopped by close(). */
-  events?: { redis: RedisTarget; prefix?: string; handlers?: EventHandlers; concurrency?: number };
+  events?: { redis: RedisTarget; prefix?: string; handlers?: EventHandlers; concurrency?: number; batchSize?: number };
   /** Closes what the subgraph owns besides HTTP, events and the ORM (queues, Redis). */
   onClose?: () => Promise<void>;
   bodyLimitBytes?: number;

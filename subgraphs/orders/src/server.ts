@@ -76,7 +76,7 @@ export async function createOrdersServer(deps: { config: OrdersConfig; log: Logg
     registerSagaMetrics(server.metrics.registry, sagaMetrics);
     if (config.eventsEnabled) {
       const events = { orm, redis: config.redisUrl, log, prefix: config.eventsPrefix, metrics: server.metrics.registry };
-      consumer = createEventConsumer({ ...events, subgraph: config.name, handlers, concurrency: config.eventsConcurrency });
+      consumer = createEventConsumer({ ...events, subgraph: config.name, handlers, concurrency: config.eventsConcurrency, batchSize: config.eventsBatchSize });
       relay = createOutboxRelay({ ...events, source: config.name });
       await relay.start();
     }

@@ -98,6 +98,7 @@ export async function createPaymentsServer(deps: PaymentsServerDeps): Promise<Pa
         handlers: eventHandlers,
         prefix: config.eventsPrefix,
         concurrency: config.eventsConcurrency,
+        // No batchSize: PaymentRequested calls the provider, which would hold every event of its batch.
         metrics: server.metrics.registry,
       });
     }

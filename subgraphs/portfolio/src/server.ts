@@ -115,6 +115,7 @@ export async function createPortfolioServer(deps: PortfolioServerDeps): Promise<
         handlers,
         prefix: config.eventsPrefix,
         concurrency: config.eventsConcurrency,
+        batchSize: config.eventsBatchSize,
         metrics: server.metrics.registry,
       });
       snapshotJobs = new SnapshotJobs({ orm, service: built.snapshots, redis: config.redisUrl, prefix: config.eventsPrefix, log, intervalSeconds: config.snapshotIntervalSeconds });

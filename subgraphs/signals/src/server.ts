@@ -184,7 +184,7 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
       log,
       verifyToken: deps.verifyToken ?? createTokenVerifier(remoteKeys(config.jwksUrl)),
       routes: [webhookRoute({ ingest, trustedProxies: config.trustedProxies }), ...screenshots.routes],
-      events: workers ? { redis: config.redisUrl, prefix: config.eventsPrefix, handlers: planEventHandlers, concurrency: config.eventsConcurrency } : undefined,
+      events: workers ? { redis: config.redisUrl, prefix: config.eventsPrefix, handlers: planEventHandlers, concurrency: config.eventsConcurrency, batchSize: config.eventsBatchSize } : undefined,
       readiness: { redis: () => connected.then(() => pubsub.ping()) },
       health: async () => {
         const stats = await screenshots.stats();

@@ -33,7 +33,9 @@ describe('market feed in one replica', () => {
       PUBSUB_PREFIX: prefix,
       MARKET_FEED: 'paper',
       PAPER_TICK_MS: '50',
-      MARKET_FEED_LEASE_MS: '1000',
+      // Short enough for a quick takeover, long enough that a loaded machine (the full suite) never
+      // delays the holder's renewals past it.
+      MARKET_FEED_LEASE_MS: '3000',
     });
     const server = await createTradingServer({ config, log: createLogger('feed-lease-test', 'silent'), verifyToken: createTokenVerifier(issuer.keys), workers: true });
     replicas.push(server);

@@ -88,7 +88,7 @@ export async function createUsersServer(deps: UsersServerDeps): Promise<UsersSer
       verifyToken: deps.verifyToken ?? signingKeys.verifier(),
       routes: [jwksRoute(signingKeys), apiKeyTokenRoute({ orm, apiKeys: services.apiKeys })],
       events: config.eventsEnabled
-        ? { redis: config.redisUrl, prefix: config.eventsPrefix, concurrency: config.eventsConcurrency, handlers: userEventHandlers }
+        ? { redis: config.redisUrl, prefix: config.eventsPrefix, concurrency: config.eventsConcurrency, batchSize: config.eventsBatchSize, handlers: userEventHandlers }
         : undefined,
     });
     return Object.assign(server, { orm, signingKeys });

@@ -2,6 +2,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { createBatcher } from '../batcher';
 import { eventQueueName, isEventEnvelope, type EventEnvelope } from './envelope';
 import { eventMetrics } from './metrics';
 import { bullConnection, createErrorReporter, type RedisTarget } from './redis';
@@ -45,6 +46,13 @@ export interface EventConsumerOptions {
   metrics?: Registry;
   /** Inbox rows are deleted after `keepMs` (default 30 days, far beyond any redelivery); false keeps them. */
   retention?: Partial<RetentionOptions> | false;
+  /**
+   * Events applied in one transaction when the worker holds several at once (group commit): one
+   * inbox statement and one commit for up to `batchSize` of them, one batch at a time; the worker
+   * then holds at least `batchSize` jobs. Only for handlers that do nothing but database work: a
+   * slow call would hold its whole batch. Default 1.
+   */
+  batchSize?: number;
 }
 
 export interface EventConsumer {
@@ -66,6 +74,84 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   const log = options.log.child({ component: 'event-consumer', subgraph, queue: queueName });
   const metrics = options.metrics ? eventMetrics(options.metrics) : undefined;
 
+  interface Pending {
+    envelope: EventEnvelope;
+    handler: EventHandler;
+  }
+  interface AfterCommit {
+    envelope: EventEnvelope;
+    work: () => Promise<void>;
+  }
+
+  /** One event in its own transaction with its inbox row. */
+  async function applyOne({ envelope, handler }: Pending): Promise<ConsumeOutcome> {
+    const afterCommit: AfterCommit[] = [];
+    const outcome = await orm.em.fork().transactional(async (em): Promise<ConsumeOutcome> => {
+      afterCommit.length = 0;
+      const inserted: unknown[] = await em.execute(
+        `insert into "inbox" ("event_id", "type", "source", "processed_at") values (?, ?, ?, now()) on conflict ("event_id") do nothing returning "event_id"`,
+        [envelope.id, envelope.type, envelope.source],
+      );
+      if (inserted.length === 0) return 'duplicate';
+      await handler(em, envelope, { afterCommit: (work) => afterCommit.push({ envelope, work }) });
+      return 'processed';
+    });
+    await runAfterCommit(afterCommit);
+    return outcome;
+  }
+
+  /**
+   * Several events in one transaction, in the order they arrived. If any of them fails the batch
+   * rolls back and each event is applied on its own, so a failing event fails alone and the others
+   * lose only the retry.
+   */
+  async function applyBatch(batch: readonly Pending[]): Promise<(ConsumeOutcome | Error)[]> {
+    if (batch.length === 1) return [await applyOne(batch[0]!).catch((error: Error) => error)];
+    const afterCommit: AfterCommit[] = [];
+    let outcomes: ConsumeOutcome[];
+    try {
+      outcomes = await orm.em.fork().transactional(async (em) => {
+        afterCommit.length = 0;
+        const params = batch.flatMap(({ envelope }) => [envelope.id, envelope.type, envelope.source]);
+        const inserted: { event_id: string }[] = await em.execute(
+          `insert into "inbox" ("event_id", "type", "source", "processed_at")
+           select "v"."id", "v"."type", "v"."source", now() from (values ${batch.map(() => '(?::uuid, ?::varchar, ?::varchar)').join(', ')}) as "v"("id", "type", "source")
+           on conflict ("event_id") do nothing returning "event_id"`,
+          params,
+        );
+        const fresh = new Set(inserted.map((row) => row.event_id));
+        const result: ConsumeOutcome[] = [];
+        for (const { envelope, handler } of batch) {
+          // `delete`: an event twice in one batch is applied once.
+          if (!fresh.delete(envelope.id)) {
+            result.push('duplicate');
+            continue;
+          }
+          await handler(em, envelope, { afterCommit: (work) => afterCommit.push({ envelope, work }) });
+          // Each handler sees the writes of the ones before it, and none of their managed entities.
+          await em.flush();
+          em.clear();
+          result.push('processed');
+        }
+        return result;
+      });
+    } catch (error) {
+      log.debug({ err: error, size: batch.length }, 'event batch failed; applying its events one by one');
+      return Promise.all(batch.map((pending) => applyOne(pending).catch((failure: Error) => failure)));
+    }
+    await runAfterCommit(afterCommit);
+    return outcomes;
+  }
+
+  async function runAfterCommit(queued: readonly AfterCommit[]): Promise<void> {
+    for (const { envelope, work } of queued) {
+      await work().catch((error: unknown) => log.error({ err: error, eventId: envelope.id, type: envelope.type }, 'after-commit work failed'));
+    }
+  }
+
+  const batchSize = options.batchSize ?? 1;
+  const batcher = batchSize > 1 ? createBatcher<Pending, ConsumeOutcome>(applyBatch, { maxBatchSize: batchSize, maxInFlight: 1 }) : null;
+
   async function processJob(job: Job<EventEnvelope, ConsumeOutcome>): Promise<ConsumeOutcome> {
     const envelope = job.data;
     if (!isEventEnvelope(envelope)) {
@@ -77,20 +163,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
       log.warn({ eventId: envelope.id, type: envelope.type, source: envelope.source }, 'no handler for event type; acknowledged');
       return 'ignored';
     }
-    const afterCommit: (() => Promise<void>)[] = [];
-    const outcome = await orm.em.fork().transactional(async (em): Promise<ConsumeOutcome> => {
-      afterCommit.length = 0;
-      const inserted: unknown[] = await em.execute(
-        `insert into "inbox" ("event_id", "type", "source", "processed_at") values (?, ?, ?, now()) on conflict ("event_id") do nothing returning "event_id"`,
-        [envelope.id, envelope.type, envelope.source],
-      );
-      if (inserted.length === 0) return 'duplicate';
-      await handler(em, envelope, { afterCommit: (work) => afterCommit.push(work) });
-      return 'processed';
-    });
-    for (const work of afterCommit) {
-      await work().catch((error: unknown) => log.error({ err: error, eventId: envelope.id, type: envelope.type }, 'after-commit work failed'));
-    }
+    const outcome = batcher ? await batcher.load({ envelope, handler }) : await applyOne({ envelope, handler });
     if (outcome === 'duplicate') {
       metrics?.duplicates.inc({ subgraph, type: envelope.type });
       log.debug({ eventId: envelope.id, type: envelope.type, jobId: job.id }, 'event already processed; skipped');
@@ -104,7 +177,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     // Options rather than a client: the worker owns its (blocking) connections and reconnects them.
     connection: bullConnection(options.redis, { maxRetriesPerRequest: null }),
     prefix: options.prefix,
-    concurrency: options.concurrency ?? 10,
+    concurrency: Math.max(options.concurrency ?? 10, batchSize),
     autorun: options.autorun ?? true,
     // Handlers are short transactions: a job orphaned by a Redis or process crash is taken back
     // within seconds rather than BullMQ's default minute (the lock is renewed while a job runs).

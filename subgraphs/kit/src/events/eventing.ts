@@ -16,6 +16,8 @@ export interface EventingOptions {
   /** BullMQ key prefix shared by relay and consumer (tests use a unique one). */
   prefix?: string;
   concurrency?: number;
+  /** See EventConsumerOptions.batchSize. */
+  batchSize?: number;
   metrics?: Registry;
 }
 
@@ -32,7 +34,7 @@ export async function startEventing(options: EventingOptions): Promise<Eventing>
   await relay.start();
   const consumer =
     options.handlers && Object.keys(options.handlers).length > 0
-      ? createEventConsumer({ orm, redis, subgraph, log, handlers: options.handlers, prefix, metrics, concurrency: options.concurrency })
+      ? createEventConsumer({ orm, redis, subgraph, log, handlers: options.handlers, prefix, metrics, concurrency: options.concurrency, batchSize: options.batchSize })
       : null;
   return {
     relay,
