@@ -42,7 +42,10 @@ export interface OutboxRelayOptions {
   attempts?: number;
   /** First retry delay of the exponential backoff. Default 1000 ms. */
   backoffDelayMs?: number;
-  /** Completed jobs kept (for jobId dedup of late republishes and inspection). Default { age: 3600, count: 10000 }. */
+  /**
+   * Completed jobs kept. Default true (none, as BullMQ's production guide advises): consumers' inboxes
+   * already ignore a republished event, and keeping jobs cost Redis memory and work on every job.
+   */
   removeOnComplete?: boolean | number | KeepJobs;
   /** Bound on each Redis command, so a publish never holds the claimed rows for long. Default 5000 ms. */
   redisCommandTimeoutMs?: number;
@@ -86,7 +89,7 @@ class RedisNotReadyError extends Error {
  * Rows are claimed with `FOR UPDATE SKIP LOCKED` in a transaction that also marks them published,
  * so replicas split the work; if publishing fails the transaction rolls back and the rows are
  * retried with backoff. A crash after publishing but before commit republishes the same job ids,
- * which BullMQ ignores while the job is kept, and consumers' inboxes ignore after that.
+ * which BullMQ ignores while the job is still queued, and consumers' inboxes ignore once it ran.
  */
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { orm, source } = options;
@@ -99,7 +102,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const jobOptions: JobsOptions = {
     attempts: options.attempts ?? 8,
     backoff: { type: 'exponential', delay: options.backoffDelayMs ?? 1000 },
-    removeOnComplete: options.removeOnComplete ?? { age: 3600, count: 10_000 },
+    removeOnComplete: options.removeOnComplete ?? true,
     removeOnFail: false,
   };
 
