@@ -253,6 +253,35 @@ describe('order types on the paper exchange', () => {
       expect((await h.balances(token, accountId)).BTC).toEqual({ free: '2', locked: '0' });
     });
 
+    it('protects what an entry filled before it was cancelled: the legs cover the filled quantity', async () => {
+      const accountId = await account([{ asset: 'USDT', amount: '1000' }]);
+      const entry = await place(accountId, { side: 'BUY', type: 'ICEBERG', quantity: '0.3', price: '101', visibleQuantity: '0.1', takeProfitPrice: '110', stopLossPrice: '95' });
+      expect(entry).toMatchObject({ status: 'PARTIALLY_FILLED', filledQuantity: '0.1' });
+      expect((await h.order(token, entry.id)).exitOrders).toEqual([]);
+
+      const cancelled = await h.request(CANCEL, { id: entry.id }, token);
+      expect(cancelled.data!.cancelTradeOrder).toMatchObject({ status: 'CANCELLED', filledQuantity: '0.1' });
+      const { exitOrders } = await h.order(token, entry.id);
+      expect(exitOrders.map((leg: Order) => [leg.ocoRole, leg.side, leg.status, leg.stopPrice, leg.quantity])).toEqual([
+        ['TAKE_PROFIT', 'SELL', 'OPEN', '110', '0.1'],
+        ['STOP_LOSS', 'SELL', 'OPEN', '95', '0.1'],
+      ]);
+      // The bought 0.1 is held for the pair; the entry's unspent quote is back.
+      expect(await h.balances(token, accountId)).toMatchObject({ BTC: { free: '0', locked: '0.1' }, USDT: { locked: '0' } });
+
+      await h.prices('BTC/USDT', '94');
+      const [, stopLoss] = (await h.order(token, entry.id)).exitOrders as Order[];
+      expect(stopLoss).toMatchObject({ status: 'FILLED', filledQuantity: '0.1' });
+    });
+
+    it('places no exits for an entry cancelled before anything filled', async () => {
+      const accountId = await account([{ asset: 'USDT', amount: '1000' }]);
+      const entry = await place(accountId, { side: 'BUY', type: 'LIMIT', price: '90', takeProfitPrice: '110', stopLossPrice: '85' });
+      await h.request(CANCEL, { id: entry.id }, token);
+      expect((await h.order(token, entry.id)).exitOrders).toEqual([]);
+      expect((await h.balances(token, accountId)).USDT).toEqual({ free: '1000', locked: '0' });
+    });
+
     it('refuses exits on the wrong side of the entry', async () => {
       const accountId = await account();
       const result = await h.request(PLACE, { input: { accountId, clientOrderId: cid(), symbol: 'BTC/USDT', side: 'BUY', type: 'MARKET', quantity: '1', takeProfitPrice: '90' } }, token);

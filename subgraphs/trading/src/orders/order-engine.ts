@@ -76,6 +76,9 @@ export const exchangeClientId = (orderId: string, suffix?: string | number): str
 
 const remainingOf = (order: TradeOrderRecord): Decimal => Decimal.max(0, new Decimal(order.quantity).minus(order.filledQuantity));
 
+/** No longer working, with part or all of it filled: what its attached exits protect. */
+const isDoneWithFills = (order: TradeOrderRecord): boolean => !isLive(order.status) && !new Decimal(order.filledQuantity).isZero();
+
 /** The limit an order rests at once working as a limit order (LIMIT, ICEBERG, or a triggered STOP_LIMIT / limit TAKE_PROFIT). */
 function restingLimit(order: TradeOrderRecord): string | null {
   if (order.type === TradeOrderType.LIMIT || order.type === TradeOrderType.ICEBERG) return order.price;
@@ -308,7 +311,7 @@ export class OrderEngine extends EventEmitter<EngineEvents> {
         change.transition(order, TradeOrderStatus.OPEN);
       }
     }
-    if (order.status === TradeOrderStatus.FILLED) this.placeExits(change, order, account, lastPrice);
+    this.placeExitsWhenDone(change, order, account, lastPrice);
     await change.place(this.options.orm.em.fork(), guard);
     this.afterCommit(change);
     if (order.type === TradeOrderType.TWAP) return this.scheduleTwap(order);
@@ -324,7 +327,15 @@ export class OrderEngine extends EventEmitter<EngineEvents> {
     });
   }
 
-  /** A filled order's attached take-profit and stop-loss, as an OCO pair sharing one reservation. */
+  /**
+   * An order that is done (filled, or ended after part of it filled) protects what it filled with
+   * its attached take-profit and stop-loss; one still working places them once it is done.
+   */
+  private placeExitsWhenDone(change: TradeChange, order: TradeOrderRecord, account: EngineAccount, lastPrice: string): void {
+    if (isDoneWithFills(order)) this.placeExits(change, order, account, lastPrice);
+  }
+
+  /** A done order's attached take-profit and stop-loss for what it filled, as an OCO pair sharing one reservation. */
   private placeExits(change: TradeChange, parent: TradeOrderRecord, account: EngineAccount, lastPrice: string): void {
     if (!parent.exits) return;
     const result = ocoLegs({
@@ -336,7 +347,7 @@ export class OrderEngine extends EventEmitter<EngineEvents> {
     });
     if ('error' in result) {
       // The fill moved past an exit price: the legs would fire at once, so none is placed.
-      parent.reason = `Exits not placed: ${result.error}`;
+      parent.reason = parent.reason ? `${parent.reason}; exits not placed: ${result.error}` : `Exits not placed: ${result.error}`;
       change.touch(parent);
       return;
     }
@@ -517,7 +528,7 @@ export class OrderEngine extends EventEmitter<EngineEvents> {
         change.transition(order, order.status, `Triggered at ${tick.lastPrice}: working as a limit order at ${fire.limitPrice}`);
       }
     }
-    if (order.status === TradeOrderStatus.FILLED) this.placeExits(change, order, account, tick.lastPrice);
+    this.placeExitsWhenDone(change, order, account, tick.lastPrice);
     return 'written';
   }
 
@@ -563,7 +574,7 @@ export class OrderEngine extends EventEmitter<EngineEvents> {
             price: takerPrice(locked.side, price, account.slippageBps, instrument.priceDecimals),
             liquidity: Liquidity.TAKER,
           });
-          if (locked.status === TradeOrderStatus.FILLED) this.placeExits(change, locked, account, price);
+          this.placeExitsWhenDone(change, locked, account, price);
           return 'filled' as const;
         });
         return result.result;
@@ -611,6 +622,7 @@ export class OrderEngine extends EventEmitter<EngineEvents> {
           releaseReservation(change, target);
           change.transition(target, TradeOrderStatus.CANCELLED, target === order ? 'Cancelled by the user' : 'OCO: the other leg was cancelled');
         }
+        this.placeExitsWhenDone(change, order, account, this.prices.last(order.symbol) ?? order.averagePrice ?? '0');
         outcome = order;
       });
       return outcome;
@@ -624,6 +636,7 @@ export class OrderEngine extends EventEmitter<EngineEvents> {
       if (!order || !isLive(order.status)) return;
       releaseReservation(change, order);
       change.transition(order, TradeOrderStatus.CANCELLED, reason);
+      if (isDoneWithFills(order)) this.placeExits(change, order, await this.account(tx, order.accountId), this.prices.last(order.symbol) ?? order.averagePrice ?? '0');
     });
     this.log.warn({ orderId, reason }, 'order cancelled by the engine');
   }
@@ -779,7 +792,7 @@ export class OrderEngine extends EventEmitter<EngineEvents> {
           change.transition(order, TradeOrderStatus.EXPIRED, 'Expired on the exchange');
           break;
       }
-      if (order.status === TradeOrderStatus.FILLED) this.placeExits(change, order, await this.account(tx, order.accountId), order.averagePrice ?? '0');
+      if (isDoneWithFills(order)) this.placeExits(change, order, await this.account(tx, order.accountId), order.averagePrice ?? '0');
     });
     return result;
   }
@@ -827,6 +840,7 @@ export class OrderEngine extends EventEmitter<EngineEvents> {
       if (!isLive(order.status)) return;
       releaseReservation(change, order);
       change.transition(order, status, reason);
+      if (isDoneWithFills(order)) this.placeExits(change, order, await this.account(tx, order.accountId), this.prices.last(order.symbol) ?? order.averagePrice ?? '0');
     });
     return result;
   }
