@@ -26,6 +26,11 @@ export interface PaymentsConfig extends SubgraphConfig {
   databasePoolSize: number;
   /** Null: the built-in development provider settles payments at once (no Stripe account needed). */
   stripe: StripeConfig | null;
+  /**
+   * A payment still PENDING this long after it was claimed or last asked for is asked for again
+   * (the provider was away, or a process stopped mid-charge); longer than a charge with its retries takes.
+   */
+  chargeRetrySeconds: number;
 }
 
 /** Splits `http://127.0.0.1:12111` into the `protocol`/`host`/`port` options of the Stripe SDK. */
@@ -49,6 +54,7 @@ export function readPaymentsConfig(env: Record<string, string | undefined> = pro
   const apiBaseText = reader.optional('STRIPE_API_BASE');
   const maxNetworkRetries = reader.int('STRIPE_MAX_NETWORK_RETRIES', DEFAULT_STRIPE_MAX_NETWORK_RETRIES, { min: 0, max: 10 });
   const timeoutMs = reader.int('STRIPE_TIMEOUT_MS', DEFAULT_STRIPE_TIMEOUT_MS, { min: 100, max: 120_000 });
+  const chargeRetrySeconds = reader.int('PAYMENT_CHARGE_RETRY_SECONDS', 120, { min: 1, max: 86_400 });
 
   if (secretKey && !webhookSecret) problems.push('STRIPE_WEBHOOK_SECRET is required when STRIPE_SECRET_KEY is set');
   if (webhookSecret && !secretKey) problems.push('STRIPE_SECRET_KEY is required when STRIPE_WEBHOOK_SECRET is set');
@@ -66,6 +72,7 @@ export function readPaymentsConfig(env: Record<string, string | undefined> = pro
     ...base,
     databasePoolSize,
     stripe: secretKey && webhookSecret ? { secretKey, webhookSecret, apiBase, maxNetworkRetries, timeoutMs } : null,
+    chargeRetrySeconds,
   };
   try {
     reader.done();

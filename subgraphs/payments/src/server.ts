@@ -65,7 +65,11 @@ export async function createPaymentsServer(deps: PaymentsServerDeps): Promise<Pa
   // Its own small connection, so /ready reports Redis as it is now (the worker's connections reconnect silently).
   const redisProbe = config.eventsEnabled ? createRedisClient(config.redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 }) : null;
   redisProbe?.on('error', () => undefined);
+  let chargeSweep: NodeJS.Timeout | undefined;
+  let sweeping: Promise<unknown> | undefined;
   const stopEvents = async () => {
+    clearInterval(chargeSweep);
+    await sweeping;
     await eventing?.close();
     if (redisProbe?.status === 'ready') await redisProbe.quit().catch(() => redisProbe.disconnect());
     else redisProbe?.disconnect();
@@ -98,9 +102,20 @@ export async function createPaymentsServer(deps: PaymentsServerDeps): Promise<Pa
         handlers: eventHandlers,
         prefix: config.eventsPrefix,
         concurrency: config.eventsConcurrency,
-        // No batchSize: PaymentRequested calls the provider, which would hold every event of its batch.
+        // No batchSize: a batch runs its after-commit work one event after another, and for PaymentRequested that is a call to the provider.
         metrics: server.metrics.registry,
       });
+      // Charges lost to a provider outage or a stopped process (payments left PENDING) are asked for again.
+      chargeSweep = setInterval(
+        () => {
+          sweeping ??= service
+            .chargeStalled(orm.em, config.chargeRetrySeconds)
+            .catch((error: unknown) => log.warn({ err: error }, 'stalled payments sweep failed'))
+            .finally(() => (sweeping = undefined));
+        },
+        Math.min(30_000, Math.max(1000, (config.chargeRetrySeconds * 1000) / 4)),
+      );
+      chargeSweep.unref();
     }
     return Object.assign(server, { orm, service, provider, stripe, eventHandlers, consumer: eventing?.consumer ?? null, relay: eventing?.relay ?? null });
   } catch (error) {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { UnrecoverableError } from 'bullmq';
 import { createLogger, createTokenVerifier, onSql, OutboxEvent } from '../../kit/src';
+import { applyEvent } from '../../kit/src/events/testing';
 import { graphqlRequest, testDatabaseUrl, TestIssuer } from '../../kit/src/testing';
 import { readPaymentsConfig } from '../src/config';
 import { PaymentEntity } from '../src/payment/payment.entity';
@@ -50,7 +51,7 @@ describe('payments subgraph on the development provider', () => {
     ...overrides,
   });
   /** Delivers an event the way the consumer does: the handler inside one transaction. */
-  const deliver = (event: EventEnvelope) => server.orm.em.fork().transactional((em) => server.eventHandlers.PaymentRequested!(em, event));
+  const deliver = (event: EventEnvelope) => applyEvent(server.orm.em, server.eventHandlers.PaymentRequested!, event);
   const paymentsOf = (orderId: string) => server.orm.em.fork().find(PaymentEntity, { orderId });
   const outboxOf = (orderId: string) => server.orm.em.fork().find(OutboxEvent, { subject: orderId }, { orderBy: { occurredAt: 'asc' } });
   const pay = async (overrides: Record<string, unknown> = {}) => {

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { UnrecoverableError } from 'bullmq';
 import { createLogger, createTokenVerifier, OutboxEvent } from '../../kit/src';
+import { applyEvent } from '../../kit/src/events/testing';
 import { graphqlRequest, testDatabaseUrl, TestIssuer } from '../../kit/src/testing';
 import { readPaymentsConfig } from '../src/config';
+import { DevPaymentProvider } from '../src/payment/dev.provider';
 import { PaymentEntity } from '../src/payment/payment.entity';
 import {
   cancellationRefundIdempotencyKey,
@@ -14,7 +16,9 @@ import {
   returnRefundIdFor,
   type EventEnvelope,
 } from '../src/payment/payment.events';
-import { ProviderUnavailableError } from '../src/payment/payment.provider';
+import { createPaymentMetrics } from '../src/payment/payment.metrics';
+import { ProviderUnavailableError, type CreatePaymentInput, type PaymentAttempt } from '../src/payment/payment.provider';
+import { PaymentService } from '../src/payment/payment.service';
 import { RefundEntity } from '../src/payment/refund.entity';
 import { StripeEventEntity } from '../src/payment/stripe-event.entity';
 import { createPaymentsServer, type PaymentsServer } from '../src/server';
@@ -56,7 +60,7 @@ const orderCancelled = (orderId: string, reason = 'EXPIRED') => envelope('OrderC
 function harness(server: () => PaymentsServer) {
   const fork = () => server().orm.em.fork();
   return {
-    deliver: (event: EventEnvelope) => fork().transactional((em) => server().eventHandlers[event.type]!(em, event)),
+    deliver: (event: EventEnvelope) => applyEvent(server().orm.em, server().eventHandlers[event.type]!, event),
     /** The handler's own result (the event handlers return nothing). */
     cancel: (event: EventEnvelope) => fork().transactional((em) => server().service.cancelOrderPayment(em, event.data, { eventId: event.id })),
     paymentOf: (orderId: string) => fork().findOneOrFail(PaymentEntity, { orderId }),
@@ -222,6 +226,52 @@ describe('order saga refunds on the development provider', () => {
       await deliver(paymentRequested({ orderId }));
       expect(await paymentOf(orderId)).toMatchObject({ status: 'CANCELLED', failureReason: 'order_cancelled', providerPaymentId: null });
       expect(await outboxOf(orderId)).toEqual([]);
+    });
+
+    it('never asks the provider when the order was cancelled between the claim and its charge', async () => {
+      const orderId = randomUUID();
+      // The consumer's transaction claims the payment; its after-commit work (the charge) is kept back.
+      const charges: (() => Promise<void>)[] = [];
+      await server.orm.em.fork().transactional((em) => server.eventHandlers.PaymentRequested!(em, paymentRequested({ orderId }), { afterCommit: (work) => charges.push(work) }));
+      expect(charges).toHaveLength(1);
+      expect(await paymentOf(orderId)).toMatchObject({ status: 'PENDING', providerPaymentId: null });
+
+      expect(await cancel(orderCancelled(orderId, 'CUSTOMER'))).toBe('cancelled');
+      await charges[0]!();
+      expect(await paymentOf(orderId)).toMatchObject({ status: 'CANCELLED', failureReason: 'order_cancelled', providerPaymentId: null });
+      expect(await outboxOf(orderId)).toEqual([]);
+    });
+
+    it('refunds money the provider took while the order was being cancelled; the cancellation never waits on the provider', async () => {
+      // The development provider, answering only when the test lets it.
+      let arrived!: () => void;
+      let answer!: () => void;
+      const asked = new Promise<void>((resolve) => (arrived = resolve));
+      const answered = new Promise<void>((resolve) => (answer = resolve));
+      class SlowDevProvider extends DevPaymentProvider {
+        override async createPayment(input: CreatePaymentInput): Promise<PaymentAttempt> {
+          arrived();
+          await answered;
+          return super.createPayment(input);
+        }
+      }
+      const slow = new PaymentService({ provider: new SlowDevProvider(), metrics: createPaymentMetrics(), log: createLogger('payments-test', 'silent') });
+      const orderId = randomUUID();
+      const charging = slow.requestPayment(server.orm.em.fork(), paymentRequested({ orderId }).data);
+      await asked;
+
+      expect(await cancel(orderCancelled(orderId, 'CUSTOMER'))).toBe('cancelled');
+      answer();
+      await charging;
+
+      const payment = await paymentOf(orderId);
+      expect(payment).toMatchObject({ status: 'REFUNDED', refundedAmount: 1000, providerPaymentId: `dev_pi_${payment.id}` });
+      expect((await refundsOf(payment.id)).map((refund) => [refund.id, refund.amount, refund.status])).toEqual([[cancellationRefundIdFor(orderId), 1000, 'SUCCEEDED']]);
+      expect(await outboxTypes(orderId)).toEqual(['PaymentSucceeded', 'RefundIssued']);
+
+      // Charging the payment again (the sweep racing the first charge) changes nothing.
+      expect(await server.service.charge(server.orm.em, payment.id)).toMatchObject({ status: 'REFUNDED' });
+      expect(await outboxTypes(orderId)).toEqual(['PaymentSucceeded', 'RefundIssued']);
     });
 
     it('keeps no money when PaymentRequested and OrderCancelled are handled at the same time', async () => {

@@ -4,7 +4,8 @@ import { InboxRecord, type EventEnvelope } from '../../kit/src/events';
 import { testDatabaseUrl, TestIssuer } from '../../kit/src/testing';
 import { readPaymentsConfig } from '../src/config';
 import { PaymentEntity } from '../src/payment/payment.entity';
-import { cancellationRefundIdFor, returnRefundIdFor } from '../src/payment/payment.events';
+import { PaymentStatus } from '../src/payment/payment-status';
+import { cancellationRefundIdFor, paymentIdFor, returnRefundIdFor } from '../src/payment/payment.events';
 import { RefundEntity } from '../src/payment/refund.entity';
 import { createPaymentsServer, type PaymentsServer } from '../src/server';
 import { cleanupRedis, eventQueue, jobSettled, QueueWatcher, REDIS_URL, testPrefix } from '../../kit/src/events/testing';
@@ -54,7 +55,8 @@ describe('payments in the saga (BullMQ on Redis)', () => {
 
   beforeAll(async () => {
     const issuer = await TestIssuer.create();
-    const config = readPaymentsConfig({ DATABASE_URL: database.url, REDIS_URL, NODE_ENV: 'test', LOG_LEVEL: 'silent', EVENTS_PREFIX: prefix });
+    // A one-second retry period, so the sweep of stalled charges runs every second.
+    const config = readPaymentsConfig({ DATABASE_URL: database.url, REDIS_URL, NODE_ENV: 'test', LOG_LEVEL: 'silent', EVENTS_PREFIX: prefix, PAYMENT_CHARGE_RETRY_SECONDS: '1' });
     server = await createPaymentsServer({ config, log: createLogger('payments-saga-test', 'silent'), verifyToken: createTokenVerifier(issuer.keys) });
     await server.listen(0);
     await server.consumer!.ready();
@@ -143,6 +145,31 @@ describe('payments in the saga (BullMQ on Redis)', () => {
     const reply = await orders.next((item) => item.type === 'RefundIssued' && item.data.orderId === payment.orderId);
     expect(reply.data).toEqual({ orderId: payment.orderId, paymentId: payment.id, refundId: cancellationRefundIdFor(payment.orderId), amount: 1999, currency: 'USD' });
     expect(await server.orm.em.fork().findOneOrFail(PaymentEntity, { id: payment.id })).toMatchObject({ status: 'REFUNDED', refundedAmount: 1999 });
+  });
+
+  it('charges a payment whose charge was lost (its process stopped after the claim): the sweep asks the provider', async () => {
+    const orderId = randomUUID();
+    const claimedAt = new Date(Date.now() - 60_000);
+    const em = server.orm.em.fork();
+    em.create(PaymentEntity, {
+      id: paymentIdFor(orderId),
+      orderId,
+      userId: 'user-1',
+      amount: 1999,
+      currency: 'USD',
+      status: PaymentStatus.PENDING,
+      provider: 'dev',
+      paymentMethod: 'card',
+      refundedAmount: 0,
+      items: null,
+      createdAt: claimedAt,
+      updatedAt: claimedAt,
+    });
+    await em.flush();
+
+    const reply = await orders.next((item) => item.type === 'PaymentSucceeded' && item.data.orderId === orderId);
+    expect(reply.data).toEqual({ orderId, paymentId: paymentIdFor(orderId), amount: 1999, currency: 'USD' });
+    expect(await server.orm.em.fork().findOneOrFail(PaymentEntity, { orderId })).toMatchObject({ status: 'SUCCEEDED', providerPaymentId: `dev_pi_${paymentIdFor(orderId)}` });
   });
 
   it('reports Redis in /ready', async () => {

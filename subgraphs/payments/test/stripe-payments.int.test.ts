@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createLogger, createTokenVerifier, OutboxEvent } from '../../kit/src';
+import { applyEvent } from '../../kit/src/events/testing';
 import { graphqlRequest, testDatabaseUrl, TestIssuer } from '../../kit/src/testing';
 import { readPaymentsConfig } from '../src/config';
 import { PaymentEntity } from '../src/payment/payment.entity';
 import { paymentIdempotencyKey, paymentIdFor, refundIdempotencyKey, type EventEnvelope } from '../src/payment/payment.events';
-import { ProviderUnavailableError } from '../src/payment/payment.provider';
 import { RefundEntity } from '../src/payment/refund.entity';
 import { StripeEventEntity } from '../src/payment/stripe-event.entity';
 import { createPaymentsServer, type PaymentsServer } from '../src/server';
@@ -51,7 +51,7 @@ describe('payments subgraph on Stripe (fake Stripe at the HTTP boundary)', () =>
     data,
   });
   const request = (overrides: Record<string, unknown> = {}) => ({ orderId: randomUUID(), userId: ownerId, amount: 1000, currency: 'USD', paymentMethod: 'card', ...overrides });
-  const deliver = (event: EventEnvelope) => server.orm.em.fork().transactional((em) => server.eventHandlers.PaymentRequested!(em, event));
+  const deliver = (event: EventEnvelope) => applyEvent(server.orm.em, server.eventHandlers.PaymentRequested!, event);
   const paymentOf = async (orderId: string) => server.orm.em.fork().findOne(PaymentEntity, { orderId });
   const outboxOf = (orderId: string) => server.orm.em.fork().find(OutboxEvent, { subject: orderId }, { orderBy: { occurredAt: 'asc' } });
   const outboxTypes = async (orderId: string) => (await outboxOf(orderId)).map((event) => event.type);
@@ -158,21 +158,43 @@ describe('payments subgraph on Stripe (fake Stripe at the HTTP boundary)', () =>
       expect((await paymentOf(data.orderId))!.status).toBe('REQUIRES_ACTION');
     });
 
-    it('rethrows a lasting outage so the event is retried, then creates the intent once with the same key', async () => {
+    it('leaves the payment PENDING through a lasting outage; the sweep asks again with the same key: one PaymentIntent', async () => {
       const data = request();
       fake.failNext({ route: 'POST /v1/payment_intents', status: 503, times: 2 });
-      const error = await deliver(envelope(data)).catch((caught: unknown) => caught);
-      expect(error).toBeInstanceOf(ProviderUnavailableError);
-      expect(await paymentOf(data.orderId)).toBeNull();
+      await deliver(envelope(data));
+      const claimed = (await paymentOf(data.orderId))!;
+      expect(claimed).toMatchObject({ status: 'PENDING', providerPaymentId: null });
       expect(await outboxOf(data.orderId)).toHaveLength(0);
+      // Not stalled yet: the sweep leaves it alone.
+      expect(await server.service.chargeStalled(server.orm.em, 3600)).toBe(0);
 
-      await deliver(envelope(data)); // the queue's retry
+      expect(await server.service.chargeStalled(server.orm.em, 0)).toBeGreaterThanOrEqual(1);
       const payment = (await paymentOf(data.orderId))!;
       expect(payment.status).toBe('REQUIRES_ACTION');
       const attempts = fake.requestsTo('POST /v1/payment_intents').filter((item) => (item.params.metadata as Json)?.orderId === data.orderId);
       expect(attempts.map((item) => item.answered)).toEqual([503, 503, 200]);
       expect(attempts.every((item) => item.idempotencyKey === paymentIdempotencyKey(data))).toBe(true);
       expect(attempts.every((item) => (item.params.metadata as Json).paymentId === payment.id)).toBe(true);
+    });
+
+    it('holds no transaction or lock while Stripe answers: an OrderCancelled meanwhile is applied at once, and the intent is cancelled once Stripe answers', async () => {
+      const data = request();
+      const held = fake.holdNext('POST /v1/payment_intents');
+      const delivered = deliver(envelope(data));
+      await held.arrived;
+      // The payment was claimed and committed before Stripe was asked.
+      expect(await paymentOf(data.orderId)).toMatchObject({ status: 'PENDING' });
+      const cancelled = await server.orm.em.fork().transactional((em) => server.service.cancelOrderPayment(em, { orderId: data.orderId, reason: 'CUSTOMER', lines: [] }));
+      expect(cancelled).toBe('cancelled');
+
+      held.release();
+      await delivered;
+      const payment = (await paymentOf(data.orderId))!;
+      expect(payment).toMatchObject({ status: 'CANCELLED', failureReason: 'order_cancelled' });
+      expect(intentOf(payment).status).toBe('canceled');
+      expect(fake.requestsTo(`POST /v1/payment_intents/${payment.providerPaymentId}/cancel`)).toHaveLength(1);
+      // Nothing for orders: the order is cancelled already and no money moved.
+      expect(await outboxOf(data.orderId)).toHaveLength(0);
     });
 
     it('fails the payment on a card decline (402): FAILED and PaymentFailed, no retry', async () => {

@@ -3,9 +3,9 @@ import type { Logger } from 'pino';
 
 /**
  * Outbox and inbox rows are only needed for a while: an outbox row until it is published (plus a
- * margin for inspection), an inbox row while its event could still be redelivered (BullMQ keeps a
- * completed job an hour; a failed job never wrote an inbox row). Without pruning both tables grow
- * with every event forever.
+ * margin for inspection), an inbox row while its event could still be redelivered (a relay
+ * republishing after a crash, a replayed job; a failed job never wrote an inbox row). Without
+ * pruning both tables grow with every event forever.
  */
 export interface RetentionOptions {
   /** Rows older than this are deleted. */

@@ -2,10 +2,25 @@
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { Queue, Worker, type Job } from 'bullmq';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EventHandler } from './consumer';
 import { eventQueueName, type EventEnvelope } from './envelope';
 import { bullConnection, createRedisClient } from './redis';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/**
+ * Applies one event the way the consumer does, without a queue: the handler in a transaction, then
+ * its after-commit work once that committed. Unlike the consumer, a failure of that work is thrown.
+ */
+export async function applyEvent(em: EntityManager, handler: EventHandler, envelope: EventEnvelope): Promise<void> {
+  const afterCommit: (() => Promise<void>)[] = [];
+  await em.fork().transactional(async (tx) => {
+    afterCommit.length = 0;
+    await handler(tx, envelope, { afterCommit: (work) => afterCommit.push(work) });
+  });
+  for (const work of afterCommit) await work();
+}
 
 /** A BullMQ key prefix of its own, so parallel test files never share queues. */
 export const testPrefix = (name: string): string => `test-${name}-${randomBytes(6).toString('hex')}`;

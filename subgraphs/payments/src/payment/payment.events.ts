@@ -275,8 +275,8 @@ export const recordRefundFailed = (em: EntityManager, data: RefundFailedData) =>
  */
 export function createPaymentEventHandlers(service: PaymentService): EventHandlers {
   return {
-    [PAYMENT_REQUESTED]: async (em, envelope) => {
-      await service.requestPayment(em, envelope.data, { eventId: envelope.id });
+    [PAYMENT_REQUESTED]: async (em, envelope, hooks) => {
+      await service.requestPayment(em, envelope.data, { eventId: envelope.id }, hooks);
     },
     [RETURN_APPROVED]: async (em, envelope) => {
       await service.refundReturn(em, envelope.data, { eventId: envelope.id });

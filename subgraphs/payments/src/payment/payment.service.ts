@@ -3,7 +3,6 @@ import { LockMode, QueryOrder } from '@mikro-orm/core';
 import {
   AppError,
   badInput,
-  outboxInsertSql,
   recordEvent,
   type OutboxInsert,
   conflict,
@@ -17,6 +16,7 @@ import {
   type RequestContext,
   type Viewer,
 } from '../../../kit/src';
+import type { EventHandlerHooks } from '../../../kit/src/events';
 import { OrderCancellationEntity } from './order-cancellation.entity';
 import { PaymentEntity } from './payment.entity';
 import {
@@ -149,25 +149,31 @@ export class PaymentService {
   // ---------------------------------------------------------------- the saga: PaymentRequested
 
   /**
-   * Handles a PaymentRequested: records the order's payment (one per order) and asks the provider.
-   * A request for an order that already has a decided payment changes nothing. A provider outage
-   * (ProviderUnavailableError) is rethrown so the transaction rolls back and the event is retried;
-   * the retry names the same payment id and idempotency key, so the provider never charges twice.
+   * Handles a PaymentRequested: records the order's payment (one per order, PENDING) in the
+   * caller's transaction, and asks the provider once that has committed (`charge`, through the
+   * consumer's after-commit hook), so no transaction, lock or connection is held while the provider
+   * answers. A request for an order that already has a decided payment changes nothing; a cancelled
+   * order is never charged.
    */
-  async requestPayment(em: EntityManager, data: unknown, meta: { eventId?: string } = {}): Promise<PaymentEntity> {
+  async requestPayment(em: EntityManager, data: unknown, meta: { eventId?: string } = {}, hooks?: EventHandlerHooks): Promise<PaymentEntity> {
     const request = parsePaymentRequested(data);
     const paymentId = paymentIdFor(request.orderId);
     const log = this.deps.log.child({ orderId: request.orderId, paymentId, eventId: meta.eventId });
+    if (em.isInTransaction() && !hooks) throw new Error('requestPayment in a transaction needs the after-commit hook to charge');
     // In the caller's transaction when there is one (the event consumer's, with the inbox row): a
     // savepoint would add two statements and change nothing, as any failure rolls the whole event back.
-    const { payment, attempt } = await withinTransaction(em, async (tx) => {
+    const { payment, charge } = await withinTransaction(em, async (tx) => {
       // Serialized with OrderCancelled for the same order, so one of the two always sees the other.
       await this.lockOrder(tx, request.orderId);
       const claimed = await this.claimPayment(tx, request, paymentId);
-      if (claimed) return this.chargeNewPayment(tx, claimed.payment, claimed.orderCancelled, request, log);
+      if (claimed) {
+        if (!claimed.orderCancelled) return { payment: claimed.payment, charge: true };
+        this.cancelForOrder(claimed.payment, log);
+        await this.writeDecision(tx, claimed.payment);
+        return { payment: claimed.payment, charge: false };
+      }
 
       // The order has a payment already (a redelivered or repeated request): the ORM path.
-      // A concurrent delivery of the same request waits here until the first one commits.
       const payment = await tx.findOneOrFail(PaymentEntity, { orderId: request.orderId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
       if (payment.status !== PaymentStatus.PENDING) {
         if (payment.amount !== request.amount || payment.currency !== request.currency) {
@@ -175,22 +181,95 @@ export class PaymentService {
         } else {
           log.info({ status: payment.status }, 'payment already requested; nothing changed');
         }
-        return { payment, attempt: null };
+        return { payment, charge: false };
       }
       if (await tx.findOne(OrderCancellationEntity, { orderId: request.orderId })) {
         this.cancelForOrder(payment, log);
-        return { payment, attempt: null };
+        return { payment, charge: false };
       }
-      const attempt = await this.attemptPayment(payment, request, log);
-      const event = this.applyAttempt(payment, attempt);
-      if (event) recordEvent(tx, PAYMENTS_EVENT_SOURCE, event.type, event.subject, event.data as Record<string, unknown>);
-      return { payment, attempt };
+      // Still undecided: the first delivery's charge never finished (its process stopped, or the provider was away).
+      return { payment, charge: true };
     });
-    if (attempt) {
-      this.deps.metrics.payments.inc({ provider: payment.provider, outcome: attempt.outcome });
-      log.info({ status: payment.status, outcome: attempt.outcome }, 'payment requested');
-    }
+    if (!charge) return payment;
+    const work = async () => void (await this.charge(em, payment.id));
+    if (hooks) hooks.afterCommit(work);
+    else await work();
     return payment;
+  }
+
+  /**
+   * Asks the provider for a PENDING payment, outside any transaction, then records the answer
+   * under the order's lock. A provider outage leaves the payment PENDING for `chargeStalled` to ask
+   * again; the same idempotency key makes the provider answer with the same payment, so two charges
+   * of one payment (a retry racing the first) take the money once and the second writes nothing.
+   * An order cancelled while the provider answered is compensated: a payment the customer could
+   * still complete is cancelled at the provider, money already taken is refunded.
+   */
+  async charge(em: EntityManager, paymentId: string): Promise<PaymentEntity | null> {
+    const pending = await em.fork().findOne(PaymentEntity, { id: paymentId });
+    if (!pending || pending.status !== PaymentStatus.PENDING) return pending;
+    const log = this.deps.log.child({ orderId: pending.orderId, paymentId });
+    let attempt: PaymentAttempt;
+    try {
+      attempt = await this.attemptPayment(pending, log);
+    } catch (error) {
+      if (error instanceof ProviderUnavailableError) return pending;
+      throw error;
+    }
+    return em.fork().transactional(async (tx) => {
+      await this.lockOrder(tx, pending.orderId);
+      const payment = await tx.findOneOrFail(PaymentEntity, { id: paymentId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+      if (payment.status === PaymentStatus.PENDING) {
+        const event = this.applyAttempt(payment, attempt);
+        if (event) recordEvent(tx, PAYMENTS_EVENT_SOURCE, event.type, event.subject, event.data as Record<string, unknown>);
+        this.deps.metrics.payments.inc({ provider: payment.provider, outcome: attempt.outcome });
+        log.info({ status: payment.status, outcome: attempt.outcome }, 'payment requested');
+      } else if (payment.status === PaymentStatus.CANCELLED && payment.failureReason === ORDER_CANCELLED_REASON && !payment.providerPaymentId) {
+        await this.compensateCancelledCharge(tx, payment, attempt, log);
+      }
+      // Otherwise decided meanwhile by another charge or a webhook, with the same provider payment.
+      return payment;
+    });
+  }
+
+  /**
+   * Asks the provider again for payments still PENDING `olderThanSeconds` after they were claimed
+   * or last asked for: their charge was lost (the provider was away, or the process stopped).
+   * Replicas split the work (`skip locked`) and each claim moves the payment's clock, so a payment
+   * is asked for at most once per period. Returns how many were asked for.
+   */
+  async chargeStalled(em: EntityManager, olderThanSeconds: number, limit = 100): Promise<number> {
+    const rows = await em.fork().getConnection().execute<{ id: string }[]>(
+      `update "payment" set "updated_at" = now() where "id" in (
+         select "id" from "payment" where "status" = ? and "updated_at" < now() - make_interval(secs => ?)
+          order by "updated_at" limit ? for update skip locked)
+       returning "id"`,
+      [PaymentStatus.PENDING, olderThanSeconds, limit],
+    );
+    for (const { id } of rows) {
+      await this.charge(em, id).catch((error: unknown) => this.deps.log.error({ err: error, paymentId: id }, 'charging a stalled payment failed'));
+    }
+    if (rows.length > 0) this.deps.log.info({ count: rows.length }, 'stalled payments asked for again');
+    return rows.length;
+  }
+
+  /**
+   * The order was cancelled while the provider answered (OrderCancelled found the payment PENDING
+   * and marked it CANCELLED). Money taken is reported and refunded, as a late Stripe success is; a
+   * payment waiting for the customer is cancelled at the provider; a refusal needs nothing.
+   */
+  private async compensateCancelledCharge(tx: EntityManager, payment: PaymentEntity, attempt: PaymentAttempt, log: Logger): Promise<void> {
+    payment.providerPaymentId = attempt.providerPaymentId;
+    payment.updatedAt = new Date();
+    if (attempt.outcome === 'succeeded') {
+      await this.applySucceeded(tx, payment, true, log);
+      return;
+    }
+    if (attempt.outcome === 'requires_action') {
+      const cancellation = await tx.findOne(OrderCancellationEntity, { orderId: payment.orderId });
+      await this.cancelAtProvider(payment, cancellation?.reason ?? 'CUSTOMER', log);
+    }
+    log.info({ outcome: attempt.outcome }, 'order cancelled while the provider answered; payment stays cancelled');
   }
 
   /**
@@ -238,24 +317,6 @@ export class PaymentService {
     return rows.length === 0 ? null : { payment, orderCancelled: Boolean(rows[0]!.cancelled) };
   }
 
-  /** Decides a payment `claimPayment` just inserted, and writes the decision and its event in one statement. */
-  private async chargeNewPayment(
-    tx: EntityManager,
-    payment: PaymentEntity,
-    orderCancelled: boolean,
-    request: PaymentRequestedData,
-    log: Logger,
-  ): Promise<{ payment: PaymentEntity; attempt: PaymentAttempt | null }> {
-    if (orderCancelled) {
-      this.cancelForOrder(payment, log);
-      await this.writeDecision(tx, payment, null);
-      return { payment, attempt: null };
-    }
-    const attempt = await this.attemptPayment(payment, request, log);
-    await this.writeDecision(tx, payment, this.applyAttempt(payment, attempt));
-    return { payment, attempt };
-  }
-
   /** OrderCancelled overtook this request (e.g. it waited for a retry): never charge a cancelled order. */
   private cancelForOrder(payment: PaymentEntity, log: Logger): void {
     payment.status = PaymentStatus.CANCELLED;
@@ -265,32 +326,28 @@ export class PaymentService {
     this.deps.metrics.payments.inc({ provider: payment.provider, outcome: 'cancelled' });
   }
 
-  /** The decided fields of a payment inserted in this transaction, and its event, in one statement. */
-  private async writeDecision(tx: EntityManager, payment: PaymentEntity, event: OutboxInsert | null): Promise<void> {
-    let sql = `with "u" as (update "payment" set "status" = ?, "provider_payment_id" = ?, "client_secret" = ?, "failure_reason" = ?, "updated_at" = ? where "id" = ? returning "id")`;
-    const params: unknown[] = [payment.status, payment.providerPaymentId, payment.clientSecret, payment.failureReason, payment.updatedAt, payment.id];
-    if (event) {
-      const outbox = outboxInsertSql(PAYMENTS_EVENT_SOURCE, [event], 'u');
-      sql += `, "e" as (${outbox.sql})`;
-      params.push(...outbox.params);
-    }
-    const [row] = await tx.execute<{ n: number }[]>(`${sql} select count(*)::int as "n" from "u"`, params);
-    if (Number(row?.n) !== 1) throw new Error(`payment ${payment.id} vanished before its decision was written`);
+  /** The decided fields of a payment inserted in this transaction (not managed by the ORM), in one statement. */
+  private async writeDecision(tx: EntityManager, payment: PaymentEntity): Promise<void> {
+    const rows = await tx.execute<{ id: string }[]>(
+      `update "payment" set "status" = ?, "provider_payment_id" = ?, "client_secret" = ?, "failure_reason" = ?, "updated_at" = ? where "id" = ? returning "id"`,
+      [payment.status, payment.providerPaymentId, payment.clientSecret, payment.failureReason, payment.updatedAt, payment.id],
+    );
+    if (rows.length !== 1) throw new Error(`payment ${payment.id} vanished before its decision was written`);
   }
 
-  private async attemptPayment(payment: PaymentEntity, request: PaymentRequestedData, log: Logger): Promise<PaymentAttempt> {
+  private async attemptPayment(payment: PaymentEntity, log: Logger): Promise<PaymentAttempt> {
     try {
       return await this.deps.provider.createPayment({
         paymentId: payment.id,
         orderId: payment.orderId,
         amount: payment.amount,
         currency: payment.currency,
-        paymentMethod: request.paymentMethod,
+        paymentMethod: payment.paymentMethod,
         idempotencyKey: paymentIdempotencyKey(payment),
       });
     } catch (error) {
       if (error instanceof ProviderUnavailableError) {
-        log.warn({ err: error }, 'payment provider unavailable; the request will be retried');
+        log.warn({ err: error }, 'payment provider unavailable; the payment stays PENDING and is asked for again');
         throw error;
       }
       // Refused for good or a provider bug: fail the payment (the order is cancelled) instead of retrying forever.
@@ -743,18 +800,22 @@ export class PaymentService {
     if ((typeof received === 'number' && received !== payment.amount) || (currency && currency !== payment.currency)) {
       log.warn({ paymentId: payment.id, expected: { amount: payment.amount, currency: payment.currency }, received: { amount: received, currency } }, 'PaymentIntent amount differs from the payment');
     }
-    const wasFailed = payment.status === PaymentStatus.FAILED;
+    if (payment.status === PaymentStatus.FAILED) log.warn({ paymentId: payment.id, orderId: payment.orderId }, 'payment succeeded after it was reported failed (customer retried)');
     const orderCancelled = payment.status === PaymentStatus.CANCELLED || (await tx.count(OrderCancellationEntity, { orderId: payment.orderId })) > 0;
+    await this.applySucceeded(tx, payment, orderCancelled, log);
+    return { outcome: 'applied', paymentId: payment.id };
+  }
+
+  /** The provider took the money: SUCCEEDED and PaymentSucceeded, and for a cancelled order the refund. */
+  private async applySucceeded(tx: EntityManager, payment: PaymentEntity, orderCancelled: boolean, log: Logger): Promise<void> {
     // Refunds reported before this (out of order) already count.
     payment.status = statusAfterRefunds(payment.amount, payment.refundedAmount);
     payment.failureReason = null;
     payment.updatedAt = new Date();
     // The money moved: reported even for a cancelled order (orders notes the late payment; the refund follows).
     recordPaymentSucceeded(tx, { orderId: payment.orderId, paymentId: payment.id, amount: payment.amount, currency: payment.currency });
-    if (wasFailed) log.warn({ paymentId: payment.id, orderId: payment.orderId }, 'payment succeeded after it was reported failed (customer retried)');
     this.deps.metrics.payments.inc({ provider: payment.provider, outcome: 'succeeded' });
     if (orderCancelled) await this.refundLatePayment(tx, payment, log);
-    return { outcome: 'applied', paymentId: payment.id };
   }
 
   /**

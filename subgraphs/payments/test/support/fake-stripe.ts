@@ -20,7 +20,8 @@ import type { AddressInfo } from 'node:net';
  * A PaymentIntent whose amount is `FAKE_DECLINE_AMOUNT` or whose `metadata[orderId]` starts with
  * `decline` is refused with 402 `card_error`/`card_declined`, like a confirmation with
  * `pm_card_chargeDeclined`. `failNext` answers the next requests with a status (500 by default)
- * or never answers them (`hang`, for client timeouts). Every request is recorded.
+ * or never answers them (`hang`, for client timeouts); `holdNext` answers the next one only when
+ * the test releases it. Every request is recorded.
  */
 
 export const FAKE_DECLINE_AMOUNT = 402;
@@ -119,6 +120,7 @@ export class FakeStripe {
   readonly refunds = new Map<string, FakeRefund>();
   private readonly idempotent = new Map<string, StoredResponse>();
   private readonly failures: Required<FakeFailure>[] = [];
+  private readonly holds: { route: string; arrived: () => void; released: Promise<void> }[] = [];
   private readonly server = http.createServer((req, res) => void this.handle(req, res));
   private port = 0;
 
@@ -139,6 +141,16 @@ export class FakeStripe {
   /** Makes the next matching requests fail (500 by default) or hang. */
   failNext(failure: FakeFailure = {}): void {
     this.failures.push({ route: failure.route ?? '*', status: failure.status ?? 500, times: failure.times ?? 1 });
+  }
+
+  /** Holds the next request to `route` until `release()`; `arrived` resolves once it is held. */
+  holdNext(route: string): { arrived: Promise<void>; release(): void } {
+    let arrived!: () => void;
+    let release!: () => void;
+    const arrival = new Promise<void>((resolve) => (arrived = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.holds.push({ route, arrived, released });
+    return { arrived: arrival, release };
   }
 
   requestsTo(route: string): RecordedRequest[] {
@@ -190,6 +202,12 @@ export class FakeStripe {
     this.requests.push(record);
 
     const route = `${method} ${url.pathname}`;
+    const hold = this.holds.find((candidate) => candidate.route === route);
+    if (hold) {
+      this.holds.splice(this.holds.indexOf(hold), 1);
+      hold.arrived();
+      await hold.released;
+    }
     const failure = this.failures.find((candidate) => candidate.route === '*' || candidate.route === route);
     if (failure) {
       failure.times -= 1;
