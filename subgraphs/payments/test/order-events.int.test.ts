@@ -228,20 +228,6 @@ describe('order saga refunds on the development provider', () => {
       expect(await outboxOf(orderId)).toEqual([]);
     });
 
-    it('never asks the provider when the order was cancelled between the claim and its charge', async () => {
-      const orderId = randomUUID();
-      // The consumer's transaction claims the payment; its after-commit work (the charge) is kept back.
-      const charges: (() => Promise<void>)[] = [];
-      await server.orm.em.fork().transactional((em) => server.eventHandlers.PaymentRequested!(em, paymentRequested({ orderId }), { afterCommit: (work) => charges.push(work) }));
-      expect(charges).toHaveLength(1);
-      expect(await paymentOf(orderId)).toMatchObject({ status: 'PENDING', providerPaymentId: null });
-
-      expect(await cancel(orderCancelled(orderId, 'CUSTOMER'))).toBe('cancelled');
-      await charges[0]!();
-      expect(await paymentOf(orderId)).toMatchObject({ status: 'CANCELLED', failureReason: 'order_cancelled', providerPaymentId: null });
-      expect(await outboxOf(orderId)).toEqual([]);
-    });
-
     it('refunds money the provider took while the order was being cancelled; the cancellation never waits on the provider', async () => {
       // The development provider, answering only when the test lets it.
       let arrived!: () => void;

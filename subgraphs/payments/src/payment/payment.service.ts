@@ -3,7 +3,7 @@ import { LockMode, QueryOrder } from '@mikro-orm/core';
 import {
   AppError,
   badInput,
-  recordEvent,
+  outboxInsertSql,
   type OutboxInsert,
   conflict,
   groupedBy,
@@ -169,7 +169,7 @@ export class PaymentService {
       if (claimed) {
         if (!claimed.orderCancelled) return { payment: claimed.payment, charge: true };
         this.cancelForOrder(claimed.payment, log);
-        await this.writeDecision(tx, claimed.payment);
+        await this.writeDecision(tx, claimed.payment, null);
         return { payment: claimed.payment, charge: false };
       }
 
@@ -191,24 +191,29 @@ export class PaymentService {
       return { payment, charge: true };
     });
     if (!charge) return payment;
-    const work = async () => void (await this.charge(em, payment.id));
+    const work = async () => void (await this.chargePending(em, payment));
     if (hooks) hooks.afterCommit(work);
     else await work();
     return payment;
   }
 
+  /** Charges payment `paymentId` if it is still PENDING (`chargePending`); returns it as it ends up. */
+  async charge(em: EntityManager, paymentId: string): Promise<PaymentEntity | null> {
+    const payment = await em.fork().findOne(PaymentEntity, { id: paymentId });
+    return payment?.status === PaymentStatus.PENDING ? this.chargePending(em, payment) : payment;
+  }
+
   /**
-   * Asks the provider for a PENDING payment, outside any transaction, then records the answer
-   * under the order's lock. A provider outage leaves the payment PENDING for `chargeStalled` to ask
+   * Asks the provider for a payment read PENDING, outside any transaction, then records the answer
+   * in one statement that applies only while the payment is still PENDING (its row lock orders it
+   * against OrderCancelled). A provider outage leaves the payment PENDING for `chargeStalled` to ask
    * again; the same idempotency key makes the provider answer with the same payment, so two charges
    * of one payment (a retry racing the first) take the money once and the second writes nothing.
    * An order cancelled while the provider answered is compensated: a payment the customer could
    * still complete is cancelled at the provider, money already taken is refunded.
    */
-  async charge(em: EntityManager, paymentId: string): Promise<PaymentEntity | null> {
-    const pending = await em.fork().findOne(PaymentEntity, { id: paymentId });
-    if (!pending || pending.status !== PaymentStatus.PENDING) return pending;
-    const log = this.deps.log.child({ orderId: pending.orderId, paymentId });
+  private async chargePending(em: EntityManager, pending: PaymentEntity): Promise<PaymentEntity> {
+    const log = this.deps.log.child({ orderId: pending.orderId, paymentId: pending.id });
     let attempt: PaymentAttempt;
     try {
       attempt = await this.attemptPayment(pending, log);
@@ -216,18 +221,21 @@ export class PaymentService {
       if (error instanceof ProviderUnavailableError) return pending;
       throw error;
     }
+    const decided = { ...pending } as PaymentEntity;
+    const event = this.applyAttempt(decided, attempt);
+    if (await this.writeDecision(em.fork(), decided, event)) {
+      this.deps.metrics.payments.inc({ provider: decided.provider, outcome: attempt.outcome });
+      log.info({ status: decided.status, outcome: attempt.outcome }, 'payment requested');
+      return decided;
+    }
+    // No longer PENDING: decided meanwhile (by another charge or a webhook, with the same provider
+    // payment), or cancelled with its order.
     return em.fork().transactional(async (tx) => {
       await this.lockOrder(tx, pending.orderId);
-      const payment = await tx.findOneOrFail(PaymentEntity, { id: paymentId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
-      if (payment.status === PaymentStatus.PENDING) {
-        const event = this.applyAttempt(payment, attempt);
-        if (event) recordEvent(tx, PAYMENTS_EVENT_SOURCE, event.type, event.subject, event.data as Record<string, unknown>);
-        this.deps.metrics.payments.inc({ provider: payment.provider, outcome: attempt.outcome });
-        log.info({ status: payment.status, outcome: attempt.outcome }, 'payment requested');
-      } else if (payment.status === PaymentStatus.CANCELLED && payment.failureReason === ORDER_CANCELLED_REASON && !payment.providerPaymentId) {
+      const payment = await tx.findOneOrFail(PaymentEntity, { id: pending.id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+      if (payment.status === PaymentStatus.CANCELLED && payment.failureReason === ORDER_CANCELLED_REASON && !payment.providerPaymentId) {
         await this.compensateCancelledCharge(tx, payment, attempt, log);
       }
-      // Otherwise decided meanwhile by another charge or a webhook, with the same provider payment.
       return payment;
     });
   }
@@ -326,13 +334,20 @@ export class PaymentService {
     this.deps.metrics.payments.inc({ provider: payment.provider, outcome: 'cancelled' });
   }
 
-  /** The decided fields of a payment inserted in this transaction (not managed by the ORM), in one statement. */
-  private async writeDecision(tx: EntityManager, payment: PaymentEntity): Promise<void> {
-    const rows = await tx.execute<{ id: string }[]>(
-      `update "payment" set "status" = ?, "provider_payment_id" = ?, "client_secret" = ?, "failure_reason" = ?, "updated_at" = ? where "id" = ? returning "id"`,
-      [payment.status, payment.providerPaymentId, payment.clientSecret, payment.failureReason, payment.updatedAt, payment.id],
-    );
-    if (rows.length !== 1) throw new Error(`payment ${payment.id} vanished before its decision was written`);
+  /**
+   * The decided fields of a payment (not managed by the ORM) and its event, in one statement that
+   * applies only while the payment is PENDING; false when it no longer was.
+   */
+  private async writeDecision(em: EntityManager, payment: PaymentEntity, event: OutboxInsert | null): Promise<boolean> {
+    let sql = `with "u" as (update "payment" set "status" = ?, "provider_payment_id" = ?, "client_secret" = ?, "failure_reason" = ?, "updated_at" = ? where "id" = ? and "status" = ? returning "id")`;
+    const params: unknown[] = [payment.status, payment.providerPaymentId, payment.clientSecret, payment.failureReason, payment.updatedAt, payment.id, PaymentStatus.PENDING];
+    if (event) {
+      const outbox = outboxInsertSql(PAYMENTS_EVENT_SOURCE, [event], 'u');
+      sql += `, "e" as (${outbox.sql})`;
+      params.push(...outbox.params);
+    }
+    const [row] = await em.execute<{ n: number }[]>(`${sql} select count(*)::int as "n" from "u"`, params);
+    return Number(row?.n) === 1;
   }
 
   private async attemptPayment(payment: PaymentEntity, log: Logger): Promise<PaymentAttempt> {
