@@ -10,7 +10,6 @@ export const TRADINGVIEW_WEBHOOK_IPS = ['52.89.214.238', '34.212.75.30', '54.218
 export const DEFAULT_SIGNALS_MAX_PAGE = 100;
 export const DEFAULT_MAX_ENDPOINTS = 20;
 
-
 export interface SignalsConfig extends SubgraphConfig {
   databasePoolSize: number;
   /** Redis channel prefix of the subscription pub/sub; also where trading's price ticks arrive (`price:<symbol>`). */

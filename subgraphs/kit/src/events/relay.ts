@@ -43,8 +43,9 @@ export interface OutboxRelayOptions {
   /** First retry delay of the exponential backoff. Default 1000 ms. */
   backoffDelayMs?: number;
   /**
-   * Completed jobs kept. Default true (none, as BullMQ's production guide advises): consumers' inboxes
-   * already ignore a republished event, and keeping jobs cost Redis memory and work on every job.
+   * BullMQ's `removeOnComplete`: which completed jobs are removed. Default true, every one at once, as
+   * BullMQ's production guide advises: consumers' inboxes already ignore a republished event, and
+   * kept jobs cost Redis memory and work on every job.
    */
   removeOnComplete?: boolean | number | KeepJobs;
   /** Bound on each Redis command, so a publish never holds the claimed rows for long. Default 5000 ms. */
