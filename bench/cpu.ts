@@ -32,3 +32,17 @@ export function commandCpuMs(command: string): number | null {
   }
   return total;
 }
+
+/**
+ * Milliseconds the main thread of `pid` has spent on a core and waiting for one while runnable
+ * (Linux's schedstat), so far; null where /proc cannot tell.
+ */
+export function schedMs(pid: number | undefined): { runMs: number; waitMs: number } | null {
+  if (pid === undefined) return null;
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+    return run === undefined || wait === undefined ? null : { runMs: run / 1e6, waitMs: wait / 1e6 };
+  } catch {
+    return null;
+  }
+}

@@ -1,6 +1,7 @@
 /**
  * `npm run bench:signals`: the TradingView webhook of the signals subgraph, as its own production
- * process (pinned to core 0) with the trading subgraph next to it (candles for the charts).
+ * process (sharing the two cores with Postgres, Redis and the load; BENCH_SIGNALS_CPU pins it to one)
+ * with the trading subgraph next to it (candles for the charts).
  *
  * 1. Ingest at a fixed rate: BENCH_RATE alerts/s (default 1000) for BENCH_SECONDS (10), open loop
  *    (a request is sent when it is due, whether earlier ones answered or not), over BENCH_ENDPOINTS
@@ -35,7 +36,7 @@ import { hashWebhookToken, newWebhookToken } from '../subgraphs/signals/src/endp
 import { SCREENSHOT_QUEUE } from '../subgraphs/signals/src/screenshots';
 import { waitFor } from '../scripts/services';
 import { healthy, launchNode, stopChildren, SUBGRAPH_PROCESSES } from '../scripts/stack';
-import { commandCpuMs, cpuMs } from './cpu';
+import { commandCpuMs, cpuMs, schedMs } from './cpu';
 import { appendResults } from './results';
 import { POSTGRES, REDIS } from './stack';
 
@@ -48,6 +49,7 @@ const MAX_SECONDS = Number(process.env.BENCH_MAX_SECONDS ?? 5);
 const PROBES = Number(process.env.BENCH_PROBES ?? 1000);
 const SCREENSHOTS = Number(process.env.BENCH_SCREENSHOTS ?? 60);
 const SCREENSHOT_CONCURRENCY = process.env.SCREENSHOT_CONCURRENCY ?? '2';
+const SIGNALS_CPU = process.env.BENCH_SIGNALS_CPU === undefined ? undefined : Number(process.env.BENCH_SIGNALS_CPU);
 const PORT_OFFSET = 700;
 const TRADING_PORT = 4006 + PORT_OFFSET;
 const SIGNALS_PORT = 4008 + PORT_OFFSET;
@@ -191,7 +193,7 @@ async function main(): Promise<void> {
       await SUBGRAPH_PROCESSES.find((subgraph) => subgraph.name === name)!.seed(databaseUrl, []);
     }
     const tradingProcess = launchNode('subgraphs/trading/src/main.ts', { ...common, PORT: String(TRADING_PORT), DATABASE_URL: databases.trading }, { cpu: 1, quiet: true });
-    const signalsProcess = launchNode('subgraphs/signals/src/main.ts', { ...signalsEnv, PORT: String(SIGNALS_PORT), SCREENSHOT_WORKERS: 'false' }, { cpu: 0, quiet: true });
+    const signalsProcess = launchNode('subgraphs/signals/src/main.ts', { ...signalsEnv, PORT: String(SIGNALS_PORT), SCREENSHOT_WORKERS: 'false' }, { cpu: SIGNALS_CPU, quiet: true });
     children.push(tradingProcess, signalsProcess);
     await waitFor('trading', () => healthy(TRADING_PORT), 120_000);
     await waitFor('signals', () => healthy(SIGNALS_PORT), 60_000);
@@ -203,7 +205,9 @@ async function main(): Promise<void> {
 
     const cpuBefore = { signals: cpuMs(signalsProcess.pid), trading: cpuMs(tradingProcess.pid), postgres: commandCpuMs('postgres'), redis: commandCpuMs('redis-server') };
     const clientBefore = process.cpuUsage();
+    const schedBefore = schedMs(signalsProcess.pid);
     const fixed = await fixedRate(pool, tokens, RATE, SECONDS);
+    const schedAfter = schedMs(signalsProcess.pid);
     const client = process.cpuUsage(clientBefore);
     const perAlert = (before: number | null, after: number | null): string => (before === null || after === null ? 'n/a' : ((after - before) / fixed.answers.length).toFixed(3));
     const cpu = {
@@ -213,6 +217,10 @@ async function main(): Promise<void> {
       redis: perAlert(cpuBefore.redis, commandCpuMs('redis-server')),
       client: ((client.user + client.system) / 1000 / fixed.answers.length).toFixed(3),
     };
+    const waited =
+      schedBefore && schedAfter
+        ? { runS: ((schedAfter.runMs - schedBefore.runMs) / 1000).toFixed(2), waitS: ((schedAfter.waitMs - schedBefore.waitMs) / 1000).toFixed(2) }
+        : null;
     const fast = await flatOut(pool, tokens, CONNECTIONS, MAX_SECONDS);
     const measured = [...fixed.answers, ...fast.answers];
     const accepted = measured.filter((answer) => answer.status === 200 && answer.body.duplicate === false);
@@ -279,7 +287,7 @@ async function main(): Promise<void> {
     const fixedSummary = summary(fixed.answers, fixed.elapsedS);
     const fastSummary = summary(fast.answers, fast.elapsedS);
     const lines = [
-      `Signals webhook as one production process pinned to core 0 (trading on core 1, load generated here), ${ENDPOINTS} endpoints, unique JSON alerts; every answer waits for the signal, its SignalReceived and the quota count to be stored.`,
+      `Signals webhook as one production process ${SIGNALS_CPU === undefined ? 'free to run on either core' : `pinned to core ${SIGNALS_CPU}`} (trading pinned to core 1, Postgres, Redis and the load generated here on either), ${ENDPOINTS} endpoints, unique JSON alerts; every answer waits for the signal, its SignalReceived and the quota count to be stored.`,
       '',
       '| run | alerts | alerts/s | p50 ms | p99 ms | max ms | answers |',
       '|---|---|---|---|---|---|---|',
@@ -287,6 +295,7 @@ async function main(): Promise<void> {
       `| flat out, ${CONNECTIONS} in flight for ${MAX_SECONDS} s | ${fastSummary.requests} | ${fastSummary.perSecond.toFixed(0)} | ${ms(fastSummary.p50)} | ${ms(fastSummary.p99)} | ${ms(fastSummary.max)} | ${fastSummary.statuses} |`,
       '',
       `CPU per alert during the fixed-rate run, ms (Postgres and Redis: the whole server): signals ${cpu.signals}, trading ${cpu.trading}, postgres ${cpu.postgres}, redis ${cpu.redis}, this benchmark ${cpu.client}.`,
+      ...(waited ? ['', `While the fixed-rate run lasted, signals' main thread ran ${waited.runS} s and waited ${waited.waitS} s runnable but off its core(s), which other processes held.`] : []),
       '',
       `Lost or duplicated alerts: ${problems.length === 0 ? 'none' : problems.join('; ')} (${accepted.length} accepted, ${stored} stored).`,
       '',

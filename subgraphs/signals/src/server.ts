@@ -173,7 +173,7 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
       config,
       updates,
       log: log.child({ component: 'webhook' }),
-      rateLimit: (endpointId) => limiter.hit(endpointId),
+      rateLimit: (tokenHashHex) => limiter.hit(tokenHashHex),
       enqueueScreenshot: (request) => screenshots.enqueue(request),
       watcher,
     });

@@ -23,7 +23,8 @@ export interface IngestDeps {
   updates: SignalUpdates;
   log: Logger;
   /** Counts a request against the token's rate limit. */
-  rateLimit(endpointId: string): Promise<RateDecision>;
+  /** Counts one request of the token whose sha256 is `tokenHashHex` (unknown tokens too: every request costs the same). */
+  rateLimit(tokenHashHex: string): Promise<RateDecision>;
   /** Queues the chart screenshot of a stored signal (after the reply). */
   enqueueScreenshot(request: ScreenshotJobData): Promise<void>;
   watcher: Pick<OutcomeWatcher, 'watchSignal'> | null;
@@ -76,7 +77,8 @@ export class IngestService {
   async receive(input: DeliveryInput): Promise<WebhookReply> {
     // The same work whether the token is known or not: one hash, one indexed lookup, one comparison.
     const tokenHash = hashWebhookToken(input.token);
-    const endpoint = await this.deps.store.endpoint(tokenHash);
+    // The token's rate is counted while its endpoint is looked up: the answer waits on one round trip, not two.
+    const [endpoint, rate] = await Promise.all([this.deps.store.endpoint(tokenHash), this.deps.rateLimit(tokenHash.toString('hex'))]);
     const known = timingSafeEqual(endpoint?.token_hash ?? NO_HASH, tokenHash) && endpoint !== null;
     if (!known || !endpoint) return this.refuse(input, null, 404, 'UNKNOWN_TOKEN', null, NOT_FOUND_BODY);
     if (endpoint.revoked) return this.refuse(input, endpoint, 404, 'REVOKED', null, NOT_FOUND_BODY);
@@ -93,7 +95,6 @@ export class IngestService {
         message: `An alert body may have at most ${webhookBodyLimitBytes} bytes`,
       });
     }
-    const rate = await this.deps.rateLimit(endpoint.id);
     if (!rate.allowed) {
       return this.refuse(
         input,

@@ -24,7 +24,9 @@ export function webhookRoute(deps: { ingest: IngestService; trustedProxies: read
       sendJson(res, reply.status, reply.body, reply.headers);
       // Every refusal is in the audit log already.
       if (reply.status >= 400) log.debug({ status: reply.status, error: reply.body.error }, 'webhook delivery refused');
-      await reply.after?.().catch((error: unknown) => log.error({ err: error }, 'work after a stored alert failed'));
+      const { after } = reply;
+      // A group commit answers many requests at once: each sends its answer before any of them queues its screenshot.
+      if (after) setImmediate(() => void after().catch((error: unknown) => log.error({ err: error }, 'work after a stored alert failed')));
     },
   };
 }
