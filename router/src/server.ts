@@ -19,14 +19,14 @@ import { FixedWindowRateLimiter } from '../../subgraphs/kit/src/rate-limit';
 import { RedisApqCache } from './apq-cache';
 import type { RouterConfig } from './config';
 import { createGateway, createPooledFetcher, createSubgraphAgent, SubgraphDataSource, subgraphsOf, type SupergraphSource } from './gateway';
-import { apiKeyPlugin } from './plugins/api-keys';
+import { apiKeyPlugin, createApiKeyExchange } from './plugins/api-keys';
 import { authPlugin } from './plugins/auth';
 import { errorMaskingPlugin } from './plugins/error-masking';
 import { healthPlugin } from './plugins/health';
 import { GRAPHQL_PATH, landingPagePlugin } from './plugins/landing-page';
 import { metricsPlugin } from './plugins/metrics';
-import { persistedQueriesPlugin, readManifest } from './plugins/persisted-queries';
-import { rateLimitPlugin } from './plugins/rate-limit';
+import { persistedQueriesPlugin, readManifest, trustedDocuments } from './plugins/persisted-queries';
+import { callerLimit, rateLimitPlugin } from './plugins/rate-limit';
 import { requestIdPlugin } from './plugins/request-id';
 import type { HttpExchange, RouterContext, RouterPlugin, SubgraphRequestEvent, SubgraphResponseEvent } from './plugins/types';
 import { createSubscriptionServer, type SubscriptionServer } from './subscriptions/server';
@@ -144,6 +144,14 @@ export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
   const perMinute = (limit: number, prefix: string) =>
     limit > 0 ? new FixedWindowRateLimiter(redis, { limit, windowSeconds: 60 }, log.child({ component: 'rate-limit' }), prefix) : null;
 
+  // HTTP requests and WebSocket operations share the key cache, the limits and the manifest's rules.
+  const documents = trustedDocuments({ manifest: readManifest(config.persistedQueriesPath), safelist: config.persistedQueriesSafelist });
+  const apiKeys = createApiKeyExchange({ exchangeUrl: config.apiKeyExchangeUrl, verifyToken: deps.verifyToken, cacheTtlMs: config.apiKeyCacheSeconds * 1000 });
+  const limitCaller = callerLimit({
+    apiKeys: perMinute(config.rateLimitApiKeyPerMinute, 'mercado:router:rate:'),
+    users: perMinute(config.rateLimitUserPerMinute, 'mercado:router:rate:'),
+  });
+
   let supergraph: SupergraphState | null = null;
   const metrics = metricsPlugin();
   const plugins: RouterPlugin[] = [
@@ -152,12 +160,9 @@ export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
     metrics,
     landingPagePlugin({ enabled: !production, log }),
     authPlugin({ verifyToken: deps.verifyToken }),
-    apiKeyPlugin({ exchangeUrl: config.apiKeyExchangeUrl, verifyToken: deps.verifyToken, cacheTtlMs: config.apiKeyCacheSeconds * 1000 }),
-    rateLimitPlugin({
-      apiKeys: perMinute(config.rateLimitApiKeyPerMinute, 'mercado:router:rate:'),
-      users: perMinute(config.rateLimitUserPerMinute, 'mercado:router:rate:'),
-    }),
-    persistedQueriesPlugin({ manifest: readManifest(config.persistedQueriesPath), safelist: config.persistedQueriesSafelist }),
+    apiKeyPlugin(apiKeys),
+    rateLimitPlugin(limitCaller),
+    persistedQueriesPlugin(documents),
     errorMaskingPlugin(),
     ...(deps.plugins ?? []),
   ];
@@ -335,6 +340,9 @@ export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
     config,
     log,
     verifyToken: deps.verifyToken,
+    apiKeys,
+    limitCaller,
+    documents,
     path: GRAPHQL_PATH,
     supergraph: () => served,
     dataSources: () => dataSources,

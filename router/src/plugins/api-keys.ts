@@ -3,7 +3,7 @@ import { GraphQLError } from 'graphql';
 import type { TokenVerifier, Viewer } from '../../../subgraphs/kit/src/auth';
 import type { RouterPlugin } from './types';
 
-export interface ApiKeyPluginOptions {
+export interface ApiKeyExchangeOptions {
   /** The users subgraph's `POST /api-keys/token`, which trades a key for a short-lived JWT. */
   exchangeUrl: string;
   verifyToken: TokenVerifier;
@@ -20,13 +20,20 @@ export interface ApiKeyPluginOptions {
   refusedTtlMs?: number;
 }
 
-interface Exchanged {
+/** What a valid key stands for: its owner (with the key's scopes and id) and the token subgraphs get. */
+export interface ExchangedKey {
   viewer: Viewer;
   authorization: string;
 }
 
+/** Trades API keys for their owners' tokens, cached; shared by HTTP requests and WebSocket connections. */
+export interface ApiKeyExchange {
+  /** The key's owner and token; null for a key users refuses. Throws UPSTREAM_UNAVAILABLE when keys cannot be checked. */
+  exchange(key: string): Promise<ExchangedKey | null>;
+}
+
 interface Entry {
-  result: Promise<Exchanged | null>;
+  result: Promise<ExchangedKey | null>;
   until: number;
 }
 
@@ -36,20 +43,20 @@ const EXPIRY_MARGIN_MS = 30_000;
 const invalidKey = () => new GraphQLError('The API key is not valid', { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
 
 /**
- * Partners authenticate with `x-api-key`. The router trades the key for a short-lived JWT at the
- * users subgraph (which owns keys and signs tokens), verifies it like any bearer token, and
- * forwards it to subgraphs, so they see the key's owner with the key's scopes and id. The token
- * never leaves the router and subgraphs. Tokens are cached per key (by its sha256) for
- * `cacheTtlMs`, so a revoked key stops working within that time; concurrent requests share one exchange.
+ * The router trades a partner's API key for a short-lived JWT at the users subgraph (which owns
+ * keys and signs tokens), verifies it like any bearer token, and forwards it to subgraphs, so they
+ * see the key's owner with the key's scopes and id. The token never leaves the router and
+ * subgraphs. Tokens are cached per key (by its sha256) for `cacheTtlMs`, so a revoked key stops
+ * working within that time; concurrent callers share one exchange.
  */
-export function apiKeyPlugin(options: ApiKeyPluginOptions): RouterPlugin {
+export function createApiKeyExchange(options: ApiKeyExchangeOptions): ApiKeyExchange {
   const timeoutMs = options.timeoutMs ?? 5_000;
   const cacheSize = options.cacheSize ?? 10_000;
   const cacheTtlMs = options.cacheTtlMs ?? 60_000;
   const refusedTtlMs = options.refusedTtlMs ?? 30_000;
   const cache = new Map<string, Entry>();
 
-  async function tradeKey(key: string): Promise<{ exchanged: Exchanged | null; until: number }> {
+  async function tradeKey(key: string): Promise<{ exchanged: ExchangedKey | null; until: number }> {
     try {
       const response = await fetch(options.exchangeUrl, { method: 'POST', headers: { 'x-api-key': key }, signal: AbortSignal.timeout(timeoutMs) });
       if (response.status === 401) {
@@ -71,7 +78,7 @@ export function apiKeyPlugin(options: ApiKeyPluginOptions): RouterPlugin {
     }
   }
 
-  function lookup(key: string): Promise<Exchanged | null> {
+  function lookup(key: string): Promise<ExchangedKey | null> {
     const id = createHash('sha256').update(key).digest('hex');
     const now = Date.now();
     const hit = cache.get(id);
@@ -96,6 +103,11 @@ export function apiKeyPlugin(options: ApiKeyPluginOptions): RouterPlugin {
     return entry.result;
   }
 
+  return { exchange: lookup };
+}
+
+/** Partners authenticate HTTP requests with `x-api-key` (never next to a bearer token). */
+export function apiKeyPlugin(keys: ApiKeyExchange): RouterPlugin {
   return {
     name: 'api-keys',
     async onContext(context, exchange) {
@@ -106,7 +118,7 @@ export function apiKeyPlugin(options: ApiKeyPluginOptions): RouterPlugin {
           extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
         });
       }
-      const exchanged = await lookup(key);
+      const exchanged = await keys.exchange(key);
       if (!exchanged) throw invalidKey();
       context.viewer = exchanged.viewer;
       context.authorization = exchanged.authorization;

@@ -24,6 +24,9 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { viewerFromHeader, type TokenVerifier, type Viewer } from '../../../subgraphs/kit/src/auth';
 import { AppError, isExpectedError } from '../../../subgraphs/kit/src/errors';
 import type { RouterConfig } from '../config';
+import type { ApiKeyExchange } from '../plugins/api-keys';
+import type { TrustedDocuments } from '../plugins/persisted-queries';
+import type { CallerLimit } from '../plugins/rate-limit';
 import type { RouterContext } from '../plugins/types';
 import { executeEvent, type EventExecution } from './execute';
 import { SubscriptionHub } from './fanout';
@@ -52,6 +55,12 @@ export interface SubscriptionServerOptions {
   config: SubscriptionConfig;
   log: Logger;
   verifyToken: TokenVerifier;
+  /** Trades the API key a partner connects with; without it keys are refused. */
+  apiKeys?: ApiKeyExchange;
+  /** Counts every operation of a signed-in caller against its rate limit. */
+  limitCaller?: CallerLimit;
+  /** The manifest: what an operation names by hash, and who may run only its operations. */
+  documents?: TrustedDocuments;
   /** Upgrade requests on other paths are refused. */
   path: string;
   /** The current supergraph (null before the first load); read at every subscribe, so reloads apply to new subscriptions. */
@@ -64,7 +73,7 @@ export interface SubscriptionServerOptions {
   formatError?(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
   /** Runs a query or mutation a client sends over the socket; without it they are refused. */
   executeOperation?(
-    request: { query: string; variables?: Record<string, unknown>; operationName?: string },
+    request: { query: string; variables?: Record<string, unknown>; operationName?: string; extensions?: Record<string, unknown> },
     context: RouterContext,
   ): Promise<FormattedExecutionResult>;
   /** Gauges of clients, subscriptions and upstream subscriptions go here. */
@@ -100,6 +109,8 @@ export interface SubscriptionServer {
 type ConnectionInfo = {
   viewer?: Viewer | null;
   authorization?: string;
+  /** The partner's key, traded again (from the cache) for each operation: a revoked key starts nothing new, and tokens stay fresh. */
+  apiKey?: string;
   requestId?: string;
 };
 
@@ -108,6 +119,8 @@ interface OperationValue {
   router: SocketContext;
   planner: SubscriptionPlanner;
   source: string;
+  /** The manifest operation the client named, if any (a query or mutation carries it on to Apollo Server). */
+  persistedId: string | undefined;
   /** The operation's graphql-ws id and the client's socket: shared results are written to it directly. */
   id: string;
   socket: WebSocket;
@@ -154,10 +167,21 @@ function pick(values: Record<string, unknown>, names: readonly string[] | undefi
 
 const toWebSocketUrl = (url: string): string => url.replace(/^http(s?):/, 'ws$1:');
 
+/** Close code 1013 (RFC 6455's "try again later"). */
+const TRY_AGAIN_LATER = 1013;
+
+/** The API key a client connects with: `connectionParams.apiKey` (browsers cannot set headers) or the upgrade's `x-api-key`. */
+function apiKeyOf(params: Record<string, unknown>, headers: IncomingMessage['headers']): unknown {
+  return params.apiKey ?? params['x-api-key'] ?? headers['x-api-key'];
+}
+
 /**
  * graphql-ws on the router's `/graphql` (same port as HTTP). Clients authenticate in
  * `connectionParams.authorization` (`Bearer <jwt>`, verified like the HTTP header; none is an
- * anonymous client, a bad one closes the socket with 4401). Each subscription is planned with
+ * anonymous client, a bad one closes the socket with 4401), partners with an API key
+ * (`connectionParams.apiKey` or the upgrade's `x-api-key`; 4401 when refused, 1013 while keys cannot
+ * be checked). Every operation counts against the caller's rate limit and follows the manifest's
+ * rules as over HTTP (an API key runs manifest operations only). Each subscription is planned with
  * @apollo/query-planner against the current supergraph; the primary fetch becomes a subscription
  * on the owning subgraph (UpstreamPool: shared, reference counted, reconnecting), and every event
  * runs the rest of the plan (executeEvent) before it reaches the client (SubscriptionHub). Results
@@ -167,6 +191,16 @@ const toWebSocketUrl = (url: string): string => url.replace(/^http(s?):/, 'ws$1:
  */
 export function createSubscriptionServer(options: SubscriptionServerOptions): SubscriptionServer {
   const { config, log, verifyToken } = options;
+
+  /** The key's owner and token, or the error to refuse with (UNAUTHENTICATED, or UPSTREAM_UNAVAILABLE while keys cannot be checked). */
+  async function exchangeKey(key: string): Promise<{ viewer: Viewer; authorization: string } | GraphQLError> {
+    try {
+      const exchanged = options.apiKeys ? await options.apiKeys.exchange(key) : null;
+      return exchanged ?? new AppError('UNAUTHENTICATED', 'The API key is not valid');
+    } catch {
+      return new AppError('UPSTREAM_UNAVAILABLE', 'API keys cannot be checked right now');
+    }
+  }
   const sharedFields = new Set(config.subscriptionSharedFields);
   const maxPerConnection = config.subscriptionMaxPerConnection;
   const production = config.env === 'production';
@@ -266,12 +300,17 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
   }
 
   async function runOperation(args: ExecutionArgs): Promise<ExecutionResult> {
-    const { router, source } = args.contextValue as OperationValue;
+    const { router, source, persistedId } = args.contextValue as OperationValue;
     if (!options.executeOperation) {
       return { errors: [new GraphQLError('Send queries and mutations over HTTP', { extensions: { code: 'BAD_REQUEST' } })] };
     }
     const result = await options.executeOperation(
-      { query: source, variables: (args.variableValues ?? undefined) as Record<string, unknown> | undefined, operationName: args.operationName ?? undefined },
+      {
+        query: source,
+        variables: (args.variableValues ?? undefined) as Record<string, unknown> | undefined,
+        operationName: args.operationName ?? undefined,
+        extensions: persistedId ? { persistedQuery: { version: 1, sha256Hash: persistedId } } : undefined,
+      },
       router,
     );
     // Already formatted; formatResult passes such errors through.
@@ -294,6 +333,22 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
         const header = typeof fromParams === 'string' ? fromParams : ctx.extra.request.headers.authorization;
         const incomingId = typeof params.requestId === 'string' ? params.requestId : ctx.extra.request.headers['x-request-id'];
         ctx.extra.requestId = typeof incomingId === 'string' && VALID_REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+        const apiKey = apiKeyOf(params, ctx.extra.request.headers);
+        if (apiKey !== undefined) {
+          if (typeof apiKey !== 'string' || header !== undefined) {
+            ctx.extra.socket.close(CloseCode.BadRequest, `Bad request: ${typeof apiKey !== 'string' ? 'the API key must be one string' : 'send either an API key or a bearer token, not both'}`);
+            return false;
+          }
+          const outcome = await exchangeKey(apiKey);
+          if (outcome instanceof GraphQLError) {
+            const unavailable = outcome.extensions.code === 'UPSTREAM_UNAVAILABLE';
+            // 1013 (try again later) is one graphql-ws clients retry; 4401 they do not.
+            ctx.extra.socket.close(unavailable ? TRY_AGAIN_LATER : CloseCode.Unauthorized, unavailable ? 'Try again later: API keys cannot be checked right now' : 'Unauthorized: the API key is not valid');
+            return false;
+          }
+          Object.assign(ctx.extra, outcome, { apiKey });
+          return true;
+        }
         try {
           ctx.extra.viewer = await viewerFromHeader(header, verifyToken);
           ctx.extra.authorization = header || undefined;
@@ -304,17 +359,31 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
           return false;
         }
       },
-      onSubscribe(ctx, id, payload) {
+      async onSubscribe(ctx, id, payload) {
         if (closing) return [new AppError('UPSTREAM_UNAVAILABLE', 'The router is shutting down')];
         // The new operation holds a slot already.
         if (Object.keys(ctx.subscriptions).length > maxPerConnection) {
           return [new AppError('QUOTA_EXCEEDED', `At most ${maxPerConnection} operations may run at once on one connection`, { limit: maxPerConnection })];
         }
+        if (ctx.extra.apiKey !== undefined) {
+          const outcome = await exchangeKey(ctx.extra.apiKey);
+          if (outcome instanceof GraphQLError) return [outcome];
+          Object.assign(ctx.extra, outcome);
+        }
+        if (ctx.extra.viewer && options.limitCaller) {
+          const refusal = await options.limitCaller(ctx.extra.viewer);
+          if (refusal) {
+            return [new AppError('RATE_LIMITED', `Too many requests for ${refusal.who}; retry in ${refusal.retryAfterSeconds} s`, { retryAfterSeconds: refusal.retryAfterSeconds })];
+          }
+        }
         const current = currentPlanner();
         if (!current) return [new AppError('UPSTREAM_UNAVAILABLE', 'The supergraph is not loaded yet')];
+        // graphql-ws requires a query string: a client naming a manifest operation by hash may send ''.
+        const persisted = options.documents?.find(payload.query === '' ? undefined : payload.query, payload.extensions ?? undefined);
+        const source = persisted?.body ?? payload.query;
         let document: DocumentNode;
         try {
-          document = parse(payload.query);
+          document = parse(source);
         } catch (error) {
           return [withCode(asGraphQLError(error), 'GRAPHQL_PARSE_FAILED')];
         }
@@ -323,13 +392,15 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
         const operationName = payload.operationName ?? undefined;
         const operation = getOperationAST(document, operationName);
         if (!operation) return [new GraphQLError('Unable to identify operation', { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
+        const refusal = options.documents?.refusal(ctx.extra.viewer ?? null, operation.operation, persisted !== undefined);
+        if (refusal) return [new AppError('FORBIDDEN', refusal)];
         const variables = (payload.variables ?? {}) as Record<string, unknown>;
         if (operation.operation === 'subscription') {
           const { errors } = getVariableValues(current.schema, operation.variableDefinitions ?? [], variables);
           if (errors && errors.length > 0) return errors.map((error) => withCode(error, 'BAD_USER_INPUT'));
         }
         const router = new SocketContext(ctx.extra.requestId ?? randomUUID(), ctx.extra.viewer ?? null, ctx.extra.authorization, log, id);
-        const value: OperationValue = { router, planner: current, source: payload.query, id, socket: ctx.extra.socket };
+        const value: OperationValue = { router, planner: current, source, persistedId: persisted?.id, id, socket: ctx.extra.socket };
         return { schema: current.schema, document, operationName, variableValues: variables, contextValue: value };
       },
       subscribe: startSubscription,

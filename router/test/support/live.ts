@@ -201,7 +201,7 @@ export interface RecordedSubscription {
 }
 
 /** Subscribes and records every result, the completion or the error. */
-export function record(client: Client, query: string, variables?: Record<string, unknown>): RecordedSubscription {
+export function record(client: Client, query: string, variables?: Record<string, unknown>, extensions?: Record<string, unknown>): RecordedSubscription {
   const changes = new EventEmitter();
   const recorded: RecordedSubscription = {
     results: [],
@@ -218,7 +218,7 @@ export function record(client: Client, query: string, variables?: Record<string,
     unsubscribe: () => undefined,
   };
   recorded.unsubscribe = client.subscribe<Record<string, unknown>>(
-    { query, variables },
+    { query, variables, extensions },
     {
       next(result) {
         recorded.results.push(result);

@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { PersistedQueryManifest } from '../../src/plugins/persisted-queries';
+import type { PersistedOperation, PersistedQueryManifest } from '../../src/plugins/persisted-queries';
 import { startCatalog, startInventory, startRouter, type Catalog, type StartedRouter } from './fixtures';
 import { composeSupergraph, type TestSubgraph } from './subgraph';
 import { createIssuer, type Issuer } from './tokens';
@@ -26,14 +26,14 @@ export interface KeyExchange {
   url: string;
   /** Requests it answered so far. */
   calls(): number;
-  /** A key with the scope `broken` gets a 200 whose token does not verify (users misconfigured). */
-  add(scopes: string[]): PartnerKey;
+  /** A key with the scope `broken` gets a 200 whose token does not verify (users misconfigured). Owned by a new partner unless `owner` is given. */
+  add(scopes: string[], owner?: string): PartnerKey;
   revoke(key: PartnerKey): void;
   close(): Promise<void>;
 }
 
 /** Stands in for the users subgraph's `POST /api-keys/token`: trades known keys for tokens of the test issuer. */
-async function startExchange(issuer: Issuer): Promise<KeyExchange> {
+export async function startKeyExchange(issuer: Issuer): Promise<KeyExchange> {
   const keys = new Map<string, PartnerKey>();
   let calls = 0;
   const server = http.createServer((req, res) => {
@@ -58,8 +58,8 @@ async function startExchange(issuer: Issuer): Promise<KeyExchange> {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api-keys/token`,
     calls: () => calls,
-    add(scopes) {
-      const key: PartnerKey = { key: `mk_${randomUUID()}`, id: randomUUID(), owner: `partner-${randomUUID()}`, scopes };
+    add(scopes, owner = `partner-${randomUUID()}`) {
+      const key: PartnerKey = { key: `mk_${randomUUID()}`, id: randomUUID(), owner, scopes };
       keys.set(key.key, key);
       return key;
     },
@@ -68,6 +68,25 @@ async function startExchange(issuer: Issuer): Promise<KeyExchange> {
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** A persisted query manifest in a temporary file. */
+export interface ManifestFile {
+  path: string;
+  remove(): void;
+}
+
+/** Writes an Apollo persisted query manifest of `operations` (ids are their bodies' sha256). */
+export function writeManifest(operations: Omit<PersistedOperation, 'id'>[]): ManifestFile {
+  const directory = mkdtempSync(path.join(tmpdir(), 'router-manifest-'));
+  const file = path.join(directory, 'manifest.json');
+  const manifest: PersistedQueryManifest = {
+    format: 'apollo-persisted-query-manifest',
+    version: 1,
+    operations: operations.map((operation) => ({ id: sha256(operation.body), ...operation })),
+  };
+  writeFileSync(file, JSON.stringify(manifest));
+  return { path: file, remove: () => rmSync(directory, { recursive: true, force: true }) };
 }
 
 export interface PartnerSetup {
@@ -87,18 +106,11 @@ export async function startPartnerSetup(): Promise<PartnerSetup> {
   const catalog = await startCatalog();
   const inventory = await startInventory();
   const issuer = await createIssuer();
-  const exchange = await startExchange(issuer);
-  const manifestDir = mkdtempSync(path.join(tmpdir(), 'router-manifest-'));
-  const manifestPath = path.join(manifestDir, 'manifest.json');
-  const manifest: PersistedQueryManifest = {
-    format: 'apollo-persisted-query-manifest',
-    version: 1,
-    operations: [
-      { id: sha256(PRODUCTS), name: 'PartnerProducts', type: 'query', body: PRODUCTS },
-      { id: sha256(RENAME), name: 'PartnerRename', type: 'mutation', body: RENAME },
-    ],
-  };
-  writeFileSync(manifestPath, JSON.stringify(manifest));
+  const exchange = await startKeyExchange(issuer);
+  const manifest = writeManifest([
+    { name: 'PartnerProducts', type: 'query', body: PRODUCTS },
+    { name: 'PartnerRename', type: 'mutation', body: RENAME },
+  ]);
   const supergraphSdl = composeSupergraph([catalog, inventory]);
   const routers: StartedRouter[] = [];
   return {
@@ -106,12 +118,12 @@ export async function startPartnerSetup(): Promise<PartnerSetup> {
     inventory,
     issuer,
     exchange,
-    manifestPath,
+    manifestPath: manifest.path,
     async router(env = {}) {
       const started = await startRouter({
         supergraphSdl,
         verifyToken: issuer.verifyToken,
-        env: { API_KEY_EXCHANGE_URL: exchange.url, PERSISTED_QUERIES_PATH: manifestPath, ...env },
+        env: { API_KEY_EXCHANGE_URL: exchange.url, PERSISTED_QUERIES_PATH: manifest.path, ...env },
       });
       routers.push(started);
       return started;
@@ -121,7 +133,7 @@ export async function startPartnerSetup(): Promise<PartnerSetup> {
       await exchange.close();
       await catalog.close();
       await inventory.close();
-      rmSync(manifestDir, { recursive: true, force: true });
+      manifest.remove();
     },
   };
 }
