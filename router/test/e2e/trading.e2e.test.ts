@@ -148,6 +148,19 @@ describe('trading through the router', () => {
     expect(await order(placed.id)).toMatchObject({ status: 'FILLED', currentStopPrice: '61380', averagePrice: '61380' });
   });
 
+  it('TRAILING_STOP with an activation price: a BUY trails only once the price fell to it', async () => {
+    const placed = await place({ side: 'BUY', type: 'TRAILING_STOP', quantity: '0.01', trailingAmount: '100', activationPrice: '59000' });
+    expect(placed).toMatchObject({ status: 'OPEN', activationPrice: '59000' });
+    // Trailing from 60000 it would have fired at 60100; it waits for 59000 instead.
+    await prices('60500', '59100');
+    expect((await order(placed.id)).status).toBe('OPEN');
+    // 58900 starts it (stop 59000), 58700 lowers the stop to 58800.
+    await prices('58900', '58700', '58790');
+    expect((await order(placed.id)).status).toBe('OPEN');
+    await prices('58800');
+    expect(await order(placed.id)).toMatchObject({ status: 'FILLED', currentStopPrice: '58800', averagePrice: '58800' });
+  });
+
   it('ICEBERG: fills one visible clip per crossing price', async () => {
     const placed = await place({ side: 'SELL', type: 'ICEBERG', quantity: '0.03', price: '60500', visibleQuantity: '0.01' });
     await prices('60600');

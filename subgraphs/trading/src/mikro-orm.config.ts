@@ -6,6 +6,7 @@ import { Migration0001Init } from './migrations/Migration0001Init';
 import { Migration0002Trading } from './migrations/Migration0002Trading';
 import { Migration0003OrderWrites } from './migrations/Migration0003OrderWrites';
 import { Migration0004OutboxWake } from './migrations/Migration0004OutboxWake';
+import { Migration0005TrailingActivation } from './migrations/Migration0005TrailingActivation';
 import { FillEntity, TradeOrderEntity, TradeOrderHistoryEntity } from './orders/trade-order.entity';
 
 export const tradingEntities = [
@@ -24,4 +25,5 @@ export const tradingMigrations = [
   { name: 'Migration0002Trading', class: Migration0002Trading },
   { name: 'Migration0003OrderWrites', class: Migration0003OrderWrites },
   { name: 'Migration0004OutboxWake', class: Migration0004OutboxWake },
+  { name: 'Migration0005TrailingActivation', class: Migration0005TrailingActivation },
 ];

@@ -63,17 +63,24 @@ describe('order rules', () => {
   });
 
   it('maps order types to the triggers the engine watches', () => {
-    expect(triggerSpecOf({ type: TradeOrderType.TAKE_PROFIT, side: TradeSide.SELL, price: null, stopPrice: '110', trailingPercent: null, trailingAmount: null })).toEqual({
+    const none = { trailingPercent: null, trailingAmount: null, activationPrice: null };
+    expect(triggerSpecOf({ type: TradeOrderType.TAKE_PROFIT, side: TradeSide.SELL, price: null, stopPrice: '110', ...none })).toEqual({
       type: 'TAKE_PROFIT',
       side: 'SELL',
       triggerPrice: '110',
     });
-    expect(triggerSpecOf({ type: TradeOrderType.TRAILING_STOP, side: TradeSide.BUY, price: null, stopPrice: null, trailingPercent: null, trailingAmount: '3' })).toEqual({
+    expect(triggerSpecOf({ type: TradeOrderType.TRAILING_STOP, side: TradeSide.BUY, price: null, stopPrice: null, ...none, trailingAmount: '3' })).toEqual({
       type: 'TRAILING_STOP',
       side: 'BUY',
       trailingAmount: '3',
     });
-    expect(triggerSpecOf({ type: TradeOrderType.LIMIT, side: TradeSide.BUY, price: '99', stopPrice: null, trailingPercent: null, trailingAmount: null })).toBeNull();
+    expect(triggerSpecOf({ type: TradeOrderType.TRAILING_STOP, side: TradeSide.SELL, price: null, stopPrice: null, ...none, trailingPercent: '2', activationPrice: '120' })).toEqual({
+      type: 'TRAILING_STOP',
+      side: 'SELL',
+      trailingPercent: '2',
+      activationPrice: '120',
+    });
+    expect(triggerSpecOf({ type: TradeOrderType.LIMIT, side: TradeSide.BUY, price: '99', stopPrice: null, ...none })).toBeNull();
   });
 
   it('reserves what a paper order can cost: the base for a sell; limit or slipped reference plus fee for a buy', () => {

@@ -134,6 +134,35 @@ describe('order types on the paper exchange', () => {
       expect(await h.order(token, order.id)).toMatchObject({ status: 'FILLED', currentStopPrice: '98', averagePrice: '98.6' });
     });
 
+    it('waits for its activation price: a SELL ignores the fall it would have followed, then trails from the price that activated it', async () => {
+      const accountId = await account();
+      const order = await place(accountId, { side: 'SELL', type: 'TRAILING_STOP', trailingPercent: '5', activationPrice: '105' });
+      expect(order).toMatchObject({ status: 'OPEN', activationPrice: '105', currentStopPrice: null });
+      // Trailing from 100 it would have sold at 94.
+      await h.prices('BTC/USDT', '94', '104.9');
+      expect(await statusOf(order.id)).toBe('OPEN');
+      // 106 starts it (stop 100.7), 108 raises the stop to 102.6.
+      await h.prices('BTC/USDT', '106', '108', '102.61');
+      expect(await statusOf(order.id)).toBe('OPEN');
+      await h.prices('BTC/USDT', '102.5');
+      // 102.5 × 0.999 = 102.3975, rounded down.
+      expect(await h.order(token, order.id)).toMatchObject({ status: 'FILLED', currentStopPrice: '102.6', averagePrice: '102.39' });
+    });
+
+    it('takes an activation price only on trailing stops, with the instrument\'s price decimals', async () => {
+      const accountId = await account();
+      const input = { accountId, symbol: 'BTC/USDT', quantity: '1' };
+      const onStop = await h.request(PLACE, { input: { ...input, clientOrderId: cid(), side: 'SELL', type: 'STOP_MARKET', stopPrice: '95', activationPrice: '96' } }, token);
+      expect(errorCode(onStop)).toBe('BAD_USER_INPUT');
+      expect(onStop.errors![0]!.message).toBe('activationPrice does not apply to STOP_MARKET orders');
+      const tooFine = await h.request(PLACE, { input: { ...input, clientOrderId: cid(), side: 'SELL', type: 'TRAILING_STOP', trailingPercent: '1', activationPrice: '105.123' } }, token);
+      expect(errorCode(tooFine)).toBe('BAD_USER_INPUT');
+      expect(tooFine.errors![0]!.message).toContain('activationPrice has more than');
+      const garbage = await h.request(PLACE, { input: { ...input, clientOrderId: cid(), side: 'SELL', type: 'TRAILING_STOP', trailingPercent: '1', activationPrice: '1e5' } }, token);
+      expect(errorCode(garbage)).toBe('BAD_USER_INPUT');
+      expect((await h.balances(token, accountId)).BTC).toEqual({ free: '5', locked: '0' });
+    });
+
     it('needs exactly one of trailingPercent and trailingAmount', async () => {
       const accountId = await account();
       const both = await h.request(PLACE, { input: { accountId, clientOrderId: cid(), symbol: 'BTC/USDT', side: 'SELL', type: 'TRAILING_STOP', quantity: '1', trailingPercent: '1', trailingAmount: '1' } }, token);

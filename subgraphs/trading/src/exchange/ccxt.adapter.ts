@@ -204,7 +204,13 @@ export function createCcxtAdapter(options: CcxtAdapterOptions): CcxtExchangeAdap
         if ((request.trailingPercent === undefined) === (request.trailingAmount === undefined)) {
           throw rejected(exchangeId, 'TRAILING_STOP orders need exactly one of trailingPercent and trailingAmount');
         }
-        return { type: 'market', params: request.trailingPercent !== undefined ? { trailingPercent: request.trailingPercent } : { trailingAmount: request.trailingAmount! } };
+        return {
+          type: 'market',
+          params: {
+            ...(request.trailingPercent !== undefined ? { trailingPercent: request.trailingPercent } : { trailingAmount: request.trailingAmount! }),
+            ...(request.activationPrice !== undefined ? { trailingTriggerPrice: request.activationPrice } : {}),
+          },
+        };
       case 'ICEBERG':
         return { type: 'limit', price: need('price'), params: { icebergAmount: need('visibleQuantity') } };
     }

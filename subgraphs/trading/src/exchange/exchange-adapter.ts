@@ -31,6 +31,8 @@ export interface PlaceOrderRequest {
   /** TRAILING_STOP: exactly one of the two. */
   trailingPercent?: string;
   trailingAmount?: string;
+  /** TRAILING_STOP: the price that starts the trailing (ccxt's trailingTriggerPrice). */
+  activationPrice?: string;
   /** ICEBERG: the quantity shown on the book. */
   visibleQuantity?: string;
 }

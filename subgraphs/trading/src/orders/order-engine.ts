@@ -255,6 +255,7 @@ export class OrderEngine extends EventEmitter<EngineEvents> {
       stopPrice: plan.stopPrice,
       trailingPercent: plan.trailingPercent,
       trailingAmount: plan.trailingAmount,
+      activationPrice: plan.activationPrice,
       visibleQuantity: plan.visibleQuantity,
       twapDurationMs: plan.twapDurationMs,
       twapSlices: plan.twapSlices,
@@ -367,6 +368,7 @@ export class OrderEngine extends EventEmitter<EngineEvents> {
         stopPrice,
         trailingPercent: null,
         trailingAmount: null,
+        activationPrice: null,
         visibleQuantity: null,
         twapDurationMs: null,
         twapSlices: null,
@@ -718,6 +720,7 @@ export class OrderEngine extends EventEmitter<EngineEvents> {
         ...(nativeType === (order.type as string) && order.stopPrice ? { stopPrice: order.stopPrice } : {}),
         ...(nativeType === (order.type as string) && order.trailingPercent ? { trailingPercent: order.trailingPercent } : {}),
         ...(nativeType === (order.type as string) && order.trailingAmount ? { trailingAmount: order.trailingAmount } : {}),
+        ...(nativeType === (order.type as string) && order.activationPrice ? { activationPrice: order.activationPrice } : {}),
         ...(nativeType === (order.type as string) && order.visibleQuantity ? { visibleQuantity: order.visibleQuantity } : {}),
       });
       return await this.applyExchangeAnswer(order.id, answer);

@@ -30,6 +30,7 @@ export interface OrderRequest {
   stopPrice?: string | null;
   trailingPercent?: string | null;
   trailingAmount?: string | null;
+  activationPrice?: string | null;
   visibleQuantity?: string | null;
   twapDurationMs?: number | null;
   twapSlices?: number | null;
@@ -50,6 +51,7 @@ export interface OrderPlan {
   stopPrice: string | null;
   trailingPercent: string | null;
   trailingAmount: string | null;
+  activationPrice: string | null;
   visibleQuantity: string | null;
   twapDurationMs: number | null;
   twapSlices: number | null;
@@ -61,7 +63,7 @@ export interface PlanLimits {
   twapMaxDurationMs: number;
 }
 
-type Field = 'price' | 'stopPrice' | 'trailingPercent' | 'trailingAmount' | 'visibleQuantity' | 'twapDurationMs' | 'twapSlices';
+type Field = 'price' | 'stopPrice' | 'trailingPercent' | 'trailingAmount' | 'activationPrice' | 'visibleQuantity' | 'twapDurationMs' | 'twapSlices';
 
 /** The fields each type requires; every other field of the list must be absent. */
 const FIELDS: Record<TradeOrderType, { required: Field[]; optional: Field[] }> = {
@@ -70,12 +72,12 @@ const FIELDS: Record<TradeOrderType, { required: Field[]; optional: Field[] }> =
   STOP_MARKET: { required: ['stopPrice'], optional: [] },
   STOP_LIMIT: { required: ['stopPrice', 'price'], optional: [] },
   TAKE_PROFIT: { required: ['stopPrice'], optional: ['price'] },
-  TRAILING_STOP: { required: [], optional: ['trailingPercent', 'trailingAmount'] },
+  TRAILING_STOP: { required: [], optional: ['trailingPercent', 'trailingAmount', 'activationPrice'] },
   ICEBERG: { required: ['price', 'visibleQuantity'], optional: [] },
   TWAP: { required: ['twapDurationMs', 'twapSlices'], optional: [] },
 };
 
-const ALL_FIELDS: Field[] = ['price', 'stopPrice', 'trailingPercent', 'trailingAmount', 'visibleQuantity', 'twapDurationMs', 'twapSlices'];
+const ALL_FIELDS: Field[] = ['price', 'stopPrice', 'trailingPercent', 'trailingAmount', 'activationPrice', 'visibleQuantity', 'twapDurationMs', 'twapSlices'];
 const present = <T>(value: T | null | undefined): value is T => value !== null && value !== undefined;
 
 function positive(field: string, value: string, maxDecimals: number | null): string {
@@ -85,7 +87,9 @@ function positive(field: string, value: string, maxDecimals: number | null): str
 }
 
 /** The trigger an order's type watches for (null for MARKET, LIMIT, ICEBERG and TWAP, which have none). */
-export function triggerSpecOf(order: Pick<TradeOrderRecord, 'type' | 'side' | 'price' | 'stopPrice' | 'trailingPercent' | 'trailingAmount'>): TriggerSpec | null {
+export function triggerSpecOf(
+  order: Pick<TradeOrderRecord, 'type' | 'side' | 'price' | 'stopPrice' | 'trailingPercent' | 'trailingAmount' | 'activationPrice'>,
+): TriggerSpec | null {
   switch (order.type) {
     case TradeOrderType.STOP_MARKET:
       return { type: 'STOP_MARKET', side: order.side, stopPrice: order.stopPrice! };
@@ -99,6 +103,7 @@ export function triggerSpecOf(order: Pick<TradeOrderRecord, 'type' | 'side' | 'p
         side: order.side,
         ...(order.trailingPercent ? { trailingPercent: order.trailingPercent } : {}),
         ...(order.trailingAmount ? { trailingAmount: order.trailingAmount } : {}),
+        ...(order.activationPrice ? { activationPrice: order.activationPrice } : {}),
       };
     default:
       return null;
@@ -120,6 +125,7 @@ export function planOrder(request: OrderRequest, instrument: InstrumentInfo, las
   const stopPrice = present(request.stopPrice) ? positive('stopPrice', request.stopPrice, instrument.priceDecimals) : null;
   const trailingPercent = present(request.trailingPercent) ? positive('trailingPercent', request.trailingPercent, 4) : null;
   const trailingAmount = present(request.trailingAmount) ? positive('trailingAmount', request.trailingAmount, instrument.priceDecimals) : null;
+  const activationPrice = present(request.activationPrice) ? positive('activationPrice', request.activationPrice, instrument.priceDecimals) : null;
   const visibleQuantity = present(request.visibleQuantity) ? positive('visibleQuantity', request.visibleQuantity, instrument.amountDecimals) : null;
 
   if (type === TradeOrderType.ICEBERG && new Decimal(visibleQuantity!).greaterThanOrEqualTo(quantity)) {
@@ -153,6 +159,7 @@ export function planOrder(request: OrderRequest, instrument: InstrumentInfo, las
     stopPrice,
     trailingPercent,
     trailingAmount,
+    activationPrice,
     visibleQuantity,
     twapDurationMs,
     twapSlices,

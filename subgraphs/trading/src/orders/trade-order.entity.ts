@@ -52,6 +52,9 @@ export class TradeOrderEntity implements TradeOrderRecord {
   trailingAmount!: string | null;
 
   @Property({ type: 'decimal', columnType: 'numeric', nullable: true })
+  activationPrice!: string | null;
+
+  @Property({ type: 'decimal', columnType: 'numeric', nullable: true })
   visibleQuantity!: string | null;
 
   @Property({ type: 'integer', nullable: true })

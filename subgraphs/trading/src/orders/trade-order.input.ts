@@ -53,6 +53,14 @@ export class PlaceTradeOrderInput {
   @Matches(DECIMAL_INPUT, { message: DECIMAL_MESSAGE('trailingAmount') })
   trailingAmount?: string | null;
 
+  @Field(() => String, {
+    nullable: true,
+    description: 'TRAILING_STOP: trailing starts once the price reaches it (a SELL once it rises to it, a BUY once it falls to it); at once when absent or already reached.',
+  })
+  @IsOptional()
+  @Matches(DECIMAL_INPUT, { message: DECIMAL_MESSAGE('activationPrice') })
+  activationPrice?: string | null;
+
   @Field(() => String, { nullable: true, description: 'ICEBERG: the quantity shown (and filled) at a time.' })
   @IsOptional()
   @Matches(DECIMAL_INPUT, { message: DECIMAL_MESSAGE('visibleQuantity') })

@@ -70,6 +70,8 @@ export interface TradeOrderRecord {
   stopPrice: string | null;
   trailingPercent: string | null;
   trailingAmount: string | null;
+  /** TRAILING_STOP: where trailing starts (null: at once). */
+  activationPrice: string | null;
   visibleQuantity: string | null;
   twapDurationMs: number | null;
   twapSlices: number | null;

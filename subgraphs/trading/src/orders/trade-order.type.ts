@@ -99,6 +99,9 @@ export class TradeOrder {
   @Field(() => String, { nullable: true })
   trailingAmount!: string | null;
 
+  @Field(() => String, { nullable: true, description: 'TRAILING_STOP: the price that starts the trailing; null when it trailed from the start.' })
+  activationPrice!: string | null;
+
   @Field(() => String, { nullable: true, description: 'TRAILING_STOP: where the stop stands now; null before the first price.' })
   currentStopPrice!: string | null;
 
@@ -183,6 +186,7 @@ export function toTradeOrder(record: TradeOrderRecord): TradeOrder {
   order.stopPrice = plainOrNull(record.stopPrice);
   order.trailingPercent = plainOrNull(record.trailingPercent);
   order.trailingAmount = plainOrNull(record.trailingAmount);
+  order.activationPrice = plainOrNull(record.activationPrice);
   const stop = record.type === TradeOrderType.TRAILING_STOP ? (record.triggerState?.stopPrice as string | null | undefined) : null;
   order.currentStopPrice = plainOrNull(stop ?? null);
   order.visibleQuantity = plainOrNull(record.visibleQuantity);

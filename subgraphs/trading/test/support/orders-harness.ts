@@ -19,7 +19,7 @@ export const TEST_INSTRUMENTS = [
 
 export const ACCOUNT_FIELDS = 'id kind exchangeId label apiKeyHint feeRate slippageBps createdAt';
 export const ORDER_FIELDS = `id clientOrderId accountId symbol side type status quantity filledQuantity remainingQuantity price stopPrice
-  trailingPercent trailingAmount currentStopPrice visibleQuantity twapDurationMs twapSlices takeProfitPrice stopLossPrice averagePrice feeTotal
+  trailingPercent trailingAmount activationPrice currentStopPrice visibleQuantity twapDurationMs twapSlices takeProfitPrice stopLossPrice averagePrice feeTotal
   reason execution parentOrderId ocoRole triggeredAt createdAt updatedAt fills { id price quantity fee feeCurrency liquidity executedAt }`;
 
 export const LINK = `mutation($input: LinkExchangeAccountInput!) { linkExchangeAccount(input: $input) { ${ACCOUNT_FIELDS} } }`;
