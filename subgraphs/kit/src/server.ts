@@ -32,6 +32,8 @@ export interface RouteRequest {
 export interface Route {
   method: 'GET' | 'POST';
   path: string | RegExp;
+  /** The route's label in metrics, such as `/charts/:id`; default the path (a pattern's label is its source). */
+  name?: string;
   handle(request: RouteRequest): Promise<void> | void;
 }
 
@@ -307,7 +309,7 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
         if (candidate.method !== req.method) continue;
         const match = typeof candidate.path === 'string' ? (candidate.path === url.pathname ? [url.pathname] : null) : candidate.path.exec(url.pathname);
         if (!match) continue;
-        route = String(candidate.path);
+        route = candidate.name ?? String(candidate.path);
         const body = req.method === 'POST' ? await readBody(req, bodyLimit) : Buffer.alloc(0);
         let requestLog: Logger | undefined;
         return candidate.handle({

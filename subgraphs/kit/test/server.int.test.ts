@@ -1,4 +1,4 @@
-import { createLogger, createSubgraphServer, createTokenVerifier, buildFederatedSchema, openOrm, printFederatedSdl, type SubgraphServer } from '../src';
+import { createLogger, createSubgraphServer, createTokenVerifier, buildFederatedSchema, openOrm, printFederatedSdl, sendJson, type SubgraphServer } from '../src';
 import { graphqlRequest, testDatabaseUrl, TestIssuer } from '../src/testing';
 import { CreateNoteTable, NoteEntity, noteReferences, NoteResolver } from './fixture/note';
 
@@ -12,7 +12,14 @@ describe('subgraph server factory', () => {
     issuer = await TestIssuer.create();
     const orm = await openOrm({ databaseUrl: database.url, entities: [NoteEntity], migrations: [{ name: 'CreateNoteTable', class: CreateNoteTable }] });
     const schema = await buildFederatedSchema({ resolvers: [NoteResolver] }, noteReferences);
-    server = await createSubgraphServer({ name: 'kit', schema, orm, log: createLogger('kit', 'silent'), verifyToken: createTokenVerifier(issuer.keys) });
+    server = await createSubgraphServer({
+      name: 'kit',
+      schema,
+      orm,
+      log: createLogger('kit', 'silent'),
+      verifyToken: createTokenVerifier(issuer.keys),
+      routes: [{ method: 'GET', path: /^\/things\/(\w+)$/, name: '/things/:id', handle: ({ res, params }) => sendJson(res, 200, { id: params[0] }) }],
+    });
     url = await server.listen(0);
   });
 
@@ -79,6 +86,15 @@ describe('subgraph server factory', () => {
     const ready = await fetch(`${base}/ready`);
     expect(await ready.json()).toMatchObject({ status: 'ready', checks: { database: 'ok' } });
     expect(await (await fetch(`${base}/metrics`)).text()).toContain('http_request_duration_seconds');
+  });
+
+  it('serves extra routes, labelled in metrics by their name rather than each path', async () => {
+    const base = url.replace('/graphql', '');
+    expect(await (await fetch(`${base}/things/a1`)).json()).toEqual({ id: 'a1' });
+    await fetch(`${base}/things/b2`);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/things\/:id",status="200"\} 2/);
+    expect(metrics).not.toContain('things\\/');
   });
 
   it('answers malformed JSON with 400', async () => {

@@ -14,6 +14,7 @@ export function webhookRoute(deps: { ingest: IngestService; trustedProxies: read
   return {
     method: 'POST',
     path: WEBHOOK_PATH,
+    name: '/webhook/u/:token',
     async handle({ req, res, params, body, log }) {
       const reply = await deps.ingest.receive({
         token: params[0] ?? '',

@@ -196,6 +196,7 @@ export function chartRoutes(options: { signer: UrlSigner; candles: CandleSource;
     {
       method: 'GET',
       path: CHART_PATH,
+      name: '/charts/:id',
       async handle({ res, url, params, log }) {
         const signalId = params[0]!;
         const payload = url.searchParams.get('d') ?? '';

@@ -320,6 +320,7 @@ export function createScreenshotService(options: ScreenshotServiceOptions): Scre
   const fileRoute: Route = {
     method: 'GET',
     path: FILE_PATH,
+    name: '/screenshots/:file',
     async handle({ res, url, params }) {
       const file = params[0]!;
       const expires = url.searchParams.get('expires');
