@@ -28,7 +28,8 @@ export interface PaymentsConfig extends SubgraphConfig {
   stripe: StripeConfig | null;
   /**
    * A payment still PENDING this long after it was claimed or last asked for is asked for again
-   * (the provider was away, or a process stopped mid-charge); longer than a charge with its retries takes.
+   * (the provider was away, or a process stopped mid-charge); longer than a charge with its retries
+   * takes. Refunds recorded and not answered by the provider are sent again after as long.
    */
   chargeRetrySeconds: number;
 }

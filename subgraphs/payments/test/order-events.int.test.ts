@@ -20,7 +20,6 @@ import { createPaymentMetrics } from '../src/payment/payment.metrics';
 import { ProviderUnavailableError, type CreatePaymentInput, type PaymentAttempt } from '../src/payment/payment.provider';
 import { PaymentService } from '../src/payment/payment.service';
 import { RefundEntity } from '../src/payment/refund.entity';
-import { StripeEventEntity } from '../src/payment/stripe-event.entity';
 import { createPaymentsServer, type PaymentsServer } from '../src/server';
 import { FakeStripe } from './support/fake-stripe';
 import { chargeRefundedEvent, intentFailedEvent, intentSucceededEvent, newEventId, refundUpdatedEvent, sendWebhook, type Json } from './support/stripe-webhooks';
@@ -62,7 +61,7 @@ function harness(server: () => PaymentsServer) {
   return {
     deliver: (event: EventEnvelope) => applyEvent(server().orm.em, server().eventHandlers[event.type]!, event),
     /** The handler's own result (the event handlers return nothing). */
-    cancel: (event: EventEnvelope) => fork().transactional((em) => server().service.cancelOrderPayment(em, event.data, { eventId: event.id })),
+    cancel: (event: EventEnvelope) => server().service.cancelOrderPayment(fork(), event.data, { eventId: event.id }),
     paymentOf: (orderId: string) => fork().findOneOrFail(PaymentEntity, { orderId }),
     refundsOf: (paymentId: string) => fork().find(RefundEntity, { paymentId }, { orderBy: { createdAt: 'asc' } }),
     outboxOf: (orderId: string) => fork().find(OutboxEvent, { subject: orderId }, { orderBy: { occurredAt: 'asc' } }),
@@ -368,30 +367,66 @@ describe('order saga refunds on Stripe (fake Stripe at the HTTP boundary)', () =
       ]);
     });
 
-    it('rethrows a Stripe outage (the event is retried) and refunds once, with the same key, on the retry', async () => {
+    it('records the refund with the event and sends it once committed; while Stripe is away it waits unsent (still counted) for the sweep, which sends it once, with the same key', async () => {
       const payment = await paid({ amount: 1000 });
       const event = returnApproved(payment, { amount: 250 });
+      const refundId = returnRefundIdFor(String(event.data.returnId));
       fake.failNext({ route: 'POST /v1/refunds', status: 503, times: 2 });
-      expect(await failureOf(deliver(event))).toBeInstanceOf(ProviderUnavailableError);
-      expect(await refundsOf(payment.id)).toEqual([]);
-
       await deliver(event);
+      expect((await refundsOf(payment.id)).map((refund) => [refund.id, refund.amount, refund.status, refund.providerRefundId])).toEqual([[refundId, 250, 'PENDING', null]]);
+      expect(await failureOf(deliver(returnApproved(payment, { amount: 800 })))).toMatchObject({ code: 'over_refund' });
+
+      await server.service.refundStalled(server.orm.em, 0);
       const calls = callsFor('POST /v1/refunds', payment.orderId);
       expect(calls.map((item) => item.answered)).toEqual([503, 503, 200]);
       expect(new Set(calls.map((item) => item.idempotencyKey))).toEqual(new Set([returnRefundIdempotencyKey(String(event.data.returnId))]));
-      expect((await refundsOf(payment.id)).map((refund) => [refund.amount, refund.status])).toEqual([[250, 'PENDING']]);
+      expect((await refundsOf(payment.id)).map((refund) => [refund.amount, refund.status, refund.providerRefundId])).toEqual([[250, 'PENDING', expect.stringMatching(/^re_/)]]);
+      // Sent: a later sweep asks Stripe nothing more.
+      await server.service.refundStalled(server.orm.em, 0);
+      expect(callsFor('POST /v1/refunds', payment.orderId)).toHaveLength(3);
     });
 
-    it('refuses an over-refund without asking Stripe, and a refund Stripe refuses, for good', async () => {
+    it('holds no transaction or lock while Stripe answers: a second return of the same payment goes through meanwhile', async () => {
+      const payment = await paid({ amount: 1000 });
+      const held = fake.holdNext('POST /v1/refunds');
+      const first = deliver(returnApproved(payment, { amount: 300 }));
+      await held.arrived;
+
+      await deliver(returnApproved(payment, { amount: 200 }));
+      expect((await refundsOf(payment.id)).map((refund) => [refund.amount, refund.providerRefundId === null])).toEqual([
+        [300, true],
+        [200, false],
+      ]);
+
+      held.release();
+      await first;
+      expect((await refundsOf(payment.id)).map((refund) => [refund.amount, refund.status, refund.providerRefundId === null])).toEqual([
+        [300, 'PENDING', false],
+        [200, 'PENDING', false],
+      ]);
+    });
+
+    it('refuses an over-refund without asking Stripe; a refund Stripe refuses is recorded FAILED, with RefundFailed, and no longer counts', async () => {
       const payment = await paid({ amount: 500 });
       expect(await failureOf(deliver(returnApproved(payment, { amount: 600 })))).toMatchObject({ code: 'over_refund' });
       expect(callsFor('POST /v1/refunds', payment.orderId)).toEqual([]);
 
       fake.failNext({ route: 'POST /v1/refunds', status: 400 });
-      const rejected = await failureOf(deliver(returnApproved(payment, { amount: 100 })));
-      expect(rejected).toBeInstanceOf(UnrecoverableError);
-      expect(rejected).toMatchObject({ code: 'provider_rejected' });
-      expect(await refundsOf(payment.id)).toEqual([]);
+      const event = returnApproved(payment, { amount: 100 });
+      await deliver(event);
+      const refundId = returnRefundIdFor(String(event.data.returnId));
+      expect(await refundsOf(payment.id)).toEqual([
+        expect.objectContaining({ id: refundId, amount: 100, status: 'FAILED', providerRefundId: null, failureReason: expect.stringMatching(/^provider_rejected: /) }),
+      ]);
+      expect(await paymentOf(payment.orderId)).toMatchObject({ status: 'SUCCEEDED', refundedAmount: 0 });
+      const failed = (await outboxOf(payment.orderId)).filter((item) => item.type === 'RefundFailed');
+      expect(failed.map((item) => item.data)).toEqual([expect.objectContaining({ orderId: payment.orderId, paymentId: payment.id, refundId, amount: 100, previouslyIssued: false })]);
+
+      await deliver(returnApproved(payment, { amount: 500 }));
+      expect((await refundsOf(payment.id)).map((refund) => [refund.amount, refund.status])).toEqual([
+        [100, 'FAILED'],
+        [500, 'PENDING'],
+      ]);
     });
   });
 
@@ -496,21 +531,23 @@ describe('order saga refunds on Stripe (fake Stripe at the HTTP boundary)', () =
       ]);
     });
 
-    it('answers 500 to the late success while Stripe cannot refund, so the redelivery refunds once', async () => {
+    it('records the refund of a late success with it, and sends it once Stripe is back (the sweep), once', async () => {
       const payment = await requested();
       const intent = fake.succeedIntent(payment.providerPaymentId!);
       await deliver(orderCancelled(payment.orderId));
       const success = intentSucceededEvent(intent);
 
       fake.failNext({ route: 'POST /v1/refunds', status: 503, times: 2 });
-      expect((await webhook(success)).status).toBe(500);
-      expect(await paymentOf(payment.orderId)).toMatchObject({ status: 'CANCELLED' });
-      expect(await server.orm.em.fork().count(StripeEventEntity, { id: success.id })).toBe(0);
-      expect(await outboxOf(payment.orderId)).toEqual([]);
-
       expect((await webhook(success)).body).toEqual({ received: true, duplicate: false, outcome: 'applied' });
+      expect(await paymentOf(payment.orderId)).toMatchObject({ status: 'SUCCEEDED' });
+      expect(await outboxTypes(payment.orderId)).toEqual(['PaymentSucceeded']);
+      expect((await refundsOf(payment.id)).map((refund) => [refund.amount, refund.status, refund.providerRefundId])).toEqual([[1000, 'PENDING', null]]);
+
+      await server.service.refundStalled(server.orm.em, 0);
       expect(callsFor('POST /v1/refunds', payment.orderId).map((item) => item.answered)).toEqual([503, 503, 200]);
-      expect((await refundsOf(payment.id)).map((refund) => refund.amount)).toEqual([1000]);
+      expect((await refundsOf(payment.id)).map((refund) => [refund.amount, refund.providerRefundId === null])).toEqual([[1000, false]]);
+      expect((await webhook(success)).body.duplicate).toBe(true);
+      expect(callsFor('POST /v1/refunds', payment.orderId)).toHaveLength(3);
     });
 
     it('cancels the intent of a declined payment, so a cancelled order cannot be paid by retrying', async () => {

@@ -4,7 +4,7 @@ import { InboxRecord, type EventEnvelope } from '../../kit/src/events';
 import { testDatabaseUrl, TestIssuer } from '../../kit/src/testing';
 import { readPaymentsConfig } from '../src/config';
 import { PaymentEntity } from '../src/payment/payment.entity';
-import { PaymentStatus } from '../src/payment/payment-status';
+import { PaymentStatus, RefundStatus } from '../src/payment/payment-status';
 import { cancellationRefundIdFor, paymentIdFor, returnRefundIdFor } from '../src/payment/payment.events';
 import { RefundEntity } from '../src/payment/refund.entity';
 import { createPaymentsServer, type PaymentsServer } from '../src/server';
@@ -170,6 +170,33 @@ describe('payments in the saga (BullMQ on Redis)', () => {
     const reply = await orders.next((item) => item.type === 'PaymentSucceeded' && item.data.orderId === orderId);
     expect(reply.data).toEqual({ orderId, paymentId: paymentIdFor(orderId), amount: 1999, currency: 'USD' });
     expect(await server.orm.em.fork().findOneOrFail(PaymentEntity, { orderId })).toMatchObject({ status: 'SUCCEEDED', providerPaymentId: `dev_pi_${paymentIdFor(orderId)}` });
+  });
+
+  it('sends a refund recorded but never sent (its process stopped before asking): the sweep asks the provider', async () => {
+    const payment = await paid();
+    const refundId = randomUUID();
+    const recordedAt = new Date(Date.now() - 60_000);
+    const em = server.orm.em.fork();
+    em.create(RefundEntity, {
+      id: refundId,
+      paymentId: payment.id,
+      amount: 500,
+      currency: payment.currency,
+      status: RefundStatus.PENDING,
+      reason: 'Return approved',
+      providerRefundId: null,
+      failureReason: null,
+      returnId: null,
+      requestedBy: 'orders',
+      createdAt: recordedAt,
+      updatedAt: recordedAt,
+    });
+    await em.flush();
+
+    const reply = await orders.next((item) => item.type === 'RefundIssued' && item.data.refundId === refundId);
+    expect(reply.data).toEqual({ orderId: payment.orderId, paymentId: payment.id, refundId, amount: 500, currency: 'USD' });
+    expect(await server.orm.em.fork().findOneOrFail(RefundEntity, { id: refundId })).toMatchObject({ status: 'SUCCEEDED', providerRefundId: `dev_re_${refundId}` });
+    expect(await server.orm.em.fork().findOneOrFail(PaymentEntity, { id: payment.id })).toMatchObject({ status: 'PARTIALLY_REFUNDED', refundedAmount: 500 });
   });
 
   it('reports Redis in /ready', async () => {

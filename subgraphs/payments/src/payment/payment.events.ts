@@ -278,11 +278,11 @@ export function createPaymentEventHandlers(service: PaymentService): EventHandle
     [PAYMENT_REQUESTED]: async (em, envelope, hooks) => {
       await service.requestPayment(em, envelope.data, { eventId: envelope.id }, hooks);
     },
-    [RETURN_APPROVED]: async (em, envelope) => {
-      await service.refundReturn(em, envelope.data, { eventId: envelope.id });
+    [RETURN_APPROVED]: async (em, envelope, hooks) => {
+      await service.refundReturn(em, envelope.data, { eventId: envelope.id }, hooks);
     },
-    [ORDER_CANCELLED]: async (em, envelope) => {
-      await service.cancelOrderPayment(em, envelope.data, { eventId: envelope.id });
+    [ORDER_CANCELLED]: async (em, envelope, hooks) => {
+      await service.cancelOrderPayment(em, envelope.data, { eventId: envelope.id }, hooks);
     },
   };
 }

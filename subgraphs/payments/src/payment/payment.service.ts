@@ -45,7 +45,7 @@ import {
 } from './payment.events';
 import { MAX_AMOUNT, MAX_REFUND_REASON_LENGTH } from './payment.input';
 import type { PaymentMetrics } from './payment.metrics';
-import { ProviderRejectedError, ProviderUnavailableError, type PaymentAttempt, type PaymentProvider, type ProviderRefund } from './payment.provider';
+import { ProviderRejectedError, ProviderUnavailableError, type PaymentAttempt, type PaymentProvider, type ProviderRefund, type RefundAttempt } from './payment.provider';
 import {
   CANCELLABLE_STATUSES,
   isPaid,
@@ -78,8 +78,14 @@ interface SagaRefund {
   returnId: string | null;
   amount: number;
   reason: string;
-  idempotencyKey: string;
 }
+
+/** The provider's idempotency key of a refund: from the return or the cancelled order it is for, else from its own id (admin refunds). */
+const refundIdempotencyKeyOf = (refund: RefundEntity, payment: PaymentEntity): string => {
+  if (refund.returnId !== null) return returnRefundIdempotencyKey(refund.returnId);
+  if (refund.id === cancellationRefundIdFor(payment.orderId)) return cancellationRefundIdempotencyKey(payment.orderId);
+  return refundIdempotencyKey(refund.id);
+};
 
 /** Runs `work` in the caller's transaction (flushing what it persisted) or, without one, in a new transaction. */
 async function withinTransaction<T>(em: EntityManager, work: (tx: EntityManager) => Promise<T>): Promise<T> {
@@ -230,14 +236,17 @@ export class PaymentService {
     }
     // No longer PENDING: decided meanwhile (by another charge or a webhook, with the same provider
     // payment), or cancelled with its order.
-    return em.fork().transactional(async (tx) => {
+    const claims: string[] = [];
+    const payment = await em.fork().transactional(async (tx) => {
       await this.lockOrder(tx, pending.orderId);
       const payment = await tx.findOneOrFail(PaymentEntity, { id: pending.id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
       if (payment.status === PaymentStatus.CANCELLED && payment.failureReason === ORDER_CANCELLED_REASON && !payment.providerPaymentId) {
-        await this.compensateCancelledCharge(tx, payment, attempt, log);
+        await this.compensateCancelledCharge(tx, payment, attempt, log, claims);
       }
       return payment;
     });
+    await this.submitRefunds(em, claims);
+    return payment;
   }
 
   /**
@@ -266,11 +275,11 @@ export class PaymentService {
    * and marked it CANCELLED). Money taken is reported and refunded, as a late Stripe success is; a
    * payment waiting for the customer is cancelled at the provider; a refusal needs nothing.
    */
-  private async compensateCancelledCharge(tx: EntityManager, payment: PaymentEntity, attempt: PaymentAttempt, log: Logger): Promise<void> {
+  private async compensateCancelledCharge(tx: EntityManager, payment: PaymentEntity, attempt: PaymentAttempt, log: Logger, claims: string[]): Promise<void> {
     payment.providerPaymentId = attempt.providerPaymentId;
     payment.updatedAt = new Date();
     if (attempt.outcome === 'succeeded') {
-      await this.applySucceeded(tx, payment, true, log);
+      await this.applySucceeded(tx, payment, true, log, claims);
       return;
     }
     if (attempt.outcome === 'requires_action') {
@@ -518,13 +527,14 @@ export class PaymentService {
   /**
    * Handles a ReturnApproved: refunds `amount` of the order's payment, once per return: the refund
    * row's id derives from the return id (which is also unique on the row), and so does the
-   * provider's idempotency key. Development refunds settle at once (RefundIssued); Stripe's stay
-   * PENDING until its webhook decides (RefundIssued / RefundFailed then). A refund that can never
-   * be made (more than is left, no or another payment, the provider refusing) throws
-   * RefundRefusedError: logged and counted, nothing written, the event left in the failed set.
-   * A provider outage is rethrown, so the event is retried with the same key.
+   * provider's idempotency key. The refund is recorded in the event's transaction and sent once it
+   * has committed (`submitRefund`: an outage leaves it for the sweep, a refusal by the provider
+   * fails it). Development refunds settle at once (RefundIssued); Stripe's stay PENDING until its
+   * webhook decides (RefundIssued / RefundFailed then). A refund that can never be made (more than
+   * is left, no or another payment) throws RefundRefusedError: logged and counted, nothing written,
+   * the event left in the failed set.
    */
-  async refundReturn(em: EntityManager, data: unknown, meta: { eventId?: string } = {}): Promise<RefundEntity | null> {
+  async refundReturn(em: EntityManager, data: unknown, meta: { eventId?: string } = {}, hooks?: EventHandlerHooks): Promise<RefundEntity | null> {
     const event = parseReturnApproved(data);
     const log = this.deps.log.child({ orderId: event.orderId, returnId: event.returnId, eventId: meta.eventId });
     if (event.amount === 0) {
@@ -547,28 +557,27 @@ export class PaymentService {
         throw this.refused(log, 'payment_mismatch', `return in ${event.currency} for a payment in ${payment.currency}`, event);
       }
       if (event.userId !== payment.userId) log.warn({ paymentUserId: payment.userId, eventUserId: event.userId }, 'return approved for another user than the payer; refunding the payment');
-      return this.issueSagaRefund(
-        tx,
-        payment,
-        { refundId, returnId: event.returnId, amount: event.amount, reason: `Return ${event.returnId} approved`, idempotencyKey: returnRefundIdempotencyKey(event.returnId) },
-        log,
-      );
+      return this.claimSagaRefund(tx, payment, { refundId, returnId: event.returnId, amount: event.amount, reason: `Return ${event.returnId} approved` }, log);
     });
-    if (refund) log.info({ paymentId: refund.paymentId, refundId: refund.id, amount: refund.amount, status: refund.status }, 'return refunded');
+    if (!refund) return null;
+    log.info({ paymentId: refund.paymentId, refundId: refund.id, amount: refund.amount }, 'return refund recorded; asking the provider once committed');
+    await this.afterCommit(em, hooks, () => this.submitRefunds(em, [refund.id]));
     return refund;
   }
 
   /**
    * Handles an OrderCancelled. The cancellation is remembered (a PaymentRequested still in flight is
    * then never charged, a success reported later is refunded). A payment that already SUCCEEDED (a
-   * late payment: e.g. the reservation expired while the customer paid) is refunded in full, once;
+   * late payment: e.g. the reservation expired while the customer paid) is refunded in full, once
+   * (recorded with the event, sent once it has committed);
    * one the customer could still complete (PENDING, REQUIRES_ACTION) is cancelled at the provider
    * and marked CANCELLED without PaymentFailed (the order is cancelled already); the intent of a
    * FAILED Stripe payment is cancelled too, so the customer cannot retry it. Anything else: no-op.
    */
-  async cancelOrderPayment(em: EntityManager, data: unknown, meta: { eventId?: string } = {}): Promise<OrderCancelledOutcome> {
+  async cancelOrderPayment(em: EntityManager, data: unknown, meta: { eventId?: string } = {}, hooks?: EventHandlerHooks): Promise<OrderCancelledOutcome> {
     const event = parseOrderCancelled(data);
     const log = this.deps.log.child({ orderId: event.orderId, eventId: meta.eventId });
+    const claims: string[] = [];
     const outcome = await em.transactional(async (tx): Promise<OrderCancelledOutcome> => {
       await this.lockOrder(tx, event.orderId);
       await tx
@@ -579,7 +588,7 @@ export class PaymentService {
         .execute('run');
       const payment = await tx.findOne(PaymentEntity, { orderId: event.orderId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
       if (!payment) return 'no_payment';
-      if (REFUNDABLE_STATUSES.includes(payment.status)) return this.refundCancelledOrder(tx, payment, `Order cancelled (${event.reason}) after the payment succeeded`, log);
+      if (REFUNDABLE_STATUSES.includes(payment.status)) return this.refundCancelledOrder(tx, payment, `Order cancelled (${event.reason}) after the payment succeeded`, log, claims);
       if (CANCELLABLE_STATUSES.includes(payment.status)) {
         await this.cancelAtProvider(payment, event.reason, log);
         payment.status = PaymentStatus.CANCELLED;
@@ -593,25 +602,29 @@ export class PaymentService {
       return 'unchanged';
     });
     log.info({ outcome, reason: event.reason }, 'order cancelled');
+    if (claims.length > 0) await this.afterCommit(em, hooks, () => this.submitRefunds(em, claims));
     return outcome;
   }
 
   /** Refunds what is left of a cancelled order's payment, once per order (the refund id derives from the order id). */
-  private async refundCancelledOrder(tx: EntityManager, payment: PaymentEntity, reason: string, log: Logger): Promise<OrderCancelledOutcome> {
+  private async refundCancelledOrder(tx: EntityManager, payment: PaymentEntity, reason: string, log: Logger, claims: string[]): Promise<OrderCancelledOutcome> {
     const refundId = cancellationRefundIdFor(payment.orderId);
     if (await tx.findOne(RefundEntity, { id: refundId })) return 'already_refunded';
     const amount = await this.refundableAmount(tx, payment);
     if (amount <= 0) return 'nothing_to_refund';
-    const refund = await this.issueSagaRefund(tx, payment, { refundId, returnId: null, amount, reason, idempotencyKey: cancellationRefundIdempotencyKey(payment.orderId) }, log);
-    log.warn({ paymentId: payment.id, refundId: refund.id, amount, status: refund.status }, 'payment of a cancelled order refunded');
+    const refund = await this.claimSagaRefund(tx, payment, { refundId, returnId: null, amount, reason }, log);
+    claims.push(refund.id);
+    log.warn({ paymentId: payment.id, refundId: refund.id, amount }, 'payment of a cancelled order: refund recorded, the provider is asked once committed');
     return 'refunded';
   }
 
   /**
-   * Asks the provider for a refund the saga wants, inside the caller's transaction with the payment
-   * row locked, and records it. Refuses for good (RefundRefusedError) what can never succeed.
+   * Records a refund the saga wants (PENDING, not yet sent) in the caller's transaction, with the
+   * payment row locked: from then on it counts against what is refundable. The caller asks the
+   * provider once that has committed (`submitRefunds`), so no transaction or lock waits on it.
+   * Refuses for good (RefundRefusedError) what can never succeed.
    */
-  private async issueSagaRefund(tx: EntityManager, payment: PaymentEntity, spec: SagaRefund, log: Logger): Promise<RefundEntity> {
+  private async claimSagaRefund(tx: EntityManager, payment: PaymentEntity, spec: SagaRefund, log: Logger): Promise<RefundEntity> {
     const context = { paymentId: payment.id, refundId: spec.refundId, amount: spec.amount };
     if (!REFUNDABLE_STATUSES.includes(payment.status)) {
       if (payment.status === PaymentStatus.REFUNDED) throw this.refused(log, 'over_refund', `cannot refund ${spec.amount}: payment ${payment.id} is refunded in full`, context);
@@ -624,50 +637,117 @@ export class PaymentService {
     if (spec.amount > refundable) {
       throw this.refused(log, 'over_refund', `cannot refund ${spec.amount}: only ${refundable} of ${payment.amount} ${payment.currency} is still refundable`, context);
     }
-    let attempt;
-    try {
-      attempt = await this.deps.provider.createRefund({
-        refundId: spec.refundId,
-        paymentId: payment.id,
-        orderId: payment.orderId,
-        providerPaymentId: payment.providerPaymentId,
-        amount: spec.amount,
-        currency: payment.currency,
-        idempotencyKey: spec.idempotencyKey,
-      });
-    } catch (error) {
-      if (error instanceof ProviderUnavailableError) {
-        log.warn({ err: error, ...context }, 'refund provider unavailable; the event will be retried');
-        throw error;
-      }
-      if (error instanceof ProviderRejectedError) throw this.refused(log, 'provider_rejected', `the provider refused the refund (${error.code}): ${error.message}`, context);
-      throw error;
-    }
-    // The same key answered before and a webhook recorded that refund meanwhile (as made outside Mercado): adopt it.
-    const known = await tx.findOne(RefundEntity, { providerRefundId: attempt.providerRefundId });
-    if (known) {
-      if (known.returnId === null && spec.returnId !== null) known.returnId = spec.returnId;
-      log.warn({ ...context, knownRefundId: known.id }, 'provider refund already recorded; adopted');
-      return known;
-    }
     const now = new Date();
-    const refund = tx.create(RefundEntity, {
+    return tx.create(RefundEntity, {
       id: spec.refundId,
       paymentId: payment.id,
       amount: spec.amount,
       currency: payment.currency,
       status: RefundStatus.PENDING,
       reason: spec.reason.slice(0, MAX_REFUND_REASON_LENGTH),
-      providerRefundId: attempt.providerRefundId,
+      providerRefundId: null,
       failureReason: null,
       returnId: spec.returnId,
       requestedBy: SAGA_REFUND_REQUESTER,
       createdAt: now,
       updatedAt: now,
     });
-    this.applyRefundStatus(tx, payment, refund, attempt.status, attempt.failureReason);
-    this.deps.metrics.refunds.inc({ provider: payment.provider, outcome: refund.status.toLowerCase() });
-    return refund;
+  }
+
+  /** Runs `work` once the caller's transaction has committed: by the consumer's hook, or now when `em` holds no transaction. */
+  private async afterCommit(em: EntityManager, hooks: EventHandlerHooks | undefined, work: () => Promise<void>): Promise<void> {
+    if (hooks) return hooks.afterCommit(work);
+    if (em.isInTransaction()) throw new Error('work after the commit needs the after-commit hook inside a transaction');
+    await work();
+  }
+
+  /** Sends recorded refunds to the provider, one after another (`submitRefund`). */
+  private async submitRefunds(em: EntityManager, refundIds: readonly string[]): Promise<void> {
+    for (const refundId of refundIds) {
+      await this.submitRefund(em, refundId).catch((error: unknown) => this.deps.log.error({ err: error, refundId }, 'sending a refund failed; asked again later'));
+    }
+  }
+
+  /**
+   * Asks the provider for a refund recorded but not sent yet, with no transaction open, then records
+   * its answer (`recordRefund`). An outage leaves it unsent for `refundStalled` to send again; the
+   * idempotency key derives from what caused the refund, so the provider makes it once however
+   * often it is asked. A refusal by the provider fails the refund (RefundFailed).
+   */
+  private async submitRefund(em: EntityManager, refundId: string): Promise<void> {
+    const read = em.fork();
+    const refund = await read.findOne(RefundEntity, { id: refundId });
+    if (!refund || refund.status !== RefundStatus.PENDING || refund.providerRefundId !== null) return;
+    const payment = await read.findOneOrFail(PaymentEntity, { id: refund.paymentId });
+    const log = this.deps.log.child({ orderId: payment.orderId, paymentId: payment.id, refundId });
+    let answer: RefundAttempt | ProviderRejectedError;
+    try {
+      answer = await this.deps.provider.createRefund({
+        refundId,
+        paymentId: payment.id,
+        orderId: payment.orderId,
+        providerPaymentId: payment.providerPaymentId!,
+        amount: refund.amount,
+        currency: refund.currency,
+        idempotencyKey: refundIdempotencyKeyOf(refund, payment),
+      });
+    } catch (error) {
+      if (error instanceof ProviderUnavailableError) {
+        log.warn({ err: error }, 'refund provider unavailable; the refund is sent again later');
+        return;
+      }
+      if (!(error instanceof ProviderRejectedError)) throw error;
+      answer = error;
+    }
+    await this.recordRefund(em, refundId, answer, log);
+  }
+
+  /** Writes the provider's answer to a sent refund, under the payment's row lock; nothing when another answer was written first. */
+  private async recordRefund(em: EntityManager, refundId: string, answer: RefundAttempt | ProviderRejectedError, log: Logger): Promise<void> {
+    await em.fork().transactional(async (tx) => {
+      const unlocked = await tx.findOneOrFail(RefundEntity, { id: refundId });
+      const payment = await tx.findOneOrFail(PaymentEntity, { id: unlocked.paymentId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+      const refund = await tx.findOneOrFail(RefundEntity, { id: refundId }, { refresh: true });
+      if (answer instanceof ProviderRejectedError) {
+        if (refund.status !== RefundStatus.PENDING || refund.providerRefundId !== null) return;
+        this.refused(log, 'provider_rejected', `the provider refused the refund (${answer.code}): ${answer.message}`, { paymentId: payment.id, refundId, amount: refund.amount });
+        this.applyRefundStatus(tx, payment, refund, RefundStatus.FAILED, `provider_rejected: ${answer.code}`);
+        return;
+      }
+      if (refund.providerRefundId === null) {
+        // A webhook recorded this provider refund meanwhile as one made outside Mercado: that record stays.
+        const known = await tx.findOne(RefundEntity, { providerRefundId: answer.providerRefundId });
+        if (known) {
+          tx.remove(refund);
+          await tx.flush();
+          if (known.returnId === null && refund.returnId !== null) known.returnId = refund.returnId;
+          log.warn({ knownRefundId: known.id }, 'provider refund already recorded; adopted');
+          return;
+        }
+        refund.providerRefundId = answer.providerRefundId;
+      }
+      this.applyRefundStatus(tx, payment, refund, answer.status, answer.failureReason);
+      this.deps.metrics.refunds.inc({ provider: payment.provider, outcome: refund.status.toLowerCase() });
+      log.info({ status: refund.status, providerRefundId: refund.providerRefundId }, 'refund sent');
+    });
+  }
+
+  /**
+   * Sends again the refunds recorded `olderThanSeconds` ago or more and still unsent (the provider
+   * was away, or the process stopped before asking). Replicas split the work (`skip locked`), and
+   * each claim moves the refund's clock. Returns how many were sent again.
+   */
+  async refundStalled(em: EntityManager, olderThanSeconds: number, limit = 100): Promise<number> {
+    const rows = await em.fork().getConnection().execute<{ id: string }[]>(
+      `update "refund" set "updated_at" = now() where "id" in (
+         select "id" from "refund" where "status" = ? and "provider_refund_id" is null and "updated_at" < now() - make_interval(secs => ?)
+          order by "updated_at" limit ? for update skip locked)
+       returning "id"`,
+      [RefundStatus.PENDING, olderThanSeconds, limit],
+    );
+    await this.submitRefunds(em, rows.map((row) => row.id));
+    if (rows.length > 0) this.deps.log.info({ count: rows.length }, 'unsent refunds sent again');
+    return rows.length;
   }
 
   /** Logs and counts a refund refused for good; the caller throws the error (the event goes to the failed set). */
@@ -744,6 +824,7 @@ export class PaymentService {
    * move forward, so deliveries may arrive in any order.
    */
   async handleStripeEvent(em: EntityManager, event: StripeEventLike, log: Logger = this.deps.log): Promise<StripeEventResult> {
+    const claims: string[] = [];
     const result = await em.transactional(async (tx): Promise<StripeEventResult> => {
       const claim = await tx
         .createQueryBuilder(StripeEventEntity)
@@ -759,20 +840,21 @@ export class PaymentService {
         .ignore()
         .execute('run');
       if (claim.affectedRows === 0) return { duplicate: true, outcome: 'duplicate', paymentId: null };
-      const { outcome, paymentId } = await this.applyStripeEvent(tx, event, log);
+      const { outcome, paymentId } = await this.applyStripeEvent(tx, event, log, claims);
       await tx.createQueryBuilder(StripeEventEntity).update({ outcome, paymentId }).where({ id: event.id }).execute();
       return { duplicate: false, outcome, paymentId };
     });
     this.deps.metrics.webhooks.inc({ type: event.type, outcome: result.outcome });
     log.info({ stripeEventId: event.id, type: event.type, outcome: result.outcome, paymentId: result.paymentId }, 'stripe event');
+    await this.submitRefunds(em, claims);
     return result;
   }
 
-  private async applyStripeEvent(tx: EntityManager, event: StripeEventLike, log: Logger): Promise<{ outcome: StripeEventOutcome; paymentId: string | null }> {
+  private async applyStripeEvent(tx: EntityManager, event: StripeEventLike, log: Logger, claims: string[]): Promise<{ outcome: StripeEventOutcome; paymentId: string | null }> {
     const object = asObject(event.data?.object);
     switch (event.type) {
       case 'payment_intent.succeeded':
-        return this.onIntentSucceeded(tx, object, log);
+        return this.onIntentSucceeded(tx, object, log, claims);
       case 'payment_intent.payment_failed':
         return this.onIntentFailed(tx, object);
       case 'charge.refunded':
@@ -806,7 +888,7 @@ export class PaymentService {
     return byMetadata.providerPaymentId === intentId ? byMetadata : null;
   }
 
-  private async onIntentSucceeded(tx: EntityManager, intent: Obj, log: Logger): Promise<{ outcome: StripeEventOutcome; paymentId: string | null }> {
+  private async onIntentSucceeded(tx: EntityManager, intent: Obj, log: Logger, claims: string[]): Promise<{ outcome: StripeEventOutcome; paymentId: string | null }> {
     const payment = await this.findStripePayment(tx, idOf(intent.id), asObject(intent.metadata));
     if (!payment) return { outcome: 'unmatched', paymentId: null };
     if (!paymentAdvances(payment.status, PaymentStatus.SUCCEEDED)) return { outcome: 'stale', paymentId: payment.id };
@@ -817,12 +899,12 @@ export class PaymentService {
     }
     if (payment.status === PaymentStatus.FAILED) log.warn({ paymentId: payment.id, orderId: payment.orderId }, 'payment succeeded after it was reported failed (customer retried)');
     const orderCancelled = payment.status === PaymentStatus.CANCELLED || (await tx.count(OrderCancellationEntity, { orderId: payment.orderId })) > 0;
-    await this.applySucceeded(tx, payment, orderCancelled, log);
+    await this.applySucceeded(tx, payment, orderCancelled, log, claims);
     return { outcome: 'applied', paymentId: payment.id };
   }
 
-  /** The provider took the money: SUCCEEDED and PaymentSucceeded, and for a cancelled order the refund. */
-  private async applySucceeded(tx: EntityManager, payment: PaymentEntity, orderCancelled: boolean, log: Logger): Promise<void> {
+  /** The provider took the money: SUCCEEDED and PaymentSucceeded, and for a cancelled order the refund (to send once committed). */
+  private async applySucceeded(tx: EntityManager, payment: PaymentEntity, orderCancelled: boolean, log: Logger, claims: string[]): Promise<void> {
     // Refunds reported before this (out of order) already count.
     payment.status = statusAfterRefunds(payment.amount, payment.refundedAmount);
     payment.failureReason = null;
@@ -830,18 +912,18 @@ export class PaymentService {
     // The money moved: reported even for a cancelled order (orders notes the late payment; the refund follows).
     recordPaymentSucceeded(tx, { orderId: payment.orderId, paymentId: payment.id, amount: payment.amount, currency: payment.currency });
     this.deps.metrics.payments.inc({ provider: payment.provider, outcome: 'succeeded' });
-    if (orderCancelled) await this.refundLatePayment(tx, payment, log);
+    if (orderCancelled) await this.refundLatePayment(tx, payment, log, claims);
   }
 
   /**
-   * A payment that succeeded although its order was cancelled is refunded at once. An outage is
-   * rethrown (the webhook answers 500 and Stripe redelivers); a refusal is logged and counted, the
-   * success stays recorded, and an admin must refund by hand.
+   * A payment that succeeded although its order was cancelled is refunded: the refund is recorded
+   * with the success and sent once that has committed (an outage leaves it for `refundStalled`). A
+   * refusal is logged and counted, the success stays recorded, and an admin must refund by hand.
    */
-  private async refundLatePayment(tx: EntityManager, payment: PaymentEntity, log: Logger): Promise<void> {
+  private async refundLatePayment(tx: EntityManager, payment: PaymentEntity, log: Logger, claims: string[]): Promise<void> {
     log.warn({ paymentId: payment.id, orderId: payment.orderId }, 'payment succeeded after its order was cancelled; refunding');
     try {
-      await this.refundCancelledOrder(tx, payment, 'Order cancelled before the payment succeeded', log);
+      await this.refundCancelledOrder(tx, payment, 'Order cancelled before the payment succeeded', log, claims);
     } catch (error) {
       if (!(error instanceof RefundRefusedError)) throw error;
     }
