@@ -17,7 +17,7 @@ import {
   type EventEnvelope,
 } from '../src/payment/payment.events';
 import { createPaymentMetrics } from '../src/payment/payment.metrics';
-import { ProviderUnavailableError, type CreatePaymentInput, type PaymentAttempt } from '../src/payment/payment.provider';
+import type { CreatePaymentInput, PaymentAttempt } from '../src/payment/payment.provider';
 import { PaymentService } from '../src/payment/payment.service';
 import { RefundEntity } from '../src/payment/refund.entity';
 import { createPaymentsServer, type PaymentsServer } from '../src/server';
@@ -464,14 +464,35 @@ describe('order saga refunds on Stripe (fake Stripe at the HTTP boundary)', () =
       expect(intentOf(payment).status).toBe('canceled');
     });
 
-    it('retries the cancellation when Stripe is down, changing nothing meanwhile', async () => {
+    it('cancels the payment with the event and the intent once committed; while Stripe is down the cancellation stays owed until the sweep sends it, with the same key', async () => {
       const payment = await requested();
       fake.failNext({ route: `POST /v1/payment_intents/${payment.providerPaymentId}/cancel`, status: 500, times: 2 });
-      expect(await failureOf(deliver(orderCancelled(payment.orderId)))).toBeInstanceOf(ProviderUnavailableError);
-      expect(await paymentOf(payment.orderId)).toMatchObject({ status: 'REQUIRES_ACTION' });
       await deliver(orderCancelled(payment.orderId));
+      expect(await paymentOf(payment.orderId)).toMatchObject({ status: 'CANCELLED', providerCancelPending: true });
+      expect(cancelCalls(payment).map((item) => item.answered)).toEqual([500, 500]);
+      expect(intentOf(payment).status).not.toBe('canceled');
+
+      await server.service.cancelStalled(server.orm.em, 0);
       expect(cancelCalls(payment).map((item) => item.answered)).toEqual([500, 500, 200]);
-      expect(await paymentOf(payment.orderId)).toMatchObject({ status: 'CANCELLED' });
+      expect(new Set(cancelCalls(payment).map((item) => item.idempotencyKey))).toEqual(new Set([paymentCancelIdempotencyKey(payment.id)]));
+      expect(intentOf(payment).status).toBe('canceled');
+      expect(await paymentOf(payment.orderId)).toMatchObject({ status: 'CANCELLED', providerCancelPending: false });
+      await server.service.cancelStalled(server.orm.em, 0);
+      expect(cancelCalls(payment)).toHaveLength(3);
+    });
+
+    it('holds no transaction or lock while Stripe cancels: a webhook for the same payment is answered meanwhile', async () => {
+      const payment = await requested();
+      const held = fake.holdNext(`POST /v1/payment_intents/${payment.providerPaymentId}/cancel`);
+      const cancelling = deliver(orderCancelled(payment.orderId));
+      await held.arrived;
+
+      expect((await webhook(intentFailedEvent(intentOf(payment)))).body.outcome).toBe('stale');
+
+      held.release();
+      await cancelling;
+      expect(intentOf(payment).status).toBe('canceled');
+      expect(await paymentOf(payment.orderId)).toMatchObject({ status: 'CANCELLED', providerCancelPending: false });
     });
 
     it('refunds in full, keyed by the order, a payment that succeeded before its order was cancelled', async () => {

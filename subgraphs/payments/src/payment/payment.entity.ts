@@ -1,4 +1,4 @@
-import { Entity, Index, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { Entity, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
 import { PaymentStatus } from './payment-status';
 
 /** One line of a PaymentRequested event, kept for the record (payments does not price anything). */
@@ -12,6 +12,8 @@ export interface PaymentItem {
 @Entity({ tableName: 'payment' })
 @Index({ properties: ['userId', 'createdAt'] })
 export class PaymentEntity {
+  [OptionalProps]?: 'providerCancelPending';
+
   /** Derived from the order id (see `paymentIdFor`), so a retried request names the same payment to the provider. */
   @PrimaryKey({ type: 'uuid' })
   id!: string;
@@ -60,6 +62,10 @@ export class PaymentEntity {
 
   @Property({ type: 'json', nullable: true })
   items: PaymentItem[] | null = null;
+
+  /** The order was cancelled and the provider has not yet been told to stop this payment's PaymentIntent. */
+  @Property({ type: 'boolean', default: false })
+  providerCancelPending: boolean = false;
 
   @Property({ type: 'datetime' })
   createdAt: Date = new Date();

@@ -80,6 +80,14 @@ interface SagaRefund {
   reason: string;
 }
 
+/** Provider calls a transaction owes, made once it has committed: refunds to send and PaymentIntents to cancel (by payment id). */
+interface ProviderFollowUps {
+  refunds: string[];
+  cancels: string[];
+}
+
+const providerFollowUps = (): ProviderFollowUps => ({ refunds: [], cancels: [] });
+
 /** The provider's idempotency key of a refund: from the return or the cancelled order it is for, else from its own id (admin refunds). */
 const refundIdempotencyKeyOf = (refund: RefundEntity, payment: PaymentEntity): string => {
   if (refund.returnId !== null) return returnRefundIdempotencyKey(refund.returnId);
@@ -236,16 +244,16 @@ export class PaymentService {
     }
     // No longer PENDING: decided meanwhile (by another charge or a webhook, with the same provider
     // payment), or cancelled with its order.
-    const claims: string[] = [];
+    const owed = providerFollowUps();
     const payment = await em.fork().transactional(async (tx) => {
       await this.lockOrder(tx, pending.orderId);
       const payment = await tx.findOneOrFail(PaymentEntity, { id: pending.id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
       if (payment.status === PaymentStatus.CANCELLED && payment.failureReason === ORDER_CANCELLED_REASON && !payment.providerPaymentId) {
-        await this.compensateCancelledCharge(tx, payment, attempt, log, claims);
+        await this.compensateCancelledCharge(tx, payment, attempt, log, owed);
       }
       return payment;
     });
-    await this.submitRefunds(em, claims);
+    await this.sendOwed(em, owed);
     return payment;
   }
 
@@ -273,19 +281,16 @@ export class PaymentService {
   /**
    * The order was cancelled while the provider answered (OrderCancelled found the payment PENDING
    * and marked it CANCELLED). Money taken is reported and refunded, as a late Stripe success is; a
-   * payment waiting for the customer is cancelled at the provider; a refusal needs nothing.
+   * payment waiting for the customer is cancelled at the provider (once committed); a refusal needs nothing.
    */
-  private async compensateCancelledCharge(tx: EntityManager, payment: PaymentEntity, attempt: PaymentAttempt, log: Logger, claims: string[]): Promise<void> {
+  private async compensateCancelledCharge(tx: EntityManager, payment: PaymentEntity, attempt: PaymentAttempt, log: Logger, owed: ProviderFollowUps): Promise<void> {
     payment.providerPaymentId = attempt.providerPaymentId;
     payment.updatedAt = new Date();
     if (attempt.outcome === 'succeeded') {
-      await this.applySucceeded(tx, payment, true, log, claims);
+      await this.applySucceeded(tx, payment, true, log, owed);
       return;
     }
-    if (attempt.outcome === 'requires_action') {
-      const cancellation = await tx.findOne(OrderCancellationEntity, { orderId: payment.orderId });
-      await this.cancelAtProvider(payment, cancellation?.reason ?? 'CUSTOMER', log);
-    }
+    if (attempt.outcome === 'requires_action') this.oweProviderCancel(payment, owed, log);
     log.info({ outcome: attempt.outcome }, 'order cancelled while the provider answered; payment stays cancelled');
   }
 
@@ -570,14 +575,15 @@ export class PaymentService {
    * then never charged, a success reported later is refunded). A payment that already SUCCEEDED (a
    * late payment: e.g. the reservation expired while the customer paid) is refunded in full, once
    * (recorded with the event, sent once it has committed);
-   * one the customer could still complete (PENDING, REQUIRES_ACTION) is cancelled at the provider
-   * and marked CANCELLED without PaymentFailed (the order is cancelled already); the intent of a
-   * FAILED Stripe payment is cancelled too, so the customer cannot retry it. Anything else: no-op.
+   * one the customer could still complete (PENDING, REQUIRES_ACTION) is marked CANCELLED without
+   * PaymentFailed (the order is cancelled already) and cancelled at the provider once committed; the
+   * intent of a FAILED Stripe payment is cancelled too, so the customer cannot retry it. Anything
+   * else: no-op.
    */
   async cancelOrderPayment(em: EntityManager, data: unknown, meta: { eventId?: string } = {}, hooks?: EventHandlerHooks): Promise<OrderCancelledOutcome> {
     const event = parseOrderCancelled(data);
     const log = this.deps.log.child({ orderId: event.orderId, eventId: meta.eventId });
-    const claims: string[] = [];
+    const owed = providerFollowUps();
     const outcome = await em.transactional(async (tx): Promise<OrderCancelledOutcome> => {
       await this.lockOrder(tx, event.orderId);
       await tx
@@ -588,9 +594,9 @@ export class PaymentService {
         .execute('run');
       const payment = await tx.findOne(PaymentEntity, { orderId: event.orderId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
       if (!payment) return 'no_payment';
-      if (REFUNDABLE_STATUSES.includes(payment.status)) return this.refundCancelledOrder(tx, payment, `Order cancelled (${event.reason}) after the payment succeeded`, log, claims);
+      if (REFUNDABLE_STATUSES.includes(payment.status)) return this.refundCancelledOrder(tx, payment, `Order cancelled (${event.reason}) after the payment succeeded`, log, owed);
       if (CANCELLABLE_STATUSES.includes(payment.status)) {
-        await this.cancelAtProvider(payment, event.reason, log);
+        this.oweProviderCancel(payment, owed, log);
         payment.status = PaymentStatus.CANCELLED;
         payment.failureReason = ORDER_CANCELLED_REASON;
         payment.clientSecret = null;
@@ -598,22 +604,22 @@ export class PaymentService {
         this.deps.metrics.payments.inc({ provider: payment.provider, outcome: 'cancelled' });
         return 'cancelled';
       }
-      if (payment.status === PaymentStatus.FAILED && payment.provider === 'stripe') await this.cancelAtProvider(payment, event.reason, log);
+      if (payment.status === PaymentStatus.FAILED && payment.provider === 'stripe') this.oweProviderCancel(payment, owed, log);
       return 'unchanged';
     });
     log.info({ outcome, reason: event.reason }, 'order cancelled');
-    if (claims.length > 0) await this.afterCommit(em, hooks, () => this.submitRefunds(em, claims));
+    if (owed.refunds.length + owed.cancels.length > 0) await this.afterCommit(em, hooks, () => this.sendOwed(em, owed));
     return outcome;
   }
 
   /** Refunds what is left of a cancelled order's payment, once per order (the refund id derives from the order id). */
-  private async refundCancelledOrder(tx: EntityManager, payment: PaymentEntity, reason: string, log: Logger, claims: string[]): Promise<OrderCancelledOutcome> {
+  private async refundCancelledOrder(tx: EntityManager, payment: PaymentEntity, reason: string, log: Logger, owed: ProviderFollowUps): Promise<OrderCancelledOutcome> {
     const refundId = cancellationRefundIdFor(payment.orderId);
     if (await tx.findOne(RefundEntity, { id: refundId })) return 'already_refunded';
     const amount = await this.refundableAmount(tx, payment);
     if (amount <= 0) return 'nothing_to_refund';
     const refund = await this.claimSagaRefund(tx, payment, { refundId, returnId: null, amount, reason }, log);
-    claims.push(refund.id);
+    owed.refunds.push(refund.id);
     log.warn({ paymentId: payment.id, refundId: refund.id, amount }, 'payment of a cancelled order: refund recorded, the provider is asked once committed');
     return 'refunded';
   }
@@ -759,33 +765,76 @@ export class PaymentService {
   }
 
   /**
-   * Stops a payment the customer has not completed. Too late (it succeeded or is processing): the
-   * webhook reports the outcome and a success is refunded. An outage is rethrown (retry); a refusal
-   * is logged, and the payment is still treated as cancelled here.
+   * Notes, in the caller's transaction, that the payment's PaymentIntent must be stopped at the
+   * provider (the customer must not complete it); `cancelAtProvider` does it once that has committed.
    */
-  private async cancelAtProvider(payment: PaymentEntity, orderReason: string, log: Logger): Promise<void> {
+  private oweProviderCancel(payment: PaymentEntity, owed: ProviderFollowUps, log: Logger): void {
     if (!payment.providerPaymentId) return;
     if (payment.provider !== this.deps.provider.name) {
       log.warn({ paymentId: payment.id, provider: payment.provider }, 'payment made with a provider this server does not use; not cancelled there');
       return;
     }
+    payment.providerCancelPending = true;
+    payment.updatedAt = new Date();
+    owed.cancels.push(payment.id);
+  }
+
+  /** Makes the provider calls a committed transaction owes, one after another. */
+  private async sendOwed(em: EntityManager, owed: ProviderFollowUps): Promise<void> {
+    await this.submitRefunds(em, owed.refunds);
+    for (const paymentId of owed.cancels) {
+      await this.cancelAtProvider(em, paymentId).catch((error: unknown) => this.deps.log.error({ err: error, paymentId }, 'cancelling a payment at the provider failed; asked again later'));
+    }
+  }
+
+  /**
+   * Stops at the provider a payment whose order was cancelled, with no transaction open. Too late
+   * (it succeeded or is processing): the webhook reports the outcome and a success is refunded. An
+   * outage leaves the cancellation owed for `cancelStalled`; a refusal is logged, and the payment is
+   * still treated as cancelled here.
+   */
+  private async cancelAtProvider(em: EntityManager, paymentId: string): Promise<void> {
+    const read = em.fork();
+    const payment = await read.findOne(PaymentEntity, { id: paymentId });
+    if (!payment?.providerCancelPending || !payment.providerPaymentId) return;
+    const log = this.deps.log.child({ orderId: payment.orderId, paymentId });
+    const cancellation = await read.findOne(OrderCancellationEntity, { orderId: payment.orderId });
     try {
       const result = await this.deps.provider.cancelPayment({
-        paymentId: payment.id,
+        paymentId,
         providerPaymentId: payment.providerPaymentId,
-        reason: orderReason === 'CUSTOMER' ? 'requested_by_customer' : 'abandoned',
-        idempotencyKey: paymentCancelIdempotencyKey(payment.id),
+        reason: (cancellation?.reason ?? 'CUSTOMER') === 'CUSTOMER' ? 'requested_by_customer' : 'abandoned',
+        idempotencyKey: paymentCancelIdempotencyKey(paymentId),
       });
       if (result.outcome === 'not_cancelable') {
-        log.warn({ paymentId: payment.id, providerStatus: result.providerStatus }, 'too late to cancel the payment at the provider; a success reported later is refunded');
+        log.warn({ providerStatus: result.providerStatus }, 'too late to cancel the payment at the provider; a success reported later is refunded');
       }
     } catch (error) {
       if (error instanceof ProviderUnavailableError) {
-        log.warn({ err: error, paymentId: payment.id }, 'payment provider unavailable; the cancellation will be retried');
-        throw error;
+        log.warn({ err: error }, 'payment provider unavailable; the cancellation is sent again later');
+        return;
       }
-      log.error({ err: error, paymentId: payment.id }, 'the provider refused to cancel the payment; treated as cancelled here');
+      log.error({ err: error }, 'the provider refused to cancel the payment; treated as cancelled here');
     }
+    await em.fork().getConnection().execute(`update "payment" set "provider_cancel_pending" = false where "id" = ?`, [paymentId]);
+  }
+
+  /**
+   * Sends again the cancellations owed `olderThanSeconds` ago or more (the provider was away, or the
+   * process stopped before asking). Replicas split the work (`skip locked`), and each claim moves
+   * the payment's clock. Returns how many were sent again.
+   */
+  async cancelStalled(em: EntityManager, olderThanSeconds: number, limit = 100): Promise<number> {
+    const rows = await em.fork().getConnection().execute<{ id: string }[]>(
+      `update "payment" set "updated_at" = now() where "id" in (
+         select "id" from "payment" where "provider_cancel_pending" and "updated_at" < now() - make_interval(secs => ?)
+          order by "updated_at" limit ? for update skip locked)
+       returning "id"`,
+      [olderThanSeconds, limit],
+    );
+    await this.sendOwed(em, { refunds: [], cancels: rows.map((row) => row.id) });
+    if (rows.length > 0) this.deps.log.info({ count: rows.length }, 'owed payment cancellations sent again');
+    return rows.length;
   }
 
   /** Serializes the saga's work on one order (PaymentRequested against OrderCancelled) until the transaction ends. */
@@ -824,7 +873,7 @@ export class PaymentService {
    * move forward, so deliveries may arrive in any order.
    */
   async handleStripeEvent(em: EntityManager, event: StripeEventLike, log: Logger = this.deps.log): Promise<StripeEventResult> {
-    const claims: string[] = [];
+    const owed = providerFollowUps();
     const result = await em.transactional(async (tx): Promise<StripeEventResult> => {
       const claim = await tx
         .createQueryBuilder(StripeEventEntity)
@@ -840,21 +889,21 @@ export class PaymentService {
         .ignore()
         .execute('run');
       if (claim.affectedRows === 0) return { duplicate: true, outcome: 'duplicate', paymentId: null };
-      const { outcome, paymentId } = await this.applyStripeEvent(tx, event, log, claims);
+      const { outcome, paymentId } = await this.applyStripeEvent(tx, event, log, owed);
       await tx.createQueryBuilder(StripeEventEntity).update({ outcome, paymentId }).where({ id: event.id }).execute();
       return { duplicate: false, outcome, paymentId };
     });
     this.deps.metrics.webhooks.inc({ type: event.type, outcome: result.outcome });
     log.info({ stripeEventId: event.id, type: event.type, outcome: result.outcome, paymentId: result.paymentId }, 'stripe event');
-    await this.submitRefunds(em, claims);
+    await this.sendOwed(em, owed);
     return result;
   }
 
-  private async applyStripeEvent(tx: EntityManager, event: StripeEventLike, log: Logger, claims: string[]): Promise<{ outcome: StripeEventOutcome; paymentId: string | null }> {
+  private async applyStripeEvent(tx: EntityManager, event: StripeEventLike, log: Logger, owed: ProviderFollowUps): Promise<{ outcome: StripeEventOutcome; paymentId: string | null }> {
     const object = asObject(event.data?.object);
     switch (event.type) {
       case 'payment_intent.succeeded':
-        return this.onIntentSucceeded(tx, object, log, claims);
+        return this.onIntentSucceeded(tx, object, log, owed);
       case 'payment_intent.payment_failed':
         return this.onIntentFailed(tx, object);
       case 'charge.refunded':
@@ -888,7 +937,7 @@ export class PaymentService {
     return byMetadata.providerPaymentId === intentId ? byMetadata : null;
   }
 
-  private async onIntentSucceeded(tx: EntityManager, intent: Obj, log: Logger, claims: string[]): Promise<{ outcome: StripeEventOutcome; paymentId: string | null }> {
+  private async onIntentSucceeded(tx: EntityManager, intent: Obj, log: Logger, owed: ProviderFollowUps): Promise<{ outcome: StripeEventOutcome; paymentId: string | null }> {
     const payment = await this.findStripePayment(tx, idOf(intent.id), asObject(intent.metadata));
     if (!payment) return { outcome: 'unmatched', paymentId: null };
     if (!paymentAdvances(payment.status, PaymentStatus.SUCCEEDED)) return { outcome: 'stale', paymentId: payment.id };
@@ -899,12 +948,12 @@ export class PaymentService {
     }
     if (payment.status === PaymentStatus.FAILED) log.warn({ paymentId: payment.id, orderId: payment.orderId }, 'payment succeeded after it was reported failed (customer retried)');
     const orderCancelled = payment.status === PaymentStatus.CANCELLED || (await tx.count(OrderCancellationEntity, { orderId: payment.orderId })) > 0;
-    await this.applySucceeded(tx, payment, orderCancelled, log, claims);
+    await this.applySucceeded(tx, payment, orderCancelled, log, owed);
     return { outcome: 'applied', paymentId: payment.id };
   }
 
   /** The provider took the money: SUCCEEDED and PaymentSucceeded, and for a cancelled order the refund (to send once committed). */
-  private async applySucceeded(tx: EntityManager, payment: PaymentEntity, orderCancelled: boolean, log: Logger, claims: string[]): Promise<void> {
+  private async applySucceeded(tx: EntityManager, payment: PaymentEntity, orderCancelled: boolean, log: Logger, owed: ProviderFollowUps): Promise<void> {
     // Refunds reported before this (out of order) already count.
     payment.status = statusAfterRefunds(payment.amount, payment.refundedAmount);
     payment.failureReason = null;
@@ -912,7 +961,7 @@ export class PaymentService {
     // The money moved: reported even for a cancelled order (orders notes the late payment; the refund follows).
     recordPaymentSucceeded(tx, { orderId: payment.orderId, paymentId: payment.id, amount: payment.amount, currency: payment.currency });
     this.deps.metrics.payments.inc({ provider: payment.provider, outcome: 'succeeded' });
-    if (orderCancelled) await this.refundLatePayment(tx, payment, log, claims);
+    if (orderCancelled) await this.refundLatePayment(tx, payment, log, owed);
   }
 
   /**
@@ -920,10 +969,10 @@ export class PaymentService {
    * with the success and sent once that has committed (an outage leaves it for `refundStalled`). A
    * refusal is logged and counted, the success stays recorded, and an admin must refund by hand.
    */
-  private async refundLatePayment(tx: EntityManager, payment: PaymentEntity, log: Logger, claims: string[]): Promise<void> {
+  private async refundLatePayment(tx: EntityManager, payment: PaymentEntity, log: Logger, owed: ProviderFollowUps): Promise<void> {
     log.warn({ paymentId: payment.id, orderId: payment.orderId }, 'payment succeeded after its order was cancelled; refunding');
     try {
-      await this.refundCancelledOrder(tx, payment, 'Order cancelled before the payment succeeded', log, claims);
+      await this.refundCancelledOrder(tx, payment, 'Order cancelled before the payment succeeded', log, owed);
     } catch (error) {
       if (!(error instanceof RefundRefusedError)) throw error;
     }
