@@ -227,6 +227,28 @@ describe('checkout saga', () => {
     expect(refunded.status).toBe('CANCELLED');
   });
 
+  it('notes a failed refund in the history once, the status unchanged', async () => {
+    const placed = await awaitingPayment([{ productId: good.productId, quantity: 1 }]);
+    await h.deliver(paymentSucceeded(placed.id, 7900, 'pay-refund-1'));
+    const failed = h.envelope('RefundFailed', {
+      orderId: placed.id,
+      paymentId: 'pay-refund-1',
+      refundId: 're-failed-1',
+      amount: 7900,
+      currency: 'USD',
+      reason: 'provider_rejected: charge_disputed',
+      previouslyIssued: false,
+    });
+    await h.deliver(failed);
+    await h.deliver({ ...failed, id: randomUUID() });
+
+    const noted = await order(placed.id);
+    expect(noted.status).toBe('PAID');
+    expect(noted.history.map((entry: { reason: string | null }) => entry.reason).filter((reason: string | null) => reason?.startsWith('REFUND_FAILED'))).toEqual([
+      'REFUND_FAILED: refund re-failed-1 of 7900 USD for payment pay-refund-1 failed (provider_rejected: charge_disputed)',
+    ]);
+  });
+
   it('ignores replies that do not apply to the order state', async () => {
     const placed = await h.placeOrder([{ productId: good.productId, quantity: 1 }]);
     // A payment can only follow a reservation; a stray one changes nothing.

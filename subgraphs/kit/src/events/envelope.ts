@@ -21,7 +21,7 @@ export const EVENT_ROUTES = {
   PaymentFailed: ['orders', 'analytics'],
   RefundIssued: ['orders', 'analytics'],
   // Beyond DESIGN.md's table: Stripe reported a refund failed after all (refunds are final only when Stripe says so).
-  RefundFailed: ['analytics'],
+  RefundFailed: ['orders', 'analytics'],
   OrderConfirmed: ['inventory', 'analytics'],
   // payments joins DESIGN.md's consumers: a payment that succeeded late for a cancelled order is refunded.
   OrderCancelled: ['inventory', 'payments', 'analytics'],

@@ -14,7 +14,7 @@ describe('event catalog', () => {
       PaymentSucceeded: ['orders', 'analytics'],
       PaymentFailed: ['orders', 'analytics'],
       RefundIssued: ['orders', 'analytics'],
-      RefundFailed: ['analytics'],
+      RefundFailed: ['orders', 'analytics'],
       OrderConfirmed: ['inventory', 'analytics'],
       OrderCancelled: ['inventory', 'payments', 'analytics'],
       ReturnApproved: ['payments', 'inventory', 'analytics'],

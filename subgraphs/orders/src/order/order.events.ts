@@ -17,6 +17,7 @@ export const RESERVATION_EXPIRED = 'ReservationExpired';
 export const PAYMENT_SUCCEEDED = 'PaymentSucceeded';
 export const PAYMENT_FAILED = 'PaymentFailed';
 export const REFUND_ISSUED = 'RefundIssued';
+export const REFUND_FAILED = 'RefundFailed';
 
 /** `StockReserved` (inventory): every good of the order is held until `expiresAt`. */
 export interface StockReservedData {
@@ -49,6 +50,11 @@ export interface RefundIssuedData {
   refundId: string;
   amount: number;
   currency: string;
+}
+/** `RefundFailed` (payments): a refund of the order's payment was refused, possibly after it was reported issued. */
+export interface RefundFailedData extends RefundIssuedData {
+  reason: string;
+  previouslyIssued: boolean;
 }
 /** `PaymentFailed` (payments). */
 export interface PaymentFailedData {
@@ -259,8 +265,30 @@ export function createOrdersEventHandlers(deps: OrdersEventDeps = {}): EventHand
         change.note(note);
       };
     }),
+
+    [REFUND_FAILED]: sagaHandler(saga, (envelope) => {
+      const read = payloadReader(envelope);
+      const data: RefundFailedData = {
+        orderId: read.string('orderId'),
+        paymentId: read.string('paymentId', 100),
+        refundId: read.string('refundId', 100),
+        amount: read.int('amount'),
+        currency: read.currency('currency'),
+        reason: read.string('reason', 100),
+        previouslyIssued: read.boolean('previouslyIssued'),
+      };
+      const note = `REFUND_FAILED: refund ${data.refundId} of ${data.amount} ${data.currency} for payment ${data.paymentId}${data.previouslyIssued ? ', reported issued before,' : ''} failed (${data.reason})`;
+      return async (change, tx) => {
+        const { order } = change;
+        // Like RefundIssued: a note once per refund, so support sees the customer was not paid back.
+        if (await tx.count(OrderHistoryEntity, { orderId: order.id, reason: note })) return ignored(envelope, order);
+        log.warn({ orderId: order.id, refundId: data.refundId, reason: data.reason }, 'refund failed');
+        order.updatedAt = new Date();
+        change.note(note);
+      };
+    }),
   };
 }
 
 /** The event types this subgraph consumes. */
-export const CONSUMED_EVENT_TYPES = [PRODUCT_CHANGED, STOCK_RESERVED, STOCK_REJECTED, RESERVATION_EXPIRED, PAYMENT_SUCCEEDED, PAYMENT_FAILED, REFUND_ISSUED] as const;
+export const CONSUMED_EVENT_TYPES = [PRODUCT_CHANGED, STOCK_RESERVED, STOCK_REJECTED, RESERVATION_EXPIRED, PAYMENT_SUCCEEDED, PAYMENT_FAILED, REFUND_ISSUED, REFUND_FAILED] as const;
