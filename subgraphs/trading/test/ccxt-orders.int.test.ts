@@ -59,7 +59,29 @@ describe('orders on a ccxt exchange', () => {
     expect(order).toMatchObject({ status: 'FILLED', execution: 'NATIVE', filledQuantity: '0.1', averagePrice: '100' });
     // Binance charges its commission in the asset received.
     expect(order.fills).toEqual([expect.objectContaining({ price: '100', quantity: '0.1', fee: '0.0001', feeCurrency: 'BTC' })]);
+    // The base-asset fee counts in the quote at the fill's price.
+    expect(order.feeTotal).toBe('0.01');
     expect(fake.order(order.id)).toMatchObject({ clientOrderId: order.id, status: 'FILLED' });
+  });
+
+  it('values a fee paid in a third asset (BNB) at its last price, and keeps it on the fill as charged', async () => {
+    const bnbKey = credential();
+    const bnbSecret = credential();
+    fake.addAccount(bnbKey, bnbSecret, { USDT: '1000', BNB: '1' }, { feeAsset: { asset: 'BNB', price: '600' } });
+    const linked = await h.request(LINK, { input: { kind: 'CCXT', exchangeId: 'binance', apiKey: bnbKey, secret: bnbSecret } }, token);
+    const bnbAccount = linked.data!.linkExchangeAccount.id as string;
+    const buy = () => h.request(PLACE, { input: { accountId: bnbAccount, clientOrderId: cid(), symbol: 'BTC/USDT', side: 'BUY', type: 'MARKET', quantity: '0.1' } }, token);
+
+    // No price of BNB known yet: the fee is on the fill, not in the total.
+    const unpriced = (await buy()).data!.placeTradeOrder;
+    // 0.1 × 100 × 0.1 % = 0.01 USDT, charged as 0.01 / 600 = 0.00001667 BNB (rounded up).
+    expect(unpriced.fills).toEqual([expect.objectContaining({ fee: '0.00001667', feeCurrency: 'BNB' })]);
+    expect(unpriced.feeTotal).toBe('0');
+
+    await h.prices('BNB/USDT', '600');
+    const priced = (await buy()).data!.placeTradeOrder;
+    expect(priced.feeTotal).toBe('0.010002');
+    expect(fake.balance(bnbKey, 'BNB').free).toBe('0.99996666');
   });
 
   it('rests a LIMIT order on the exchange and picks up its fill on the next sync', async () => {

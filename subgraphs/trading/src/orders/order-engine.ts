@@ -765,11 +765,14 @@ export class OrderEngine extends EventEmitter<EngineEvents> {
         if (known.has(fill.tradeId) || new Decimal(fill.quantity).isZero()) continue;
         const room = remainingOf(order);
         if (room.isZero()) break;
+        const feeCurrency = fill.feeCurrency || order.quote;
+        const feeAssetPrice = this.prices.last(`${feeCurrency}/${order.quote}`);
         change.addFill(order, {
           quantity: Decimal.min(room, fill.quantity).toFixed(),
           price: fill.price,
           fee: fill.fee,
-          feeCurrency: fill.feeCurrency || order.quote,
+          feeCurrency,
+          feeInQuote: feeAssetPrice === null ? null : new Decimal(fill.fee).times(feeAssetPrice).toFixed(),
           liquidity: Liquidity.TAKER,
           exchangeTradeId: fill.tradeId,
           executedAt: new Date(fill.timestamp),

@@ -71,9 +71,18 @@ export interface NewFill {
   price: string;
   fee: string;
   feeCurrency: string;
+  /** A fee in a third asset (a real exchange's BNB), valued in the quote; null or absent when no price of that asset is known. */
+  feeInQuote?: string | null;
   liquidity: Liquidity;
   exchangeTradeId?: string | null;
   executedAt?: Date;
+}
+
+/** A fill's fee in the order's quote asset: as is, at the fill's price for a base-asset fee, else as the caller valued it (or null). */
+export function feeValueInQuote(order: Pick<TradeOrderRecord, 'base' | 'quote'>, fill: Pick<NewFill, 'fee' | 'feeCurrency' | 'feeInQuote' | 'price'>): string | null {
+  if (fill.feeCurrency === order.quote) return fill.fee;
+  if (fill.feeCurrency === order.base) return new Decimal(fill.fee).times(fill.price).toFixed();
+  return fill.feeInQuote ?? null;
 }
 
 /**
@@ -145,8 +154,9 @@ export class TradeChange {
     const spent = new Decimal(order.averagePrice ?? 0).times(before).plus(new Decimal(fill.quantity).times(fill.price));
     order.filledQuantity = after.toFixed();
     order.averagePrice = spent.div(after).toDecimalPlaces(12, Decimal.ROUND_HALF_EVEN).toFixed();
-    // Fees in another currency than the quote (a real exchange's BNB) are recorded on the fill only.
-    if (fill.feeCurrency === order.quote) order.feeTotal = new Decimal(order.feeTotal).plus(fill.fee).toFixed();
+    // Counted in the quote: a base-asset fee at the fill's price, a third asset's (BNB) as valued, or not at all when no price of it is known.
+    const feeInQuote = feeValueInQuote(order, fill);
+    if (feeInQuote !== null) order.feeTotal = new Decimal(order.feeTotal).plus(feeInQuote).toFixed();
     this.touch(order);
     this.fills.push({ order, fill: row });
     this.positions.push({
@@ -155,7 +165,7 @@ export class TradeChange {
       side: order.side,
       quantity: fill.quantity,
       price: fill.price,
-      fee: fill.feeCurrency === order.quote ? fill.fee : '0',
+      fee: feeInQuote ?? '0',
       at: row.executedAt,
     });
     return row;

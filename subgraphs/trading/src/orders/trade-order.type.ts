@@ -123,7 +123,7 @@ export class TradeOrder {
   @Field(() => String, { nullable: true, description: 'Average fill price; null before the first fill.' })
   averagePrice!: string | null;
 
-  @Field(() => String, { description: 'Fees paid in the quote asset.' })
+  @Field(() => String, { description: 'Fees paid, valued in the quote asset: a base-asset fee at its fill price, a third asset\'s (BNB) at its last price when known. Each fill keeps its fee as charged.' })
   feeTotal!: string;
 
   @Field(() => String, { nullable: true, description: 'Why the order was cancelled, rejected or expired, or a note of the engine.' })

@@ -99,6 +99,8 @@ interface FakeTrade {
 interface FakeAccount {
   secret: string;
   balances: Map<string, { free: Decimal; locked: Decimal }>;
+  /** Binance's "pay fees with BNB": the commission in this asset, valued at `price` quote units per unit. */
+  feeAsset?: { asset: string; price: Decimal };
 }
 
 interface HeldRequest {
@@ -230,8 +232,9 @@ export class FakeBinance extends EventEmitter<{ request: [FakeRequest] }> {
   }
 
   /** Opens an account reachable with this key and secret; `balances` are free amounts per asset. */
-  addAccount(apiKey: string, secret: string, balances: Record<string, string> = {}): void {
+  addAccount(apiKey: string, secret: string, balances: Record<string, string> = {}, options: { feeAsset?: { asset: string; price: string } } = {}): void {
     const account: FakeAccount = { secret, balances: new Map() };
+    if (options.feeAsset) account.feeAsset = { asset: options.feeAsset.asset, price: new Decimal(options.feeAsset.price) };
     for (const [asset, free] of Object.entries(balances)) account.balances.set(asset, { free: new Decimal(free), locked: new Decimal(0) });
     this.accounts.set(apiKey, account);
   }
@@ -653,14 +656,19 @@ export class FakeBinance extends EventEmitter<{ request: [FakeRequest] }> {
     const { market } = order;
     const quoteQty = qty.times(price);
     const [paid, paidAsset, received, receivedAsset] = order.side === 'BUY' ? [quoteQty, market.quote, qty, market.base] : [qty, market.base, quoteQty, market.quote];
-    const commission = received.times(COMMISSION_RATE).toDecimalPlaces(8, Decimal.ROUND_UP);
+    const feeAsset = this.accountOf(order.apiKey).feeAsset;
+    const [commission, commissionAsset] = feeAsset
+      ? [quoteQty.times(COMMISSION_RATE).div(feeAsset.price).toDecimalPlaces(8, Decimal.ROUND_UP), feeAsset.asset]
+      : [received.times(COMMISSION_RATE).toDecimalPlaces(8, Decimal.ROUND_UP), receivedAsset];
     const paying = this.holding(order.apiKey, paidAsset);
     const fromLocked = Decimal.min(order.reserved, paid);
     order.reserved = order.reserved.minus(fromLocked);
     paying.locked = paying.locked.minus(fromLocked);
     paying.free = paying.free.minus(paid.minus(fromLocked));
     const receiving = this.holding(order.apiKey, receivedAsset);
-    receiving.free = receiving.free.plus(received).minus(commission);
+    receiving.free = receiving.free.plus(received);
+    const charged = this.holding(order.apiKey, commissionAsset);
+    charged.free = charged.free.minus(commission);
     const now = Date.now();
     order.executedQty = order.executedQty.plus(qty);
     order.cummulativeQuoteQty = order.cummulativeQuoteQty.plus(quoteQty);
@@ -669,7 +677,7 @@ export class FakeBinance extends EventEmitter<{ request: [FakeRequest] }> {
     if (order.status === 'FILLED') this.release(order);
     const trade: FakeTrade = {
       apiKey: order.apiKey, symbol: market.id, id: this.nextTradeId++, orderId: order.orderId, side: order.side,
-      price, qty, quoteQty, commission, commissionAsset: receivedAsset, time: now, isMaker,
+      price, qty, quoteQty, commission, commissionAsset, time: now, isMaker,
     };
     this.trades.push(trade);
     return trade;
