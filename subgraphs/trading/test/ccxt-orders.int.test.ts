@@ -18,6 +18,7 @@ describe('orders on a ccxt exchange', () => {
   let accountId: string;
   const apiKey = credential();
   const secret = credential();
+  const noIcebergKey = credential();
 
   const orderPosts = () => fake.requests.filter((request) => request.path === '/api/v3/order' && request.method === 'POST');
   const place = (input: Record<string, unknown>) => h.request(PLACE, { input: { accountId, clientOrderId: cid(), symbol: 'BTC/USDT', ...input } }, token);
@@ -37,7 +38,13 @@ describe('orders on a ccxt exchange', () => {
     fake.addAccount(apiKey, secret, { BTC: '1', USDT: '10000' });
     h = await startOrdersHarness('ccxt_orders', {
       env: { EXCHANGE_TIMEOUT_MS: '1000', CREDENTIALS_KEYS: `k1:${randomBytes(32).toString('base64')}` },
-      adapterFactory: (options) => createCcxtAdapter({ ...options, apiUrls: fake.apiUrls, exchangeOptions: { enableRateLimit: false } }),
+      adapterFactory: (options) =>
+        createCcxtAdapter({
+          ...options,
+          apiUrls: fake.apiUrls,
+          // This key's exchange shows no icebergs (ccxt's features say so), as many exchanges do not.
+          exchangeOptions: { enableRateLimit: false, ...(options.credentials.apiKey === noIcebergKey ? { features: { spot: { createOrder: { icebergAmount: false } } } } : {}) },
+        }),
     });
     token = await h.token(randomUUID(), 'TRADER');
     const linked = await h.request(LINK, { input: { kind: 'CCXT', exchangeId: 'binance', apiKey, secret } }, token);
@@ -121,6 +128,41 @@ describe('orders on a ccxt exchange', () => {
     expect(filled.triggeredAt).not.toBeNull();
     expect(orderPosts()).toHaveLength(before + 1);
     expect(orderPosts().at(-1)!.params.get('type')).toBe('MARKET');
+  });
+
+  it('shows an ICEBERG one clip at a time where the exchange has none: each filled clip is followed by the next', async () => {
+    const icebergSecret = credential();
+    fake.addAccount(noIcebergKey, icebergSecret, { BTC: '1', USDT: '1000' });
+    const linked = await h.request(LINK, { input: { kind: 'CCXT', exchangeId: 'binance', apiKey: noIcebergKey, secret: icebergSecret } }, token);
+    const clipsOf = (orderId: string) => orderPosts().filter((request) => request.params.get('newClientOrderId')?.startsWith(orderId.replace(/-/g, '')));
+    const result = await h.request(PLACE, { input: { accountId: linked.data!.linkExchangeAccount.id, clientOrderId: cid(), symbol: 'BTC/USDT', side: 'SELL', type: 'ICEBERG', quantity: '0.25', price: '150', visibleQuantity: '0.1' } }, token);
+    const order = result.data!.placeTradeOrder as Record<string, any>;
+    expect(order).toMatchObject({ status: 'OPEN', execution: 'EMULATED', filledQuantity: '0' });
+    // One plain limit order of the visible quantity, no iceberg parameter.
+    expect(clipsOf(order.id).map((request) => [request.params.get('type'), request.params.get('quantity'), request.params.get('icebergQty')])).toEqual([['LIMIT', '0.1', null]]);
+
+    // The clip fills; the next is sent when the sync sees it, resting while the price is below the limit.
+    fake.setPrice('BTCUSDT', '151');
+    fake.setPrice('BTCUSDT', '149');
+    await h.server.engine.syncExchangeOrders();
+    expect(await h.order(token, order.id)).toMatchObject({ status: 'PARTIALLY_FILLED', filledQuantity: '0.1' });
+    expect(clipsOf(order.id).map((request) => request.params.get('quantity'))).toEqual(['0.1', '0.1']);
+
+    // At 151 the second clip fills at its limit; the last (what remains) is marketable and fills at once, at 151.
+    fake.setPrice('BTCUSDT', '151');
+    await h.server.engine.syncExchangeOrders();
+    const filled = await h.order(token, order.id);
+    expect(filled).toMatchObject({ status: 'FILLED', filledQuantity: '0.25', averagePrice: '150.2' });
+    expect(filled.fills.map((fill: { quantity: string; price: string }) => [fill.quantity, fill.price])).toEqual([
+      ['0.1', '150'],
+      ['0.1', '150'],
+      ['0.05', '151'],
+    ]);
+    expect(clipsOf(order.id).map((request) => [request.params.get('quantity'), request.params.get('newClientOrderId')!.split('-')[1]])).toEqual([
+      ['0.1', '0'],
+      ['0.1', '1'],
+      ['0.05', '2'],
+    ]);
   });
 
   it('answers an order the exchange refuses as REJECTED with its reason, not an error', async () => {

@@ -74,6 +74,16 @@ export interface OrderEngineOptions {
 /** Binance allows 36 characters in a client order id: a uuid without dashes plus a short suffix fits. */
 export const exchangeClientId = (orderId: string, suffix?: string | number): string => (suffix === undefined ? orderId : `${orderId.replace(/-/g, '')}-${suffix}`);
 
+/** An ICEBERG the exchange cannot take: we send it one visible clip at a time as plain limit orders. */
+const isEmulatedIceberg = (order: TradeOrderRecord): boolean => order.type === TradeOrderType.ICEBERG && order.execution === 'emulated';
+
+/**
+ * The client order id of an emulated iceberg's current clip: clips fill whole before the next is
+ * sent, so it counts the clips filled (base 36, to stay within exchanges' 36 characters).
+ */
+const icebergClipClientId = (order: TradeOrderRecord): string =>
+  exchangeClientId(order.id, new Decimal(order.filledQuantity).div(order.visibleQuantity!).floor().toNumber().toString(36));
+
 const remainingOf = (order: TradeOrderRecord): Decimal => Decimal.max(0, new Decimal(order.quantity).minus(order.filledQuantity));
 
 /** No longer working, with part or all of it filled: what its attached exits protect. */
@@ -654,8 +664,8 @@ export class OrderEngine extends EventEmitter<EngineEvents> {
   /**
    * A real exchange: stored NEW first (the client order id is taken from then on), then sent. Types
    * the exchange takes natively go there as they are; triggered types it lacks wait OPEN in our book
-   * and send plain market or limit orders when they trigger; TWAP sends market slices; a LIMIT or
-   * ICEBERG it lacks goes as a plain limit order (no hidden quantity).
+   * and send plain market or limit orders when they trigger; TWAP sends market slices; an ICEBERG
+   * it lacks sends one visible clip at a time (`sendIcebergClip`).
    */
   private async placeOnExchange(account: EngineAccount, plan: OrderPlan, lastPrice: string): Promise<TradeOrderRecord> {
     const em = this.options.orm.em.fork();
@@ -678,12 +688,43 @@ export class OrderEngine extends EventEmitter<EngineEvents> {
     if (!native && restingLimit(order) === null) {
       return (await this.endOrder(order.id, TradeOrderStatus.REJECTED, `${account.exchangeId} takes no ${order.type} orders`)) ?? order;
     }
+    if (isEmulatedIceberg(order)) return (await this.sendIcebergClip(account, order)) ?? order;
     const sent = await this.sendChild(account, order, {
       type: native ? (order.type as NativeOrderType) : 'LIMIT',
       quantity: order.quantity,
       clientOrderId: exchangeClientId(order.id),
     });
     return sent ?? order;
+  }
+
+  /**
+   * Sends an emulated iceberg's next clip (its visible quantity, or what remains) as a plain limit
+   * order, and the one after each time a clip fills at once. The order forgets the filled clip's
+   * exchange id first, so a clip whose answer is lost is found again by its own client order id.
+   */
+  private async sendIcebergClip(account: EngineAccount, order: TradeOrderRecord): Promise<TradeOrderRecord | null> {
+    let current = order;
+    while (isEmulatedIceberg(current) && isLive(current.status) && !remainingOf(current).isZero()) {
+      const cleared = await this.forgetExchangeOrder(current.id);
+      if (!cleared) return current;
+      const instrument = await this.instrument(this.options.orm.em.fork(), cleared.symbol);
+      const clip = this.icebergClip(cleared, instrument);
+      const sent = await this.sendChild(account, cleared, { type: 'LIMIT', quantity: clip, clientOrderId: icebergClipClientId(cleared) });
+      // Resting on the exchange, or its answer lost: the sync sends the next clip once this one has filled.
+      if (!sent?.exchangeOrderId || !new Decimal(sent.filledQuantity).minus(cleared.filledQuantity).eq(clip)) return sent;
+      current = sent;
+    }
+    return current;
+  }
+
+  /** Clears a live order's exchange order id (its filled clip's), returning the order; null when it is no longer live. No event: nothing a client sees changed. */
+  private async forgetExchangeOrder(orderId: string): Promise<TradeOrderRecord | null> {
+    const [row] = await this.options.orm.em.fork().execute<Record<string, unknown>[]>(
+      `update "trade_order" set "exchange_order_id" = null, "version" = "version" + 1
+        where "id" = ? and "status" in ('NEW', 'OPEN', 'PARTIALLY_FILLED') returning *`,
+      [orderId],
+    );
+    return row ? recordOfRow(row) : null;
   }
 
   /** A triggered emulated order goes to the exchange as a market order, or a limit one. */
@@ -821,9 +862,11 @@ export class OrderEngine extends EventEmitter<EngineEvents> {
       const adapter = await this.adapterOf(em, account);
       try {
         if (order.exchangeOrderId) {
-          await this.applyExchangeAnswer(order.id, await adapter.fetchOrder(order.exchangeOrderId, order.symbol));
+          const answer = await adapter.fetchOrder(order.exchangeOrderId, order.symbol);
+          const updated = await this.applyExchangeAnswer(order.id, answer);
+          if (updated && isEmulatedIceberg(updated) && answer.status === 'FILLED') await this.sendIcebergClip(account, updated);
         } else {
-          const found = await adapter.recoverOrder(exchangeClientId(order.id), order.symbol);
+          const found = await adapter.recoverOrder(isEmulatedIceberg(order) ? icebergClipClientId(order) : exchangeClientId(order.id), order.symbol);
           if (found) await this.applyExchangeAnswer(order.id, found);
           else if (Date.now() - order.updatedAt.getTime() > 2 * this.options.exchangeTimeoutMs) {
             await this.endOrder(order.id, TradeOrderStatus.REJECTED, 'The exchange never received the order');
