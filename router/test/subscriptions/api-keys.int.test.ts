@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { ClientRequestArgs } from 'node:http';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
+import type { Client } from 'graphql-ws';
 import { startRouter, type StartedRouter } from '../support/fixtures';
-import { ORDER_SUBSCRIPTION, PRICE_SUBSCRIPTION, record, startLiveStack, untilRouter, type LiveStack } from '../support/live';
+import { ORDER_SUBSCRIPTION, PRICE_SUBSCRIPTION, record, startLiveStack, untilRouter, wsClient, type LiveStack } from '../support/live';
 import { byHash, send, startKeyExchange, writeManifest, type KeyExchange, type ManifestFile } from '../support/partners';
 
 const ORDER_QUERY = 'query Order($id: ID!) {\n  order(id: $id) {\n    status\n  }\n}';
@@ -31,16 +29,8 @@ describe('API keys, rate limits and the manifest on graphql-ws connections', () 
     return started;
   }
 
-  /** A real graphql-ws client; `headers` go on the upgrade request (as a server-side partner can send them). */
   function client(started: StartedRouter, connectionParams?: Record<string, unknown>, headers?: Record<string, string>): Client {
-    const webSocketImpl = headers
-      ? class extends WebSocket {
-          constructor(address: string, protocols?: string | string[], options?: ClientRequestArgs) {
-            super(address, protocols, { ...options, headers });
-          }
-        }
-      : WebSocket;
-    const created = createClient({ url: started.url.replace(/^http/, 'ws'), webSocketImpl, retryAttempts: 0, connectionParams });
+    const created = wsClient(started.url, { connectionParams, headers });
     clients.push(created);
     return created;
   }

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { ClientRequestArgs } from 'node:http';
 import { GraphQLError } from 'graphql';
 import { createClient, type Client, type FormattedExecutionResult } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -179,11 +180,21 @@ export async function startLiveStack(env: Record<string, string> = {}): Promise<
 // The real graphql-ws client.
 // ------------------------------------------------------------------------------------------------
 
-/** A graphql-ws client on the router (no retries: a refused or dropped socket is the test's business). */
-export function wsClient(url: string, options: { token?: string; connectionParams?: Record<string, unknown> } = {}): Client {
+/**
+ * A graphql-ws client on the router (no retries: a refused or dropped socket is the test's
+ * business). `headers` go on the upgrade request, as a server-side client can send them.
+ */
+export function wsClient(url: string, options: { token?: string; connectionParams?: Record<string, unknown>; headers?: Record<string, string> } = {}): Client {
+  const { headers } = options;
   return createClient({
     url: url.replace(/^http/, 'ws'),
-    webSocketImpl: WebSocket,
+    webSocketImpl: headers
+      ? class extends WebSocket {
+          constructor(address: string, protocols?: string | string[], socketOptions?: ClientRequestArgs) {
+            super(address, protocols, { ...socketOptions, headers });
+          }
+        }
+      : WebSocket,
     retryAttempts: 0,
     connectionParams: options.connectionParams ?? (options.token ? { authorization: `Bearer ${options.token}` } : undefined),
   });

@@ -108,11 +108,7 @@ export async function createPaymentsServer(deps: PaymentsServerDeps): Promise<Pa
       // Charges, refunds and PaymentIntent cancellations lost to a provider outage or a stopped process are asked for again.
       chargeSweep = setInterval(
         () => {
-          sweeping ??= Promise.all([
-            service.chargeStalled(orm.em, config.chargeRetrySeconds).catch((error: unknown) => log.warn({ err: error }, 'stalled payments sweep failed')),
-            service.refundStalled(orm.em, config.chargeRetrySeconds).catch((error: unknown) => log.warn({ err: error }, 'unsent refunds sweep failed')),
-            service.cancelStalled(orm.em, config.chargeRetrySeconds).catch((error: unknown) => log.warn({ err: error }, 'owed cancellations sweep failed')),
-          ]).finally(() => (sweeping = undefined));
+          sweeping ??= service.retryStalled(orm.em, config.chargeRetrySeconds).finally(() => (sweeping = undefined));
         },
         Math.min(30_000, Math.max(1000, (config.chargeRetrySeconds * 1000) / 4)),
       );

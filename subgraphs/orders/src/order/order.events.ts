@@ -248,14 +248,7 @@ export function createOrdersEventHandlers(deps: OrdersEventDeps = {}): EventHand
     }),
 
     [REFUND_ISSUED]: sagaHandler(saga, (envelope) => {
-      const read = payloadReader(envelope);
-      const data: RefundIssuedData = {
-        orderId: read.string('orderId'),
-        paymentId: read.string('paymentId', 100),
-        refundId: read.string('refundId', 100),
-        amount: read.int('amount'),
-        currency: read.currency('currency'),
-      };
+      const data = readRefund(payloadReader(envelope));
       const note = `REFUND_ISSUED: refund ${data.refundId} of ${data.amount} ${data.currency} for payment ${data.paymentId}`;
       return async (change, tx) => {
         const { order } = change;
@@ -268,15 +261,7 @@ export function createOrdersEventHandlers(deps: OrdersEventDeps = {}): EventHand
 
     [REFUND_FAILED]: sagaHandler(saga, (envelope) => {
       const read = payloadReader(envelope);
-      const data: RefundFailedData = {
-        orderId: read.string('orderId'),
-        paymentId: read.string('paymentId', 100),
-        refundId: read.string('refundId', 100),
-        amount: read.int('amount'),
-        currency: read.currency('currency'),
-        reason: read.string('reason', 100),
-        previouslyIssued: read.boolean('previouslyIssued'),
-      };
+      const data: RefundFailedData = { ...readRefund(read), reason: read.string('reason', 100), previouslyIssued: read.boolean('previouslyIssued') };
       const note = `REFUND_FAILED: refund ${data.refundId} of ${data.amount} ${data.currency} for payment ${data.paymentId}${data.previouslyIssued ? ', reported issued before,' : ''} failed (${data.reason})`;
       return async (change, tx) => {
         const { order } = change;
@@ -287,6 +272,17 @@ export function createOrdersEventHandlers(deps: OrdersEventDeps = {}): EventHand
         change.note(note);
       };
     }),
+  };
+}
+
+/** The fields RefundIssued and RefundFailed share. */
+function readRefund(read: ReturnType<typeof payloadReader>): RefundIssuedData {
+  return {
+    orderId: read.string('orderId'),
+    paymentId: read.string('paymentId', 100),
+    refundId: read.string('refundId', 100),
+    amount: read.int('amount'),
+    currency: read.currency('currency'),
   };
 }
 

@@ -173,7 +173,6 @@ export class PaymentService {
     const request = parsePaymentRequested(data);
     const paymentId = paymentIdFor(request.orderId);
     const log = this.deps.log.child({ orderId: request.orderId, paymentId, eventId: meta.eventId });
-    if (em.isInTransaction() && !hooks) throw new Error('requestPayment in a transaction needs the after-commit hook to charge');
     // In the caller's transaction when there is one (the event consumer's, with the inbox row): a
     // savepoint would add two statements and change nothing, as any failure rolls the whole event back.
     const { payment, charge } = await withinTransaction(em, async (tx) => {
@@ -204,10 +203,7 @@ export class PaymentService {
       // Still undecided: the first delivery's charge never finished (its process stopped, or the provider was away).
       return { payment, charge: true };
     });
-    if (!charge) return payment;
-    const work = async () => void (await this.chargePending(em, payment));
-    if (hooks) hooks.afterCommit(work);
-    else await work();
+    if (charge) await this.afterCommit(em, hooks, async () => void (await this.chargePending(em, payment)));
     return payment;
   }
 
@@ -258,24 +254,43 @@ export class PaymentService {
   }
 
   /**
-   * Asks the provider again for payments still PENDING `olderThanSeconds` after they were claimed
-   * or last asked for: their charge was lost (the provider was away, or the process stopped).
-   * Replicas split the work (`skip locked`) and each claim moves the payment's clock, so a payment
-   * is asked for at most once per period. Returns how many were asked for.
+   * Asks the provider again for what a provider outage or a stopped process left undone
+   * `olderThanSeconds` ago or more: charges (`chargeStalled`), refunds (`refundStalled`) and
+   * PaymentIntent cancellations (`cancelStalled`). The server runs it periodically.
    */
-  async chargeStalled(em: EntityManager, olderThanSeconds: number, limit = 100): Promise<number> {
+  async retryStalled(em: EntityManager, olderThanSeconds: number): Promise<void> {
+    const sweep = (name: string, run: Promise<number>) => run.catch((error: unknown) => this.deps.log.warn({ err: error, sweep: name }, 'stalled provider work sweep failed'));
+    await Promise.all([
+      sweep('charges', this.chargeStalled(em, olderThanSeconds)),
+      sweep('refunds', this.refundStalled(em, olderThanSeconds)),
+      sweep('cancellations', this.cancelStalled(em, olderThanSeconds)),
+    ]);
+  }
+
+  /**
+   * Claims up to `limit` rows of `table` matching `condition` whose clock (`updated_at`) is
+   * `olderThanSeconds` old or more, moving it, so a row is claimed at most once per period; replicas
+   * split the rows (`skip locked`). Answers their ids.
+   */
+  private async claimStalled(em: EntityManager, table: 'payment' | 'refund', condition: string, params: unknown[], olderThanSeconds: number, limit: number): Promise<string[]> {
     const rows = await em.fork().getConnection().execute<{ id: string }[]>(
-      `update "payment" set "updated_at" = now() where "id" in (
-         select "id" from "payment" where "status" = ? and "updated_at" < now() - make_interval(secs => ?)
+      `update "${table}" set "updated_at" = now() where "id" in (
+         select "id" from "${table}" where ${condition} and "updated_at" < now() - make_interval(secs => ?)
           order by "updated_at" limit ? for update skip locked)
        returning "id"`,
-      [PaymentStatus.PENDING, olderThanSeconds, limit],
+      [...params, olderThanSeconds, limit],
     );
-    for (const { id } of rows) {
+    return rows.map((row) => row.id);
+  }
+
+  /** Asks the provider again for payments still PENDING after `olderThanSeconds`: their charge was lost. Returns how many. */
+  async chargeStalled(em: EntityManager, olderThanSeconds: number, limit = 100): Promise<number> {
+    const ids = await this.claimStalled(em, 'payment', `"status" = ?`, [PaymentStatus.PENDING], olderThanSeconds, limit);
+    for (const id of ids) {
       await this.charge(em, id).catch((error: unknown) => this.deps.log.error({ err: error, paymentId: id }, 'charging a stalled payment failed'));
     }
-    if (rows.length > 0) this.deps.log.info({ count: rows.length }, 'stalled payments asked for again');
-    return rows.length;
+    if (ids.length > 0) this.deps.log.info({ count: ids.length }, 'stalled payments asked for again');
+    return ids.length;
   }
 
   /**
@@ -705,15 +720,14 @@ export class PaymentService {
       if (!(error instanceof ProviderRejectedError)) throw error;
       answer = error;
     }
-    await this.recordRefund(em, refundId, answer, log);
+    await this.recordRefund(em, payment.id, refundId, answer, log);
   }
 
   /** Writes the provider's answer to a sent refund, under the payment's row lock; nothing when another answer was written first. */
-  private async recordRefund(em: EntityManager, refundId: string, answer: RefundAttempt | ProviderRejectedError, log: Logger): Promise<void> {
+  private async recordRefund(em: EntityManager, paymentId: string, refundId: string, answer: RefundAttempt | ProviderRejectedError, log: Logger): Promise<void> {
     await em.fork().transactional(async (tx) => {
-      const unlocked = await tx.findOneOrFail(RefundEntity, { id: refundId });
-      const payment = await tx.findOneOrFail(PaymentEntity, { id: unlocked.paymentId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
-      const refund = await tx.findOneOrFail(RefundEntity, { id: refundId }, { refresh: true });
+      const payment = await tx.findOneOrFail(PaymentEntity, { id: paymentId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      const refund = await tx.findOneOrFail(RefundEntity, { id: refundId });
       if (answer instanceof ProviderRejectedError) {
         if (refund.status !== RefundStatus.PENDING || refund.providerRefundId !== null) return;
         this.refused(log, 'provider_rejected', `the provider refused the refund (${answer.code}): ${answer.message}`, { paymentId: payment.id, refundId, amount: refund.amount });
@@ -738,22 +752,12 @@ export class PaymentService {
     });
   }
 
-  /**
-   * Sends again the refunds recorded `olderThanSeconds` ago or more and still unsent (the provider
-   * was away, or the process stopped before asking). Replicas split the work (`skip locked`), and
-   * each claim moves the refund's clock. Returns how many were sent again.
-   */
+  /** Sends again the refunds recorded `olderThanSeconds` ago or more and still unsent (the provider was away, or the process stopped). Returns how many. */
   async refundStalled(em: EntityManager, olderThanSeconds: number, limit = 100): Promise<number> {
-    const rows = await em.fork().getConnection().execute<{ id: string }[]>(
-      `update "refund" set "updated_at" = now() where "id" in (
-         select "id" from "refund" where "status" = ? and "provider_refund_id" is null and "updated_at" < now() - make_interval(secs => ?)
-          order by "updated_at" limit ? for update skip locked)
-       returning "id"`,
-      [RefundStatus.PENDING, olderThanSeconds, limit],
-    );
-    await this.submitRefunds(em, rows.map((row) => row.id));
-    if (rows.length > 0) this.deps.log.info({ count: rows.length }, 'unsent refunds sent again');
-    return rows.length;
+    const ids = await this.claimStalled(em, 'refund', `"status" = ? and "provider_refund_id" is null`, [RefundStatus.PENDING], olderThanSeconds, limit);
+    await this.submitRefunds(em, ids);
+    if (ids.length > 0) this.deps.log.info({ count: ids.length }, 'unsent refunds sent again');
+    return ids.length;
   }
 
   /** Logs and counts a refund refused for good; the caller throws the error (the event goes to the failed set). */
@@ -819,22 +823,12 @@ export class PaymentService {
     await em.fork().getConnection().execute(`update "payment" set "provider_cancel_pending" = false where "id" = ?`, [paymentId]);
   }
 
-  /**
-   * Sends again the cancellations owed `olderThanSeconds` ago or more (the provider was away, or the
-   * process stopped before asking). Replicas split the work (`skip locked`), and each claim moves
-   * the payment's clock. Returns how many were sent again.
-   */
+  /** Sends again the PaymentIntent cancellations owed `olderThanSeconds` ago or more (the provider was away, or the process stopped). Returns how many. */
   async cancelStalled(em: EntityManager, olderThanSeconds: number, limit = 100): Promise<number> {
-    const rows = await em.fork().getConnection().execute<{ id: string }[]>(
-      `update "payment" set "updated_at" = now() where "id" in (
-         select "id" from "payment" where "provider_cancel_pending" and "updated_at" < now() - make_interval(secs => ?)
-          order by "updated_at" limit ? for update skip locked)
-       returning "id"`,
-      [olderThanSeconds, limit],
-    );
-    await this.sendOwed(em, { refunds: [], cancels: rows.map((row) => row.id) });
-    if (rows.length > 0) this.deps.log.info({ count: rows.length }, 'owed payment cancellations sent again');
-    return rows.length;
+    const ids = await this.claimStalled(em, 'payment', `"provider_cancel_pending"`, [], olderThanSeconds, limit);
+    await this.sendOwed(em, { refunds: [], cancels: ids });
+    if (ids.length > 0) this.deps.log.info({ count: ids.length }, 'owed payment cancellations sent again');
+    return ids.length;
   }
 
   /** Serializes the saga's work on one order (PaymentRequested against OrderCancelled) until the transaction ends. */

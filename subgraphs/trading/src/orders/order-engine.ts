@@ -705,7 +705,8 @@ export class OrderEngine extends EventEmitter<EngineEvents> {
   private async sendIcebergClip(account: EngineAccount, order: TradeOrderRecord): Promise<TradeOrderRecord | null> {
     let current = order;
     while (isEmulatedIceberg(current) && isLive(current.status) && !remainingOf(current).isZero()) {
-      const cleared = await this.forgetExchangeOrder(current.id);
+      // The first clip has no exchange order to forget.
+      const cleared = current.exchangeOrderId === null ? current : await this.forgetExchangeOrder(current.id);
       if (!cleared) return current;
       const instrument = await this.instrument(this.options.orm.em.fork(), cleared.symbol);
       const clip = this.icebergClip(cleared, instrument);
@@ -807,7 +808,8 @@ export class OrderEngine extends EventEmitter<EngineEvents> {
         const room = remainingOf(order);
         if (room.isZero()) break;
         const feeCurrency = fill.feeCurrency || order.quote;
-        const feeAssetPrice = this.prices.last(`${feeCurrency}/${order.quote}`);
+        // A third asset's fee (BNB) is valued here, where prices are known; base and quote fees by the change.
+        const feeAssetPrice = feeCurrency === order.base || feeCurrency === order.quote ? null : this.prices.last(`${feeCurrency}/${order.quote}`);
         change.addFill(order, {
           quantity: Decimal.min(room, fill.quantity).toFixed(),
           price: fill.price,
