@@ -18,7 +18,8 @@ describe('orders on a ccxt exchange', () => {
   let accountId: string;
   const apiKey = credential();
   const secret = credential();
-  const noIcebergKey = credential();
+  /** Keys whose exchange shows no icebergs (ccxt's features say so), as many exchanges do not. */
+  const noIcebergKeys = new Set<string>();
 
   const orderPosts = () => fake.requests.filter((request) => request.path === '/api/v3/order' && request.method === 'POST');
   const place = (input: Record<string, unknown>) => h.request(PLACE, { input: { accountId, clientOrderId: cid(), symbol: 'BTC/USDT', ...input } }, token);
@@ -32,6 +33,23 @@ describe('orders on a ccxt exchange', () => {
     fake.setPrice('BTCUSDT', value);
     await h.prices('BTC/USDT', value);
   };
+  /** A fresh account on an exchange without icebergs, with 1 BTC and 1000 USDT. */
+  const linkNoIcebergAccount = async () => {
+    const key = credential();
+    const keySecret = credential();
+    noIcebergKeys.add(key);
+    fake.addAccount(key, keySecret, { BTC: '1', USDT: '1000' });
+    const linked = await h.request(LINK, { input: { kind: 'CCXT', exchangeId: 'binance', apiKey: key, secret: keySecret } }, token);
+    expect(linked.errors).toBeUndefined();
+    return linked.data!.linkExchangeAccount.id as string;
+  };
+  /** The clips sent for an emulated iceberg: plain orders whose client order id starts with the order's id. */
+  const clipsOf = (orderId: string) => orderPosts().filter((request) => request.params.get('newClientOrderId')?.startsWith(orderId.replace(/-/g, '')));
+  const placeIceberg = async (icebergAccountId: string) => {
+    const result = await h.request(PLACE, { input: { accountId: icebergAccountId, clientOrderId: cid(), symbol: 'BTC/USDT', side: 'SELL', type: 'ICEBERG', quantity: '0.25', price: '150', visibleQuantity: '0.1' } }, token);
+    expect(result.errors).toBeUndefined();
+    return result.data!.placeTradeOrder as Record<string, any>;
+  };
 
   beforeAll(async () => {
     fake = await FakeBinance.start();
@@ -42,8 +60,7 @@ describe('orders on a ccxt exchange', () => {
         createCcxtAdapter({
           ...options,
           apiUrls: fake.apiUrls,
-          // This key's exchange shows no icebergs (ccxt's features say so), as many exchanges do not.
-          exchangeOptions: { enableRateLimit: false, ...(options.credentials.apiKey === noIcebergKey ? { features: { spot: { createOrder: { icebergAmount: false } } } } : {}) },
+          exchangeOptions: { enableRateLimit: false, ...(noIcebergKeys.has(options.credentials.apiKey) ? { features: { spot: { createOrder: { icebergAmount: false } } } } : {}) },
         }),
     });
     token = await h.token(randomUUID(), 'TRADER');
@@ -131,12 +148,7 @@ describe('orders on a ccxt exchange', () => {
   });
 
   it('shows an ICEBERG one clip at a time where the exchange has none: each filled clip is followed by the next', async () => {
-    const icebergSecret = credential();
-    fake.addAccount(noIcebergKey, icebergSecret, { BTC: '1', USDT: '1000' });
-    const linked = await h.request(LINK, { input: { kind: 'CCXT', exchangeId: 'binance', apiKey: noIcebergKey, secret: icebergSecret } }, token);
-    const clipsOf = (orderId: string) => orderPosts().filter((request) => request.params.get('newClientOrderId')?.startsWith(orderId.replace(/-/g, '')));
-    const result = await h.request(PLACE, { input: { accountId: linked.data!.linkExchangeAccount.id, clientOrderId: cid(), symbol: 'BTC/USDT', side: 'SELL', type: 'ICEBERG', quantity: '0.25', price: '150', visibleQuantity: '0.1' } }, token);
-    const order = result.data!.placeTradeOrder as Record<string, any>;
+    const order = await placeIceberg(await linkNoIcebergAccount());
     expect(order).toMatchObject({ status: 'OPEN', execution: 'EMULATED', filledQuantity: '0' });
     // One plain limit order of the visible quantity, no iceberg parameter.
     expect(clipsOf(order.id).map((request) => [request.params.get('type'), request.params.get('quantity'), request.params.get('icebergQty')])).toEqual([['LIMIT', '0.1', null]]);
@@ -163,6 +175,50 @@ describe('orders on a ccxt exchange', () => {
       ['0.1', '1'],
       ['0.05', '2'],
     ]);
+  });
+
+  it('recovers an emulated ICEBERG clip whose placement went unanswered by the clip\'s client order id, sending it once', async () => {
+    const order = await placeIceberg(await linkNoIcebergAccount());
+    // The first clip fills; the second is carried out by the exchange but its answer is lost.
+    fake.setPrice('BTCUSDT', '151');
+    fake.setPrice('BTCUSDT', '149');
+    fake.holdResponses(1, { path: '/api/v3/order', method: 'POST' });
+    await h.server.engine.syncExchangeOrders();
+    expect(clipsOf(order.id).map((request) => request.params.get('quantity'))).toEqual(['0.1', '0.1']);
+    expect(await h.order(token, order.id)).toMatchObject({ status: 'PARTIALLY_FILLED', filledQuantity: '0.1' });
+
+    // The next sync finds the clip by its client order id, and follows it once it fills.
+    fake.setPrice('BTCUSDT', '151');
+    await h.server.engine.syncExchangeOrders();
+    await h.server.engine.syncExchangeOrders();
+    const filled = await h.order(token, order.id);
+    expect(filled).toMatchObject({ status: 'FILLED', filledQuantity: '0.25' });
+    // Three clips in all, each sent once, with clip indexes 0, 1, 2.
+    expect(clipsOf(order.id).map((request) => [request.params.get('quantity'), request.params.get('newClientOrderId')!.split('-')[1]])).toEqual([
+      ['0.1', '0'],
+      ['0.1', '1'],
+      ['0.05', '2'],
+    ]);
+  });
+
+  it('cancels an emulated ICEBERG while a clip rests: the clip is cancelled on the exchange and no further clip is sent', async () => {
+    const order = await placeIceberg(await linkNoIcebergAccount());
+    fake.setPrice('BTCUSDT', '151');
+    fake.setPrice('BTCUSDT', '149');
+    await h.server.engine.syncExchangeOrders();
+    const restingClipId = clipsOf(order.id).at(-1)!.params.get('newClientOrderId')!;
+    expect(fake.order(restingClipId)).toMatchObject({ status: 'NEW' });
+
+    const cancelled = await h.request(CANCEL, { id: order.id }, token);
+    expect(cancelled.errors).toBeUndefined();
+    expect(cancelled.data!.cancelTradeOrder).toMatchObject({ status: 'CANCELLED', filledQuantity: '0.1' });
+    expect(fake.order(restingClipId)).toMatchObject({ status: 'CANCELED' });
+
+    // A price that would have filled the next clip sends nothing more.
+    fake.setPrice('BTCUSDT', '151');
+    await h.server.engine.syncExchangeOrders();
+    expect(clipsOf(order.id)).toHaveLength(2);
+    expect(await h.order(token, order.id)).toMatchObject({ status: 'CANCELLED', filledQuantity: '0.1' });
   });
 
   it('answers an order the exchange refuses as REJECTED with its reason, not an error', async () => {

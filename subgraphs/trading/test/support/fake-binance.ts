@@ -201,6 +201,7 @@ export class FakeBinance extends EventEmitter<{ request: [FakeRequest] }> {
   private hanging = false;
   private unanswered = 0;
   private unansweredPath: string | undefined;
+  private unansweredMethod: string | undefined;
   private readonly held: HeldRequest[] = [];
 
   private constructor(
@@ -283,12 +284,14 @@ export class FakeBinance extends EventEmitter<{ request: [FakeRequest] }> {
   }
 
   /**
-   * Carries out the next `count` requests (to `path` only, when given) but never answers them: the
-   * order is placed, the client times out without knowing. Answers are dropped on `resume()`/`close()`.
+   * Carries out the next `count` requests (to `path` and with `method` only, when given) but never
+   * answers them: the order is placed, the client times out without knowing. Answers are dropped on
+   * `resume()`/`close()`.
    */
-  holdResponses(count: number, options: { path?: string } = {}): void {
+  holdResponses(count: number, options: { path?: string; method?: string } = {}): void {
     this.unanswered = count;
     this.unansweredPath = options.path;
+    this.unansweredMethod = options.method;
   }
 
   /** Answers again; requests held while hanging are dropped (their clients gave up on them). */
@@ -343,7 +346,8 @@ export class FakeBinance extends EventEmitter<{ request: [FakeRequest] }> {
       error = { code: thrown.code, msg: thrown.msg };
       answer = error;
     }
-    if (this.unanswered > 0 && (this.unansweredPath === undefined || this.unansweredPath === url.pathname)) {
+    const heldHere = (this.unansweredPath === undefined || this.unansweredPath === url.pathname) && (this.unansweredMethod === undefined || this.unansweredMethod === request.method);
+    if (this.unanswered > 0 && heldHere) {
       this.unanswered -= 1;
       this.held.push({ req, res, url });
       this.record(request, 'unanswered', error);
