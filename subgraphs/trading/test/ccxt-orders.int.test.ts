@@ -33,11 +33,11 @@ describe('orders on a ccxt exchange', () => {
     fake.setPrice('BTCUSDT', value);
     await h.prices('BTC/USDT', value);
   };
-  /** A fresh account on an exchange without icebergs, with 1 BTC and 1000 USDT. */
-  const linkNoIcebergAccount = async () => {
+  /** A fresh account with 1 BTC and 1000 USDT, on an exchange without icebergs unless `icebergs`. */
+  const linkFreshAccount = async ({ icebergs }: { icebergs: boolean }) => {
     const key = credential();
     const keySecret = credential();
-    noIcebergKeys.add(key);
+    if (!icebergs) noIcebergKeys.add(key);
     fake.addAccount(key, keySecret, { BTC: '1', USDT: '1000' });
     const linked = await h.request(LINK, { input: { kind: 'CCXT', exchangeId: 'binance', apiKey: key, secret: keySecret } }, token);
     expect(linked.errors).toBeUndefined();
@@ -108,6 +108,29 @@ describe('orders on a ccxt exchange', () => {
     expect(fake.balance(bnbKey, 'BNB').free).toBe('0.99996666');
   });
 
+  it('keeps a base-asset fee out of the position it was taken from, for the risk limits', async () => {
+    const freshAccount = await linkFreshAccount({ icebergs: true });
+    const trade = async (side: 'BUY' | 'SELL', quantity: string) => {
+      const result = await h.request(PLACE, { input: { accountId: freshAccount, clientOrderId: cid(), symbol: 'BTC/USDT', side, type: 'MARKET', quantity } }, token);
+      expect(result.data!.placeTradeOrder).toMatchObject({ status: 'FILLED' });
+    };
+    const rows = (table: 'account_position' | 'daily_pnl') =>
+      h.server.orm.em.fork().execute(
+        table === 'account_position'
+          ? `select trim_scale("quantity")::text as "quantity", trim_scale("cost")::text as "cost" from "account_position" where "account_id" = ?`
+          : `select trim_scale("realized")::text as "realized", trim_scale("fees")::text as "fees" from "daily_pnl" where "account_id" = ?`,
+        [freshAccount],
+      );
+
+    // Buying 0.1 at 100 with a 0.0001 BTC fee holds 0.0999 BTC, which cost the 10 USDT paid.
+    await trade('BUY', '0.1');
+    expect(await rows('account_position')).toEqual([{ quantity: '0.0999', cost: '10' }]);
+    // Selling all of it (fee 0.00999 USDT) closes the position and realises 9.99 − 0.00999 − 10.
+    await trade('SELL', '0.0999');
+    expect(await rows('account_position')).toEqual([{ quantity: '0', cost: '0' }]);
+    expect(await rows('daily_pnl')).toEqual([{ realized: '-0.01999', fees: '0.01999' }]);
+  });
+
   it('rests a LIMIT order on the exchange and picks up its fill on the next sync', async () => {
     const order = await placed({ side: 'BUY', type: 'LIMIT', quantity: '0.1', price: '90' });
     expect(order).toMatchObject({ status: 'OPEN', execution: 'NATIVE' });
@@ -148,7 +171,7 @@ describe('orders on a ccxt exchange', () => {
   });
 
   it('shows an ICEBERG one clip at a time where the exchange has none: each filled clip is followed by the next', async () => {
-    const order = await placeIceberg(await linkNoIcebergAccount());
+    const order = await placeIceberg(await linkFreshAccount({ icebergs: false }));
     expect(order).toMatchObject({ status: 'OPEN', execution: 'EMULATED', filledQuantity: '0' });
     // One plain limit order of the visible quantity, no iceberg parameter.
     expect(clipsOf(order.id).map((request) => [request.params.get('type'), request.params.get('quantity'), request.params.get('icebergQty')])).toEqual([['LIMIT', '0.1', null]]);
@@ -178,7 +201,7 @@ describe('orders on a ccxt exchange', () => {
   });
 
   it('recovers an emulated ICEBERG clip whose placement went unanswered by the clip\'s client order id, sending it once', async () => {
-    const order = await placeIceberg(await linkNoIcebergAccount());
+    const order = await placeIceberg(await linkFreshAccount({ icebergs: false }));
     // The first clip fills; the second is carried out by the exchange but its answer is lost.
     fake.setPrice('BTCUSDT', '151');
     fake.setPrice('BTCUSDT', '149');
@@ -202,7 +225,7 @@ describe('orders on a ccxt exchange', () => {
   });
 
   it('cancels an emulated ICEBERG while a clip rests: the clip is cancelled on the exchange and no further clip is sent', async () => {
-    const order = await placeIceberg(await linkNoIcebergAccount());
+    const order = await placeIceberg(await linkFreshAccount({ icebergs: false }));
     fake.setPrice('BTCUSDT', '151');
     fake.setPrice('BTCUSDT', '149');
     await h.server.engine.syncExchangeOrders();

@@ -159,11 +159,14 @@ export class TradeChange {
     if (feeInQuote !== null) order.feeTotal = new Decimal(order.feeTotal).plus(feeInQuote).toFixed();
     this.touch(order);
     this.fills.push({ order, fill: row });
+    // A base-asset fee is taken from the base the account receives on a BUY and added to what it gives on a SELL.
+    const baseFee = fill.feeCurrency === order.base ? new Decimal(fill.fee) : new Decimal(0);
+    const positionQuantity = order.side === 'BUY' ? new Decimal(fill.quantity).minus(baseFee) : new Decimal(fill.quantity).plus(baseFee);
     this.positions.push({
       accountId: order.accountId,
       symbol: order.symbol,
       side: order.side,
-      quantity: fill.quantity,
+      quantity: positionQuantity.toFixed(),
       price: fill.price,
       fee: feeInQuote ?? '0',
       at: row.executedAt,

@@ -13,6 +13,7 @@ export interface PositionFill {
   accountId: string;
   symbol: string;
   side: 'BUY' | 'SELL';
+  /** The base the position gains (BUY) or loses (SELL): a base-asset fee's quantity taken off or added. */
   quantity: string;
   price: string;
   /** In the quote asset. */
