@@ -45,6 +45,8 @@ describe('orders on a ccxt exchange', () => {
   };
   /** The clips sent for an emulated iceberg: plain orders whose client order id starts with the order's id. */
   const clipsOf = (orderId: string) => orderPosts().filter((request) => request.params.get('newClientOrderId')?.startsWith(orderId.replace(/-/g, '')));
+  /** Each clip sent, as [quantity, clip index from its client order id]. */
+  const clipQuantitiesAndIndexes = (orderId: string) => clipsOf(orderId).map((request) => [request.params.get('quantity'), request.params.get('newClientOrderId')!.split('-')[1]]);
   const placeIceberg = async (icebergAccountId: string) => {
     const result = await h.request(PLACE, { input: { accountId: icebergAccountId, clientOrderId: cid(), symbol: 'BTC/USDT', side: 'SELL', type: 'ICEBERG', quantity: '0.25', price: '150', visibleQuantity: '0.1' } }, token);
     expect(result.errors).toBeUndefined();
@@ -114,21 +116,18 @@ describe('orders on a ccxt exchange', () => {
       const result = await h.request(PLACE, { input: { accountId: freshAccount, clientOrderId: cid(), symbol: 'BTC/USDT', side, type: 'MARKET', quantity } }, token);
       expect(result.data!.placeTradeOrder).toMatchObject({ status: 'FILLED' });
     };
-    const rows = (table: 'account_position' | 'daily_pnl') =>
-      h.server.orm.em.fork().execute(
-        table === 'account_position'
-          ? `select trim_scale("quantity")::text as "quantity", trim_scale("cost")::text as "cost" from "account_position" where "account_id" = ?`
-          : `select trim_scale("realized")::text as "realized", trim_scale("fees")::text as "fees" from "daily_pnl" where "account_id" = ?`,
-        [freshAccount],
-      );
+    const position = () =>
+      h.server.orm.em.fork().execute(`select trim_scale("quantity")::text as "quantity", trim_scale("cost")::text as "cost" from "account_position" where "account_id" = ?`, [freshAccount]);
+    const dailyPnl = () =>
+      h.server.orm.em.fork().execute(`select trim_scale("realized")::text as "realized", trim_scale("fees")::text as "fees" from "daily_pnl" where "account_id" = ?`, [freshAccount]);
 
     // Buying 0.1 at 100 with a 0.0001 BTC fee holds 0.0999 BTC, which cost the 10 USDT paid.
     await trade('BUY', '0.1');
-    expect(await rows('account_position')).toEqual([{ quantity: '0.0999', cost: '10' }]);
+    expect(await position()).toEqual([{ quantity: '0.0999', cost: '10' }]);
     // Selling all of it (fee 0.00999 USDT) closes the position and realises 9.99 − 0.00999 − 10.
     await trade('SELL', '0.0999');
-    expect(await rows('account_position')).toEqual([{ quantity: '0', cost: '0' }]);
-    expect(await rows('daily_pnl')).toEqual([{ realized: '-0.01999', fees: '0.01999' }]);
+    expect(await position()).toEqual([{ quantity: '0', cost: '0' }]);
+    expect(await dailyPnl()).toEqual([{ realized: '-0.01999', fees: '0.01999' }]);
   });
 
   it('rests a LIMIT order on the exchange and picks up its fill on the next sync', async () => {
@@ -193,7 +192,7 @@ describe('orders on a ccxt exchange', () => {
       ['0.1', '150'],
       ['0.05', '151'],
     ]);
-    expect(clipsOf(order.id).map((request) => [request.params.get('quantity'), request.params.get('newClientOrderId')!.split('-')[1]])).toEqual([
+    expect(clipQuantitiesAndIndexes(order.id)).toEqual([
       ['0.1', '0'],
       ['0.1', '1'],
       ['0.05', '2'],
@@ -217,7 +216,7 @@ describe('orders on a ccxt exchange', () => {
     const filled = await h.order(token, order.id);
     expect(filled).toMatchObject({ status: 'FILLED', filledQuantity: '0.25' });
     // Three clips in all, each sent once, with clip indexes 0, 1, 2.
-    expect(clipsOf(order.id).map((request) => [request.params.get('quantity'), request.params.get('newClientOrderId')!.split('-')[1]])).toEqual([
+    expect(clipQuantitiesAndIndexes(order.id)).toEqual([
       ['0.1', '0'],
       ['0.1', '1'],
       ['0.05', '2'],

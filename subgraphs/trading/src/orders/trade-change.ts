@@ -160,7 +160,7 @@ export class TradeChange {
     this.touch(order);
     this.fills.push({ order, fill: row });
     // A base-asset fee is taken from the base the account receives on a BUY and added to what it gives on a SELL.
-    const baseFee = fill.feeCurrency === order.base ? new Decimal(fill.fee) : new Decimal(0);
+    const baseFee = fill.feeCurrency === order.base ? fill.fee : '0';
     const positionQuantity = order.side === 'BUY' ? new Decimal(fill.quantity).minus(baseFee) : new Decimal(fill.quantity).plus(baseFee);
     this.positions.push({
       accountId: order.accountId,
