@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import * as ccxt from 'ccxt';
 import pino from 'pino';
+import { replaceApiUrls } from '../src/exchange/api-urls';
 import { createCcxtAdapter, type CcxtAdapterOptions, type CcxtExchangeAdapter } from '../src/exchange/ccxt.adapter';
 import { ExchangeError, type PlaceOrderRequest } from '../src/exchange/exchange-adapter';
 import { FakeBinance } from './support/fake-binance';
@@ -350,7 +351,7 @@ describe('the fake Binance', () => {
     // The adapter leaves trailing stops to the engine (ccxt's binance spot features say trailing: false),
     // so this drives ccxt's binance class directly, as an engine opting in would.
     const exchange = new ccxt.binance({ apiKey: API_KEY, secret: SECRET, enableRateLimit: false, options: { fetchMarkets: { types: ['spot'] }, fetchCurrencies: false, fetchMargins: false } });
-    exchange.urls.api = { ...(exchange.urls.api as Record<string, string>), ...fake.apiUrls };
+    replaceApiUrls(exchange, fake.apiUrls);
     try {
       const placed = await exchange.createOrder('BTC/USDT', 'market', 'sell', 0.1, undefined, { trailingPercent: 2, stopLossOrTakeProfit: 'stopLoss' });
       const sent = fake.requests.find((request) => request.method === 'POST')!;

@@ -2,12 +2,12 @@ import { createLogger } from '../../kit/src';
 import { CcxtFeed, type CcxtFeedOptions } from '../src/market/ccxt-feed';
 import { nextEvent, type Candle, type FeedStatus, type Tick } from '../src/market/market-feed';
 import { DEMO_INSTRUMENTS, seedTrading } from '../src/seeds/trading.seed';
-import { FakeBinance } from './support/fake-binance';
+import { FakeBinance, type FakeStreamMessage } from './support/fake-binance';
 import { startTrading, testDatabase, uniquePrefix } from './support/harness';
 
 const log = createLogger('ccxt-feed-test', 'silent');
 
-/** Runs the real ccxt `binance` class against the local fake, polling (websocket off). */
+/** Runs the real ccxt `binance` class against the local fake, polling unless `websocket` is turned on. */
 function feedAt(fake: FakeBinance, overrides: Partial<CcxtFeedOptions> = {}): CcxtFeed {
   return new CcxtFeed({
     exchange: 'binance',
@@ -167,6 +167,94 @@ describe('ccxt market feed against a local Binance', () => {
     const stopped = nextEvent(feed.events, 'status', (status) => status.state === 'stopped');
     await feed.stop();
     await expect(stopped).resolves.toMatchObject({ state: 'stopped', session: 1 });
+  });
+
+  describe('streaming with watchTickers (ccxt.pro over WebSockets)', () => {
+    const streamingFeed = (overrides: Partial<CcxtFeedOptions> = {}): CcxtFeed => track(feedAt(fake, { websocket: true, ...overrides }));
+    const subscriptions = (): FakeStreamMessage[] => fake.streamMessages.filter((message) => message.method === 'SUBSCRIBE');
+
+    it('subscribes once to the listed symbols\' mini tickers and streams their moves, polling no ticker', async () => {
+      const feed = streamingFeed();
+      const live = nextEvent(feed.events, 'status', (status) => status.state === 'live');
+      const eth = nextEvent(feed.events, 'tick', (tick) => tick.symbol === 'ETH/USDT');
+      feed.start();
+
+      await expect(live).resolves.toEqual({ state: 'live', session: 1, mode: 'watch' });
+      // The same figures polling reads from the REST ticker (the change derived from the stream's open price).
+      await expect(eth).resolves.toEqual({
+        symbol: 'ETH/USDT', exchange: 'binance', lastPrice: '3500.5', change24h: '-0.5', volume24h: '98765.4321', timestamp: expect.any(Number),
+      });
+
+      for (const price of ['65100', '65050.5']) {
+        const moved = nextEvent(feed.events, 'tick', (tick) => tick.symbol === 'BTC/USDT' && tick.lastPrice === price);
+        fake.setPrice('BTCUSDT', price);
+        await expect(moved).resolves.toMatchObject({ lastPrice: price, change24h: '1.23', volume24h: '12345.678' });
+      }
+      // Two moves at once: the second arrives while no call waits on the stream, and is not lost.
+      const both = Promise.all([
+        nextEvent(feed.events, 'tick', (tick) => tick.symbol === 'BTC/USDT' && tick.lastPrice === '65200'),
+        nextEvent(feed.events, 'tick', (tick) => tick.symbol === 'ETH/USDT' && tick.lastPrice === '3510'),
+      ]);
+      fake.setPrice('BTCUSDT', '65200');
+      fake.setPrice('ETHUSDT', '3510');
+      await both;
+      // DOGE/USDT is not listed: not subscribed. Waiting for the next tick did not subscribe again.
+      expect(subscriptions()).toEqual([{ connection: 1, method: 'SUBSCRIBE', params: ['btcusdt@miniTicker', 'ethusdt@miniTicker'], id: expect.anything() }]);
+      expect(fake.requests.filter((request) => request.path === '/api/v3/ticker/24hr')).toEqual([]);
+      expect(fake.openStreams).toBe(1);
+    });
+
+    it('backs off when the exchange cuts the stream, then connects and subscribes again', async () => {
+      // No candle requests: once live, the feed is always waiting on the stream when it is cut.
+      const feed = streamingFeed({ candles: false });
+      const seen = statuses(feed);
+      const live = nextEvent(feed.events, 'status', (status) => status.state === 'live');
+      feed.start();
+      await live;
+
+      const backoff = nextEvent(feed.events, 'status', (status) => status.state === 'backoff');
+      const resubscribed = new Promise<FakeStreamMessage>((resolve) => fake.on('stream', (message) => message.connection === 2 && message.method === 'SUBSCRIBE' && resolve(message)));
+      fake.dropStreams();
+      await expect(backoff).resolves.toMatchObject({ state: 'backoff', session: 1, attempt: 1, delayMs: 10 });
+      await expect(resubscribed).resolves.toMatchObject({ params: ['btcusdt@miniTicker', 'ethusdt@miniTicker'] });
+
+      const moved = nextEvent(feed.events, 'tick', (tick) => tick.symbol === 'ETH/USDT' && tick.lastPrice === '3600');
+      fake.setPrice('ETHUSDT', '3600');
+      await moved;
+      // The same exchange instance reconnected: a cut stream is an error, not a stale session.
+      expect(feed.sessions).toBe(1);
+      expect(seen.filter((status) => status.state === 'live')).toEqual([{ state: 'live', session: 1, mode: 'watch' }, { state: 'live', session: 1, mode: 'watch' }]);
+      expect(fake.openStreams).toBe(1);
+    });
+
+    it('takes a quiet stream for stale: closes its connection, recreates the exchange and subscribes again', async () => {
+      const feed = streamingFeed({ staleMs: 300 });
+      const live = nextEvent(feed.events, 'status', (status) => status.state === 'live');
+      feed.start();
+      await live;
+
+      // No price moves: nothing arrives on the stream.
+      const firstClosed = new Promise<number>((resolve) => fake.on('streamClosed', (connection) => connection === 1 && resolve(connection)));
+      const stale = nextEvent(feed.events, 'status', (status) => status.state === 'stale');
+      const liveAgain = nextEvent(feed.events, 'status', (status) => status.state === 'live' && status.session === 2);
+      await expect(stale).resolves.toMatchObject({ state: 'stale', session: 1 });
+      await firstClosed;
+      await expect(liveAgain).resolves.toEqual({ state: 'live', session: 2, mode: 'watch' });
+      expect(subscriptions().map((message) => message.connection).slice(0, 2)).toEqual([1, 2]);
+    });
+
+    it('closes its stream when stopped while waiting for the next ticker', async () => {
+      const feed = streamingFeed();
+      const live = nextEvent(feed.events, 'status', (status) => status.state === 'live');
+      feed.start();
+      await live;
+      const closed = new Promise<number>((resolve) => fake.on('streamClosed', resolve));
+      const stopped = nextEvent(feed.events, 'status', (status) => status.state === 'stopped');
+      await feed.stop();
+      await expect(stopped).resolves.toMatchObject({ state: 'stopped', session: 1 });
+      await expect(closed).resolves.toBe(1);
+      expect(fake.openStreams).toBe(0);
+    });
   });
 });
 

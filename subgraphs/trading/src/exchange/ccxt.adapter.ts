@@ -1,6 +1,7 @@
 import * as ccxt from 'ccxt';
 import { Decimal } from 'decimal.js';
 import type { Logger } from 'pino';
+import { replaceApiUrls, type ApiUrls } from './api-urls';
 import {
   ExchangeError,
   type ExchangeAdapter,
@@ -26,7 +27,7 @@ export interface CcxtAdapterOptions {
   /** A request unanswered this long is given up (UNAVAILABLE: the order's fate is then unknown). */
   timeoutMs: number;
   /** Entries replacing the exchange's `urls.api` (tests point ccxt at a local server speaking the exchange's API). */
-  apiUrls?: Record<string, string>;
+  apiUrls?: ApiUrls;
   /** More ccxt constructor options, merged over the adapter's own. */
   exchangeOptions?: Record<string, unknown>;
   log: Logger;
@@ -127,7 +128,7 @@ export function createCcxtAdapter(options: CcxtAdapterOptions): CcxtExchangeAdap
   });
   // Parsed numbers stay decimal strings: no float ever reaches a price or a quantity.
   (exchange as unknown as { number: unknown }).number = String;
-  if (options.apiUrls) exchange.urls.api = { ...(exchange.urls.api as Record<string, string>), ...options.apiUrls };
+  if (options.apiUrls) replaceApiUrls(exchange, options.apiUrls);
 
   const secrets = [credentials.apiKey, credentials.secret, credentials.password].filter((value): value is string => typeof value === 'string' && value.length >= 4);
   const redact = (text: string): string => {

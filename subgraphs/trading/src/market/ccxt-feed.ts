@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import * as ccxt from 'ccxt';
 import { Decimal } from 'decimal.js';
 import type { Logger } from 'pino';
+import { replaceApiUrls, type ApiUrls } from '../exchange/api-urls';
 import type { Candle, FeedStatus, MarketFeed, MarketFeedEvents, Tick } from './market-feed';
 import { bucketStart, TIMEFRAMES } from './timeframes';
 
@@ -31,7 +32,7 @@ export interface CcxtFeedOptions {
   /** Use watchTickers (ccxt.pro) when the exchange has it; otherwise, or when false, poll fetchTickers. */
   websocket: boolean;
   /** Entries replacing the exchange's `urls.api` (tests point ccxt at a local server speaking the exchange's API). */
-  apiUrls?: Record<string, string>;
+  apiUrls?: ApiUrls;
   /** More ccxt constructor options, merged over the feed's own. */
   exchangeOptions?: Record<string, unknown>;
   /** Fetch closed one-minute candles with fetchOHLCV where the exchange has it (default true). */
@@ -129,6 +130,8 @@ export class CcxtFeed implements MarketFeed {
         fetchMarkets: { types: ['spot'] },
         fetchCurrencies: false,
         fetchMargins: false,
+        // ccxt waits before dialling a stream again; the same steps as the feed's own backoff.
+        ws: { backoff: { base: options.backoffMs, max: options.backoffMaxMs } },
         ...(options.exchangeOptions?.options as Record<string, unknown> | undefined),
       },
     };
@@ -145,7 +148,7 @@ export class CcxtFeed implements MarketFeed {
     if (!exchange) exchange = new (ccxt as unknown as Record<string, ExchangeClass>)[options.exchange]!(config);
     // Parsed numbers stay decimal strings: no float ever reaches a price.
     (exchange as unknown as { number: unknown }).number = String;
-    if (options.apiUrls) exchange.urls.api = { ...(exchange.urls.api as Record<string, string>), ...options.apiUrls };
+    if (options.apiUrls) replaceApiUrls(exchange, options.apiUrls);
     return { exchange, mode };
   }
 
@@ -159,18 +162,24 @@ export class CcxtFeed implements MarketFeed {
       let live = false;
       let symbols: string[] | null = null;
       try {
+        // ccxt opens a plain ws:// stream (a local or test endpoint) only through an http agent loaded first.
+        if (mode === 'watch') await exchange.loadHttpProxyAgent();
         while (!this.stopping) {
           try {
             if (!symbols) symbols = await this.loadSymbols(exchange);
-            const tickers = await this.guard(mode === 'watch' ? exchange.watchTickers(symbols) : exchange.fetchTickers(symbols));
+            const answer = await this.guard(mode === 'watch' ? exchange.watchTickers(symbols) : exchange.fetchTickers(symbols));
             // Any answer ends a run of errors; only a moving ticker counts against staleness.
             attempt = 0;
-            if (this.handleTickers(tickers, symbols)) this.lastUpdateAt = Date.now();
+            // A stream answers with the ticker that just moved; ccxt's cache also holds those that moved while no call waited.
+            if (this.handleTickers(mode === 'watch' ? exchange.tickers : answer, symbols)) this.lastUpdateAt = Date.now();
             if (!live) {
               live = true;
               this.status({ state: 'live', session, mode });
             }
-            if (this.wantsCandles(exchange)) await this.fetchCandles(exchange, symbols);
+            if (this.wantsCandles(exchange)) {
+              await this.fetchCandles(exchange, symbols);
+              if (mode === 'watch' && this.handleTickers(exchange.tickers, symbols)) this.lastUpdateAt = Date.now();
+            }
             if (mode === 'poll') await this.delay(this.options.pollMs);
           } catch (error) {
             if (this.stopping || error instanceof StoppedError) return;

@@ -1,8 +1,10 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { Decimal as BaseDecimal } from 'decimal.js';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { ApiUrls } from '../../src/exchange/api-urls';
 
 /** Enough digits that quantity × price of two 8-decimal numbers is exact. */
 const Decimal = BaseDecimal.clone({ precision: 40 });
@@ -44,6 +46,15 @@ export interface FakeRequest {
    */
   outcome: 'ok' | 'failed' | 'held' | 'not-found' | 'refused' | 'unanswered';
   error?: BinanceError;
+}
+
+/** A message a client sent on a market stream connection (`SUBSCRIBE`, `UNSUBSCRIBE`, ...). */
+export interface FakeStreamMessage {
+  /** The connection's number, counting from 1 in the order they opened. */
+  connection: number;
+  method: string;
+  params: unknown;
+  id: unknown;
 }
 
 export interface FakeBalance {
@@ -133,6 +144,7 @@ const STOP_TYPES: readonly OrderType[] = ['STOP_LOSS', 'STOP_LOSS_LIMIT', 'TAKE_
 const SIGNED_PATHS = new Set(['/api/v3/account', '/api/v3/order', '/api/v3/openOrders', '/api/v3/myTrades']);
 
 const fixed = (value: Decimal): string => value.toFixed(8);
+const miniTickerStream = (id: string): string => `${id.toLowerCase()}@miniTicker`;
 const isMultiple = (value: Decimal, step: Decimal): boolean => value.mod(step).isZero();
 const mandatory = (name: string): Refusal => new Refusal(400, -1102, `Mandatory parameter '${name}' was not sent, was empty/null, or malformed.`);
 const filterFailure = (filter: string): Refusal => new Refusal(400, -1013, `Filter failure: ${filter}`);
@@ -168,8 +180,9 @@ function withoutSignature(raw: string): string {
  * fetchTicker) and `klines` (fetchOHLCV). Trading, signed like Binance (HMAC-SHA256 of the query
  * and body with the account's secret, key in `X-MBX-APIKEY`, `timestamp` within `recvWindow`):
  * `account` (fetchBalance), `order` POST/GET/DELETE (createOrder / fetchOrder / cancelOrder),
- * `openOrders` and `myTrades` (fetchMyTrades / fetchOrderTrades). Point an exchange at it with
- * `exchange.urls.api = { ...exchange.urls.api, ...fake.apiUrls }`.
+ * `openOrders` and `myTrades` (fetchMyTrades / fetchOrderTrades). Market streams on WebSockets at
+ * `/ws` (ccxt.pro's watchTickers): SUBSCRIBE to `<symbol>@miniTicker` sends the ticker at once and
+ * again whenever it changes. Point an exchange at it with `replaceApiUrls(exchange, fake.apiUrls)`.
  *
  * Orders match against the ticker's last price, like a thin book at that price: MARKET fills at
  * once; LIMIT fills at once when marketable, otherwise rests and fills at its price when the price
@@ -183,12 +196,18 @@ function withoutSignature(raw: string): string {
  * Tests steer it: `fail(n)` answers the next n requests with a 503 like Binance under maintenance,
  * `hang()` holds every request without looking at it until `resume()`, `holdResponses(n)` carries
  * out the next n requests but never answers them (the client times out not knowing what happened),
- * `setTicker`/`setPrice` move the price (and match resting orders), `fill` fills part of a resting
- * order. Every request is emitted as a `request` event and kept in `requests`, so a test waits on
- * what happened instead of sleeping.
+ * `dropStreams()` cuts the stream connections, `setTicker`/`setPrice` move the price (and match
+ * resting orders), `fill` fills part of a resting order. Every request is emitted as a `request`
+ * event and kept in `requests`, every stream message as a `stream` event in `streamMessages` (and a
+ * closed connection as `streamClosed`), so a test waits on what happened instead of sleeping.
  */
-export class FakeBinance extends EventEmitter<{ request: [FakeRequest] }> {
+export class FakeBinance extends EventEmitter<{ request: [FakeRequest]; stream: [FakeStreamMessage]; streamClosed: [number] }> {
   readonly requests: FakeRequest[] = [];
+  readonly streamMessages: FakeStreamMessage[] = [];
+  /** Stream connections opened so far. */
+  streamConnections = 0;
+  private readonly streams = new Map<WebSocket, { connection: number; subscribed: Set<string> }>();
+  private readonly streamServer = new WebSocketServer({ noServer: true });
   private readonly tickers = new Map<string, FakeTicker>();
   private readonly accounts = new Map<string, FakeAccount>();
   private readonly orders: FakeOrder[] = [];
@@ -224,12 +243,24 @@ export class FakeBinance extends EventEmitter<{ request: [FakeRequest] }> {
     server.on('request', (req, res) => {
       fake.handle(req, res).catch(() => res.destroy());
     });
+    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => fake.upgrade(req, socket, head));
     return fake;
   }
 
-  /** The `exchange.urls.api` entries ccxt's binance uses for spot market data and trading, pointed here. */
-  get apiUrls(): Record<string, string> {
-    return { public: `${this.url}/api/v3`, private: `${this.url}/api/v3`, v1: `${this.url}/api/v1` };
+  /** The `exchange.urls.api` entries ccxt's binance uses for spot market data, streams and trading, pointed here. */
+  get apiUrls(): ApiUrls {
+    const streams = `${this.url.replace(/^http/, 'ws')}/ws`;
+    return { public: `${this.url}/api/v3`, private: `${this.url}/api/v3`, v1: `${this.url}/api/v1`, ws: { spot: streams } };
+  }
+
+  /** Stream connections open now. */
+  get openStreams(): number {
+    return this.streams.size;
+  }
+
+  /** Cuts every stream connection without a close handshake, as a network failure does. */
+  dropStreams(): void {
+    for (const socket of this.streams.keys()) socket.terminate();
   }
 
   /** Opens an account reachable with this key and secret; `balances` are free amounts per asset. */
@@ -255,6 +286,7 @@ export class FakeBinance extends EventEmitter<{ request: [FakeRequest] }> {
     if (!current) throw new Error(`fake binance lists no market ${id}`);
     this.tickers.set(id, { ...current, ...ticker });
     if (ticker.lastPrice !== undefined) this.match(id);
+    this.pushMiniTicker(id);
   }
 
   /** Moves the last price; resting orders the new price reaches fill. */
@@ -302,6 +334,8 @@ export class FakeBinance extends EventEmitter<{ request: [FakeRequest] }> {
 
   async close(): Promise<void> {
     for (const { res } of this.held.splice(0)) res.destroy();
+    this.dropStreams();
+    this.streamServer.close();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -386,6 +420,70 @@ export class FakeBinance extends EventEmitter<{ request: [FakeRequest] }> {
       throw new Refusal(400, -1021, 'Timestamp for this request is outside of the recvWindow.');
     }
     return apiKey;
+  }
+
+  /** Market streams at `/ws/...` (ccxt adds a stream number to the path); anything else is refused. */
+  private upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    if (!new URL(req.url ?? '/', this.url).pathname.startsWith('/ws')) {
+      socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+      return;
+    }
+    this.streamServer.handleUpgrade(req, socket, head, (ws) => {
+      const stream = { connection: (this.streamConnections += 1), subscribed: new Set<string>() };
+      this.streams.set(ws, stream);
+      ws.on('message', (data) => this.streamMessage(ws, stream, data));
+      ws.on('close', () => {
+        this.streams.delete(ws);
+        this.emit('streamClosed', stream.connection);
+      });
+      ws.on('error', () => ws.terminate());
+    });
+  }
+
+  /** Binance's stream requests: SUBSCRIBE and UNSUBSCRIBE answer `{ result: null, id }`, LIST_SUBSCRIPTIONS the streams. */
+  private streamMessage(ws: WebSocket, stream: { connection: number; subscribed: Set<string> }, data: RawData): void {
+    let request: { method?: unknown; params?: unknown; id?: unknown };
+    try {
+      request = JSON.parse(data.toString()) as typeof request;
+    } catch {
+      ws.send(JSON.stringify({ error: { code: 3, msg: 'Invalid JSON: expected value at line 1 column 1' } }));
+      return;
+    }
+    const message: FakeStreamMessage = { connection: stream.connection, method: String(request.method), params: request.params, id: request.id };
+    this.streamMessages.push(message);
+    this.emit('stream', message);
+    const names = Array.isArray(request.params) ? request.params.filter((name): name is string => typeof name === 'string') : [];
+    switch (request.method) {
+      case 'SUBSCRIBE':
+        ws.send(JSON.stringify({ result: null, id: request.id }));
+        for (const name of names) stream.subscribed.add(name);
+        // The stream's next one-second update, sent at once.
+        for (const market of this.markets) if (names.includes(miniTickerStream(market.id))) this.pushMiniTicker(market.id, ws);
+        return;
+      case 'UNSUBSCRIBE':
+        for (const name of names) stream.subscribed.delete(name);
+        ws.send(JSON.stringify({ result: null, id: request.id }));
+        return;
+      case 'LIST_SUBSCRIPTIONS':
+        ws.send(JSON.stringify({ result: [...stream.subscribed], id: request.id }));
+        return;
+      default:
+        ws.send(JSON.stringify({ error: { code: 2, msg: `Invalid request: unknown variant ${String(request.method)}, expected one of SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS` }, id: request.id }));
+    }
+  }
+
+  /**
+   * A `24hrMiniTicker` event to the connections subscribed to the market's stream (or to `only`).
+   * It has no change percent: its open price is the one the ticker's change percent implies.
+   */
+  private pushMiniTicker(id: string, only?: WebSocket): void {
+    const ticker = this.tickers.get(id)!;
+    const last = new Decimal(ticker.lastPrice);
+    const open = last.div(new Decimal(ticker.priceChangePercent).div(100).plus(1));
+    const event = JSON.stringify({ e: '24hrMiniTicker', E: Date.now(), s: id, c: fixed(last), o: fixed(open), h: fixed(Decimal.max(last, open)), l: fixed(Decimal.min(last, open)), v: ticker.volume, q: '0.00000000' });
+    for (const [ws, stream] of this.streams) {
+      if ((only === undefined || ws === only) && stream.subscribed.has(miniTickerStream(id))) ws.send(event);
+    }
   }
 
   private route(url: URL): unknown {
