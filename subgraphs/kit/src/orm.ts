@@ -24,8 +24,8 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
     const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
     if (found.rowCount === 0) {
       await client.query(`CREATE DATABASE "${database}"`).catch((error: { code?: string }) => {
-        // 42P04: another process created it between our check and our CREATE.
-        if (error.code !== '42P04') throw error;
+        // Another process created it between our check and our CREATE: 42P04, or 23505 when both CREATEs ran at once.
+        if (error.code !== '42P04' && error.code !== '23505') throw error;
       });
     }
   } finally {
@@ -71,12 +71,35 @@ export function ormConfig(options: OrmOptions): Options {
   };
 }
 
-/** Creates the database when missing, connects and brings the schema up to the latest migration. */
+/** The advisory lock a process holds on its database while it migrates. */
+const MIGRATION_LOCK = 'mercado:migrations';
+
+/**
+ * Creates the database when missing, connects and brings the schema up to the latest migration.
+ * Replicas starting together migrate one at a time: the others wait on the lock, then find nothing to do.
+ */
 export async function openOrm(options: OrmOptions): Promise<MikroORM> {
   await ensureDatabase(options.databaseUrl);
   const orm = await MikroORM.init(ormConfig(options));
-  await orm.getMigrator().up();
+  try {
+    await whileLocked(options.databaseUrl, MIGRATION_LOCK, () => orm.getMigrator().up());
+  } catch (error) {
+    await orm.close();
+    throw error;
+  }
   return orm;
+}
+
+/** Runs `work` holding a session advisory lock of the database; a process that dies mid-way releases it with its connection. */
+async function whileLocked<T>(databaseUrl: string, lock: string, work: () => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock(hashtext($1))', [lock]);
+    return await work();
+  } finally {
+    await client.end();
+  }
 }
 
 /** Calls `listener` with every SQL statement the ORM sends; returns a function that stops listening. */
