@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { ConfigError, readEnv, readSubgraphConfig, type RateLimit, type SubgraphConfig } from '../../kit/src';
 import { CredentialsError, developmentKeyring, parseKeyring, type CredentialKeyring } from '../../kit/src/secrets';
+import { parseProxyEntry } from './ingest/client-ip';
 import type { Plan } from './plan/plan';
 import { readScreenshotConfig, type ScreenshotConfig } from './screenshots';
 
@@ -18,7 +19,7 @@ export interface SignalsConfig extends SubgraphConfig {
   publicBaseUrl: string;
   /** Source addresses an endpoint with `tradingViewIpsOnly` accepts. */
   tradingViewIps: string[];
-  /** Peers whose X-Forwarded-For is believed (a load balancer in front of this process); none by default. */
+  /** Peers whose X-Forwarded-For is believed (a load balancer in front of this process), as addresses or CIDR ranges; none by default. */
   trustedProxies: string[];
   /** A body repeated on the same endpoint within this many seconds is the same alert (TradingView retries). */
   dedupWindowSeconds: number;
@@ -94,13 +95,11 @@ export function readSignalsConfig(env: Record<string, string | undefined> = proc
   } else if (base.env === 'production') {
     problems.push('SECRETS_KEYS is required in production: "keyId:base64key" (a 32-byte key, e.g. from `openssl rand -base64 32`) sealing TradingView sessions');
   }
-  for (const [name, addresses] of [
-    ['TRADINGVIEW_IPS', config.tradingViewIps],
-    ['TRUSTED_PROXIES', config.trustedProxies],
-  ] as const) {
-    const bad = addresses.filter((address) => isIP(address) === 0);
-    if (bad.length > 0) problems.push(`${name} must be a comma-separated list of IP addresses, got ${bad.map((item) => `"${item}"`).join(', ')}`);
-  }
+  const listed = (items: string[]) => items.map((item) => `"${item}"`).join(', ');
+  const badSources = config.tradingViewIps.filter((address) => isIP(address) === 0);
+  if (badSources.length > 0) problems.push(`TRADINGVIEW_IPS must be a comma-separated list of IP addresses, got ${listed(badSources)}`);
+  const badProxies = config.trustedProxies.filter((entry) => parseProxyEntry(entry) === null);
+  if (badProxies.length > 0) problems.push(`TRUSTED_PROXIES must be a comma-separated list of IP addresses or CIDR ranges (10.0.0.0/8), got ${listed(badProxies)}`);
   if (!/^https?:\/\//.test(config.publicBaseUrl)) problems.push(`PUBLIC_BASE_URL must be an http(s) URL, got "${config.publicBaseUrl}"`);
   try {
     reader.done();

@@ -24,7 +24,7 @@ describe('readSignalsConfig', () => {
     const config = readSignalsConfig({
       PORT: '4108',
       PUBLIC_BASE_URL: 'https://hooks.example.com/',
-      TRUSTED_PROXIES: '10.0.0.1, 10.0.0.2',
+      TRUSTED_PROXIES: '10.0.0.1, 10.1.0.0/16, fd00::/8',
       TRADINGVIEW_IPS: '1.2.3.4',
       SIGNALS_DEDUP_WINDOW_SECONDS: '60',
       SIGNALS_QUOTA_FREE: '5',
@@ -36,7 +36,7 @@ describe('readSignalsConfig', () => {
     expect(config).toMatchObject({
       port: 4108,
       publicBaseUrl: 'https://hooks.example.com',
-      trustedProxies: ['10.0.0.1', '10.0.0.2'],
+      trustedProxies: ['10.0.0.1', '10.1.0.0/16', 'fd00::/8'],
       tradingViewIps: ['1.2.3.4'],
       dedupWindowSeconds: 60,
       quotas: { free: 5, pro: 50, premium: 500 },
@@ -54,6 +54,12 @@ describe('readSignalsConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems.join('\n');
     for (const name of ['TRUSTED_PROXIES', 'TRADINGVIEW_IPS', 'SIGNALS_QUOTA_FREE', 'PUBLIC_BASE_URL', 'WEBHOOK_RATE_LIMIT']) expect(problems).toContain(name);
+  });
+
+  it('refuses proxy ranges that are not CIDR', () => {
+    expect(() => readSignalsConfig({ TRUSTED_PROXIES: '10.0.0.0/8, 10.0.0.0/33, fd00::/129, 10.0.0.0/8/1, 10.0.0.0/' })).toThrow(
+      'TRUSTED_PROXIES must be a comma-separated list of IP addresses or CIDR ranges (10.0.0.0/8), got "10.0.0.0/33", "fd00::/129", "10.0.0.0/8/1", "10.0.0.0/"',
+    );
   });
 
   it('reads SECRETS_KEYS (the first key seals), and uses a development keyring outside production only', () => {

@@ -21,7 +21,8 @@ describe('webhook guards: passphrase, source address, quota, rate limit', () => 
     direct = await startSignals({ env: LIMITS, issuer });
     const [{ current_database: name }] = await direct.sql<{ current_database: string }>('select current_database()');
     const databaseUrl = `${process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432'}/${name}`;
-    proxied = await startSignals({ env: { ...LIMITS, TRUSTED_PROXIES: '127.0.0.1' }, issuer, databaseUrl });
+    // The proxy as a range, as an ingress controller's pods are configured.
+    proxied = await startSignals({ env: { ...LIMITS, TRUSTED_PROXIES: '127.0.0.0/8' }, issuer, databaseUrl });
     // Out of the small free quota these tests set.
     await direct.apply(direct.envelope('PlanChanged', { userId: users.alice, productId: 'p-premium', sku: 'PLAN-PREMIUM', plan: 'PREMIUM' }));
   });

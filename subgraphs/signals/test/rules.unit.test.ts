@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { hashPassphrase, hashWebhookToken, newWebhookToken, passphraseMatches } from '../src/endpoint/endpoint.secrets';
-import { clientIp, normalizeIp } from '../src/ingest/client-ip';
+import { clientIp, normalizeIp, proxyMatcher } from '../src/ingest/client-ip';
 import { redactBody } from '../src/ingest/redact';
 import { judge, levelPrice, parseLevel, watchOf } from '../src/outcome/levels';
 import { planOfCode, quotaMonth } from '../src/plan/plan';
@@ -28,7 +28,7 @@ describe('webhook secrets', () => {
 });
 
 describe('client address', () => {
-  const trusted = new Set(['10.0.0.1', '10.0.0.2']);
+  const trusted = proxyMatcher(['10.0.0.1', '10.0.0.2']);
 
   it('is the peer unless the peer is a trusted proxy', () => {
     expect(clientIp(request('::ffff:52.89.214.238', '1.2.3.4'), trusted)).toBe('52.89.214.238');
@@ -40,6 +40,14 @@ describe('client address', () => {
     expect(clientIp(request('10.0.0.1', '6.6.6.6, 52.89.214.238, 10.0.0.2'), trusted)).toBe('52.89.214.238');
     expect(clientIp(request('10.0.0.1', '52.89.214.238, 6.6.6.6'), trusted)).toBe('6.6.6.6');
     expect(clientIp(request('10.0.0.1'), trusted)).toBe('10.0.0.1');
+  });
+
+  it('trusts proxies by CIDR range too (an ingress controller\'s pods), IPv4 and IPv6', () => {
+    const ranges = proxyMatcher(['10.244.0.0/16', 'fd00:10::/32']);
+    expect(['10.244.3.7', '10.244.255.255', 'fd00:10:0:1::5'].map(ranges)).toEqual([true, true, true]);
+    expect(['10.245.0.1', 'fd00:11::1', 'proxy.local', ''].map(ranges)).toEqual([false, false, false, false]);
+    expect(clientIp(request('::ffff:10.244.1.2', '6.6.6.6, 52.89.214.238, 10.244.9.9'), ranges)).toBe('52.89.214.238');
+    expect(clientIp(request('10.245.0.1', '52.89.214.238'), ranges)).toBe('10.245.0.1');
   });
 });
 

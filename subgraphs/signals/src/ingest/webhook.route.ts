@@ -1,5 +1,5 @@
 import { sendJson, type Route } from '../../../kit/src';
-import { clientIp } from './client-ip';
+import { clientIp, proxyMatcher } from './client-ip';
 import type { IngestService } from './ingest.service';
 
 /** `POST /webhook/u/<token>`: anything after `/u/` is the token (a malformed one is just an unknown one). */
@@ -10,7 +10,7 @@ export const WEBHOOK_PATH = /^\/webhook\/u\/([^/]{1,512})$/;
  * subscriptions follow the answer, so TradingView's 3 s timeout never waits on them.
  */
 export function webhookRoute(deps: { ingest: IngestService; trustedProxies: readonly string[] }): Route {
-  const trusted = new Set(deps.trustedProxies);
+  const isProxy = proxyMatcher(deps.trustedProxies);
   return {
     method: 'POST',
     path: WEBHOOK_PATH,
@@ -20,7 +20,7 @@ export function webhookRoute(deps: { ingest: IngestService; trustedProxies: read
         token: params[0] ?? '',
         body,
         contentType: req.headers['content-type'],
-        remoteIp: clientIp(req, trusted),
+        remoteIp: clientIp(req, isProxy),
       });
       sendJson(res, reply.status, reply.body, reply.headers);
       // Every refusal is in the audit log already.
