@@ -91,9 +91,14 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     return env;
   }
 
-  it('are what scripts/k8s.ts generates (run npm run k8s after changing it)', () => {
+  it('are what scripts/k8s.ts generates (run npm run k8s after changing it), and kustomization.yaml lists every Secret key they read', () => {
     expect(readFileSync(MANIFEST_PATH, 'utf8')).toBe(renderManifests());
     expect(kustomization.resources).toEqual(['mercado.yaml']);
+    const documented = readFileSync(path.join(ROOT, 'deploy/k8s/kustomization.yaml'), 'utf8');
+    const keys = ofKind('Deployment').flatMap((deployment) =>
+      (deployment.spec.template.spec.containers[0].env as EnvVar[]).flatMap((variable) => (variable.valueFrom?.secretKeyRef ? [variable.valueFrom.secretKeyRef.key] : [])),
+    );
+    for (const key of new Set(keys)) expect(documented).toMatch(new RegExp(`\\b${key}\\b`));
   });
 
   it('run every process from its entry point, and each process\'s config loads in production from what the manifests give it', () => {
