@@ -1,10 +1,10 @@
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { createBatcher } from '../batcher';
 import { eventQueueName, isEventEnvelope, type EventEnvelope } from './envelope';
-import { eventMetrics } from './metrics';
+import { eventMetrics, reportQueueDepth } from './metrics';
 import { bullConnection, createErrorReporter, type RedisTarget } from './redis';
 import { INBOX_RETENTION_MS, schedulePruning, type RetentionOptions } from './retention';
 
@@ -200,14 +200,23 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
 
   const pruning = options.retention === false ? undefined : schedulePruning(orm, 'inbox', { keepMs: INBOX_RETENTION_MS, ...options.retention }, log);
 
+  // Its own connection, failing fast while Redis is away, so a scrape never waits on the worker's reconnects.
+  const depthQueue = options.metrics
+    ? new Queue(queueName, { connection: bullConnection(options.redis, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }), prefix: options.prefix })
+    : null;
+  depthQueue?.on('error', (error) => redisErrors.error(error));
+  const stopReporting = depthQueue ? reportQueueDepth(options.metrics!, depthQueue) : undefined;
+
   return {
     worker,
     async ready() {
       await worker.waitUntilReady();
     },
     async close() {
+      stopReporting?.();
       await pruning?.stop();
       await worker.close();
+      await depthQueue?.close();
     },
   };
 }
