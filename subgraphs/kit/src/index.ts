@@ -17,3 +17,4 @@ export * from './ids';
 export * from './cursor';
 export * from './batcher';
 export * from './rate-limit';
+export * from './queue-depth';

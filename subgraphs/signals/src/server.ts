@@ -202,6 +202,7 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
     });
     // The screenshot metrics exist before the server's registry does; /metrics shows them too.
     for (const metric of screenshotMetrics.getMetricsAsArray()) server.metrics.registry.registerMetric(metric as unknown as Metric);
+    screenshots.reportQueueDepthOn(server.metrics.registry);
     const running = Object.assign(server, {
       orm,
       schema: built.schema,

@@ -294,11 +294,16 @@ describe('signal screenshots (real trading subgraph, Redis, Chromium)', () => {
     for (const job of jobs) await prioritized.enqueue(job);
     await prioritized.enqueue(jobs[0]!);
     expect(await prioritized.stats()).toMatchObject({ prioritized: 4, waiting: 0, active: 0, workers: 0, browsers: 0 });
+    // The same backlog on /metrics.
+    prioritized.reportQueueDepthOn(registry);
+    const backlog = async () => Number(/^bullmq_queue_jobs\{queue="signals-screenshots-priority",state="prioritized"\} (\d+)$/m.exec(await registry.metrics())?.[1]);
+    expect(await backlog()).toBe(4);
 
     prioritized.startWorkers();
     await eventually(() => order.length === 4, 'four screenshots');
     expect(order.map((id) => id.split('-')[0])).toEqual(['premium', 'pro', 'free', 'free']);
     expect(await prioritized.stats()).toMatchObject({ prioritized: 0, waiting: 0, failed: 0, workers: 1, browsers: 1 });
+    expect(await backlog()).toBe(0);
   });
 
   it('reports queue and browser figures', async () => {

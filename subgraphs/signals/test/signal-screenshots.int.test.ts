@@ -47,6 +47,10 @@ describe('screenshots of signals, and the maintenance sweep', () => {
     const health = (await (await fetch(`${h.baseUrl}/health`)).json()) as Record<string, any>;
     expect(health).toMatchObject({ status: 'ok', service: 'signals', screenshots: { queued: expect.any(Number), active: 0, workers: 0 } });
     expect(health.screenshots.queued).toBeGreaterThanOrEqual(2);
+    // /metrics has the same backlog (an API replica's too: what scaling screenshot workers reads).
+    const metrics = await (await fetch(`${h.baseUrl}/metrics`)).text();
+    const prioritized = /^bullmq_queue_jobs\{queue="signals-screenshots",state="prioritized",service="signals"\} (\d+)$/m.exec(metrics);
+    expect(Number(prioritized?.[1])).toBe(health.screenshots.queued);
   });
 
   it('stores READY with a signed URL once, tells the owner, and records SignalScreenshotReady once', async () => {

@@ -4,7 +4,8 @@ import type { Registry } from 'prom-client';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { createBatcher } from '../batcher';
 import { eventQueueName, isEventEnvelope, type EventEnvelope } from './envelope';
-import { eventMetrics, reportQueueDepth } from './metrics';
+import { reportQueueDepth } from '../queue-depth';
+import { eventMetrics } from './metrics';
 import { bullConnection, createErrorReporter, type RedisTarget } from './redis';
 import { INBOX_RETENTION_MS, schedulePruning, type RetentionOptions } from './retention';
 

@@ -4,7 +4,7 @@ import { createLogger } from '../../src/logger';
 import type { MikroORM } from '../../src/orm';
 import { testDatabaseUrl } from '../../src/testing';
 import { bullConnection, createEventConsumer, InboxRecord, listFailed, replayFailed, type EventConsumer, type EventEnvelope } from '../../src/events';
-import { reportQueueDepth } from '../../src/events/metrics';
+import { reportQueueDepth } from '../../src/queue-depth';
 import { Applied, cleanupRedis, envelope, nextJobEvent, openTestOrm, REDIS_URL, testPrefix, testQueue } from './fixture';
 
 jest.setTimeout(30_000);
@@ -151,24 +151,24 @@ describe('event consumer', () => {
     expect(await queue.getJobState(jobId)).toBe('failed');
   });
 
-  /** `events_queue_jobs` of events-orders, per state, as a scrape of /metrics shows them. */
+  /** `bullmq_queue_jobs` of events-orders, per state, as a scrape of /metrics shows them. */
   async function depth(from: Registry = registry): Promise<Record<string, number>> {
     const text = await from.metrics();
-    return Object.fromEntries([...text.matchAll(/^events_queue_jobs\{queue="events-orders",state="(\w+)"\} (\d+)$/gm)].map((match) => [match[1]!, Number(match[2])]));
+    return Object.fromEntries([...text.matchAll(/^bullmq_queue_jobs\{queue="events-orders",state="(\w+)"\} (\d+)$/gm)].map((match) => [match[1]!, Number(match[2])]));
   }
 
   it('reports its queue\'s jobs by state on /metrics: the backlog while it is paused, and the failed set', async () => {
     // The malformed envelope above is in the failed set.
-    expect(await depth()).toEqual({ waiting: 0, active: 0, delayed: 0, failed: 1 });
+    expect(await depth()).toEqual({ waiting: 0, prioritized: 0, active: 0, delayed: 0, failed: 1 });
     await consumer.worker.pause();
     const events = [1, 2, 3].map((index) => envelope('ProductChanged', { productId: `p-${index}` }, 'catalog'));
     for (const event of events) await queue.add(event.type, event, jobOptions(event.id));
-    expect(await depth()).toEqual({ waiting: 3, active: 0, delayed: 0, failed: 1 });
+    expect(await depth()).toEqual({ waiting: 3, prioritized: 0, active: 0, delayed: 0, failed: 1 });
 
     const done = Promise.all(events.map((event) => nextJobEvent(consumer.worker, 'completed', event.id)));
     consumer.worker.resume();
     await done;
-    expect(await depth()).toEqual({ waiting: 0, active: 0, delayed: 0, failed: 1 });
+    expect(await depth()).toEqual({ waiting: 0, prioritized: 0, active: 0, delayed: 0, failed: 1 });
   });
 
   it('still answers a scrape when Redis does not, without figures for the queue', async () => {
@@ -178,7 +178,7 @@ describe('event consumer', () => {
     const stop = reportQueueDepth(away, unreachable);
     try {
       expect(await depth(away)).toEqual({});
-      expect(await away.metrics()).toContain('# TYPE events_queue_jobs gauge');
+      expect(await away.metrics()).toContain('# TYPE bullmq_queue_jobs gauge');
     } finally {
       stop();
       await unreachable.close();

@@ -6,7 +6,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job, type KeepJobs } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { AppError, badInput, createBatcher, sendJson, type Logger, type Route } from '../../../kit/src';
+import { AppError, badInput, createBatcher, reportQueueDepth, sendJson, type Logger, type Route } from '../../../kit/src';
 import { bullConnection, createErrorReporter, createRedisClient, type RedisTarget } from '../../../kit/src/events';
 import { BrowserPool, type BrowserPoolOptions } from './browser-pool';
 import type { CandleSource } from './chart-data';
@@ -124,6 +124,8 @@ export interface ScreenshotService {
   browserPids(): number[];
   /** Starts this process's worker (an API-only replica does not). */
   startWorkers(): void;
+  /** Reports the queue's jobs per state on `registry` (`bullmq_queue_jobs`): the backlog that scaling screenshot workers reads. */
+  reportQueueDepthOn(registry: Registry): void;
   /** Closes the worker (letting running screenshots finish), the queue and every browser. */
   close(): Promise<void>;
 }
@@ -221,6 +223,7 @@ export function createScreenshotService(options: ScreenshotServiceOptions): Scre
     }
     return bullQueue;
   }
+  let stopReporting: (() => void) | undefined;
 
   // Jobs gather for 20 ms and go to Redis in one MULTI: a screenshot takes seconds, and a write to
   // Redis per alert cost more than the rest of the enqueue.
@@ -377,6 +380,11 @@ export function createScreenshotService(options: ScreenshotServiceOptions): Scre
 
     browserPids: () => pool.pids(),
 
+    reportQueueDepthOn(registry) {
+      stopReporting?.();
+      stopReporting = reportQueueDepth(registry, queue());
+    },
+
     startWorkers() {
       if (closing) throw new Error('screenshot service is closed');
       if (worker) return;
@@ -408,6 +416,7 @@ export function createScreenshotService(options: ScreenshotServiceOptions): Scre
             await closed;
           }
         }
+        stopReporting?.();
         await bullQueue?.close().catch((error: unknown) => log.debug({ err: error }, 'screenshot queue close failed'));
         if (client) await client.quit().catch(() => client?.disconnect());
         await pool.close();
