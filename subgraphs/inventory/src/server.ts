@@ -10,6 +10,7 @@ import {
   type TokenVerifier,
 } from '../../kit/src';
 import { createRedisClient, type EventHandlers, type RedisTarget } from '../../kit/src/events';
+import { reportQueueDepth } from '../../kit/src/queue-depth';
 import type { InventoryConfig } from './config';
 import { inventoryEntities, inventoryMigrations } from './mikro-orm.config';
 import { createReservationEventHandlers } from './reservation/reservation.events';
@@ -77,7 +78,9 @@ export async function createInventoryServer(deps: InventoryServerDeps): Promise<
   redisProbe?.on('error', () => undefined);
 
   // The kit closes the consumer and the relay first; an OrderPlaced in progress still schedules its expiry job.
+  let stopExpiryDepth: (() => void) | undefined;
   const closeReservations = async (): Promise<void> => {
+    stopExpiryDepth?.();
     await expiryWorker?.close();
     await sweepScheduled;
     await expiryQueue.close();
@@ -117,6 +120,7 @@ export async function createInventoryServer(deps: InventoryServerDeps): Promise<
 
   if (workersEnabled) {
     expiryWorker = createExpiryWorker({ orm, service: reservations, redis, prefix, log });
+    stopExpiryDepth = reportQueueDepth(server.metrics.registry, expiryQueue.queue);
     sweepScheduled = expiryQueue
       .scheduleSweep(config.reservationSweepSeconds)
       .catch((error: unknown) => log.warn({ err: error }, 'could not schedule the reservation expiry sweep; expiry jobs still run'));

@@ -3,7 +3,7 @@ import type { Queue } from 'bullmq';
 import { createLogger, createTokenVerifier, OutboxEvent } from '../../kit/src';
 import type { EventEnvelope } from '../../kit/src/events';
 import { cleanupRedis, eventQueue, jobSettled, REDIS_URL, testPrefix } from '../../kit/src/events/testing';
-import { testDatabaseUrl, TestIssuer } from '../../kit/src/testing';
+import { queueJobsOnMetrics, testDatabaseUrl, TestIssuer } from '../../kit/src/testing';
 import { readInventoryConfig } from '../src/config';
 import { ReservationEntity, ReservationStatus } from '../src/reservation/reservation.entity';
 import { createInventoryServer, type InventoryServer } from '../src/server';
@@ -86,6 +86,9 @@ describe('reservation expiry', () => {
     await sql('insert into "stock_level" ("product_id", "on_hand", "reserved", "low_stock_threshold") values (?, 5, 0, 0)', [productId]);
     const { orderId, reservation } = await placeHeld(productId, 3);
     expect(await level(productId)).toEqual({ on_hand: 5, reserved: 3 });
+    // Its expiry job is on /metrics (delayed, or waiting once the TTL ran out on the paused queue).
+    const expiry = await queueJobsOnMetrics(server.metrics.registry, 'inventory-reservation-expiry');
+    expect(expiry.delayed! + expiry.waiting!).toBe(1);
 
     expect(await runExpiry(reservation.id)).toBe('expired');
     expect((await reservationOf(orderId)).status).toBe(ReservationStatus.EXPIRED);

@@ -68,3 +68,10 @@ export async function graphqlRequest<T = Record<string, any>>(
   }
   return { status: response.status, data: body.data, errors: body.errors, headers: response.headers };
 }
+
+/** A queue's `bullmq_queue_jobs` figures by state, as a scrape of `registry` shows them (empty when it has none). */
+export async function queueJobsOnMetrics(registry: { metrics(): Promise<string> }, queue: string): Promise<Record<string, number>> {
+  const text = await registry.metrics();
+  const lines = text.split('\n').filter((line) => line.startsWith(`bullmq_queue_jobs{queue="${queue}",`));
+  return Object.fromEntries(lines.map((line) => [/state="(\w+)"/.exec(line)![1]!, Number(line.slice(line.lastIndexOf(' ') + 1))]));
+}

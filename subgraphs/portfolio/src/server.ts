@@ -11,6 +11,7 @@ import {
 } from '../../kit/src';
 import { createEventConsumer, type EventConsumer, type EventHandlers } from '../../kit/src/events';
 import { createRedisPubSub, type RedisPubSub } from '../../kit/src/pubsub';
+import { reportQueueDepth } from '../../kit/src/queue-depth';
 import type { PortfolioConfig } from './config';
 import { createPortfolioEventHandlers } from './holding/fill.events';
 import { HoldingEntity } from './holding/holding.entity';
@@ -75,8 +76,10 @@ export async function createPortfolioServer(deps: PortfolioServerDeps): Promise<
   const prices = new PriceBook({ pubsub, log, flushMs: config.priceFlushMs });
   let consumer: EventConsumer | null = null;
   let snapshotJobs: SnapshotJobs | null = null;
+  let stopSnapshotDepth: (() => void) | undefined;
   let pricesStarted = false;
   const stop = async (): Promise<void> => {
+    stopSnapshotDepth?.();
     await consumer?.close();
     await snapshotJobs?.close();
     await prices.stop(pricesStarted ? orm.em : null);
@@ -120,6 +123,7 @@ export async function createPortfolioServer(deps: PortfolioServerDeps): Promise<
       });
       snapshotJobs = new SnapshotJobs({ orm, service: built.snapshots, redis: config.redisUrl, prefix: config.eventsPrefix, log, intervalSeconds: config.snapshotIntervalSeconds });
       await snapshotJobs.start();
+      stopSnapshotDepth = reportQueueDepth(server.metrics.registry, snapshotJobs.queue);
     }
     return Object.assign(server, {
       orm,

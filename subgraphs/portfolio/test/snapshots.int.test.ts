@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { queueJobsOnMetrics } from '../../kit/src/testing';
 import { portfolioIdOf } from '../src/shared/ids';
 import { snapshotTimeOf } from '../src/snapshot/snapshot.jobs';
 import { CUSTOMER_ID, errorCode, startPortfolio, WAIT_MS, type PortfolioHarness } from './harness';
@@ -90,6 +91,8 @@ describe('value snapshots and risk metrics', () => {
       'a scheduled snapshot',
     );
     expect(rows).toHaveLength(1);
+    // The scheduler's next run waits as a delayed job, on /metrics.
+    expect(await queueJobsOnMetrics(h.server.metrics.registry, 'portfolio-snapshots')).toMatchObject({ delayed: 1, failed: 0 });
     expect(new Date(rows[0]!.taken_at).getTime() % HOUR).toBe(0);
     expect(new Date(rows[0]!.taken_at).getTime()).toBeLessThanOrEqual(snapshotTimeOf(Date.now(), 3600).getTime());
   });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Registry } from 'prom-client';
 import { ConfigError, readEnv } from '../../kit/src';
 import { cleanupRedis, REDIS_URL, testPrefix } from '../../kit/src/events/testing';
+import { queueJobsOnMetrics } from '../../kit/src/testing';
 import { DEMO_INSTRUMENTS, seedTrading } from '../../trading/src/seeds/trading.seed';
 import { startTrading, testDatabase, uniquePrefix, type TradingHarness } from '../../trading/test/support/harness';
 import { chartTimeframe, marketSymbol } from '../src/screenshots/chart-data';
@@ -296,7 +297,7 @@ describe('signal screenshots (real trading subgraph, Redis, Chromium)', () => {
     expect(await prioritized.stats()).toMatchObject({ prioritized: 4, waiting: 0, active: 0, workers: 0, browsers: 0 });
     // The same backlog on /metrics.
     prioritized.reportQueueDepthOn(registry);
-    const backlog = async () => Number(/^bullmq_queue_jobs\{queue="signals-screenshots-priority",state="prioritized"\} (\d+)$/m.exec(await registry.metrics())?.[1]);
+    const backlog = async () => (await queueJobsOnMetrics(registry, 'signals-screenshots-priority')).prioritized;
     expect(await backlog()).toBe(4);
 
     prioritized.startWorkers();

@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import { REDIS_URL } from '../../kit/src/events/testing';
+import { queueJobsOnMetrics } from '../../kit/src/testing';
 import { SCREENSHOT_QUEUE } from '../src/screenshots';
 import { recordScreenshotResult } from '../src/signal/signal.screenshots';
 import { updatedTopic } from '../src/signal/signal.updates';
@@ -48,9 +49,8 @@ describe('screenshots of signals, and the maintenance sweep', () => {
     expect(health).toMatchObject({ status: 'ok', service: 'signals', screenshots: { queued: expect.any(Number), active: 0, workers: 0 } });
     expect(health.screenshots.queued).toBeGreaterThanOrEqual(2);
     // /metrics has the same backlog (an API replica's too: what scaling screenshot workers reads).
-    const metrics = await (await fetch(`${h.baseUrl}/metrics`)).text();
-    const prioritized = /^bullmq_queue_jobs\{queue="signals-screenshots",state="prioritized",service="signals"\} (\d+)$/m.exec(metrics);
-    expect(Number(prioritized?.[1])).toBe(health.screenshots.queued);
+    const metrics = { metrics: async () => (await fetch(`${h.baseUrl}/metrics`)).text() };
+    expect((await queueJobsOnMetrics(metrics, 'signals-screenshots')).prioritized).toBe(health.screenshots.queued);
   });
 
   it('stores READY with a signed URL once, tells the owner, and records SignalScreenshotReady once', async () => {

@@ -11,6 +11,7 @@ import {
   type TokenVerifier,
 } from '../../kit/src';
 import { startLease, type Lease } from '../../kit/src/lease';
+import { reportQueueDepth } from '../../kit/src/queue-depth';
 import { createRedisPubSub, type RedisPubSub } from '../../kit/src/pubsub';
 import { AccountService } from './accounts/account.service';
 import { developmentKeyring, SECRET_LOG_PATHS } from '../../kit/src/secrets';
@@ -156,6 +157,7 @@ export async function createTradingServer(deps: TradingServerDeps): Promise<Trad
   };
 
   let twapWorker: Worker<TwapSliceJob, TwapSliceResult> | null = null;
+  let stopTwapDepth: (() => void) | undefined;
   let exchangeSync: NodeJS.Timeout | null = null;
   const priceStreams: AsyncIterator<unknown>[] = [];
   let relayWake: ReturnType<typeof coalescedWake> | null = null;
@@ -166,6 +168,7 @@ export async function createTradingServer(deps: TradingServerDeps): Promise<Trad
     if (exchangeSync) clearInterval(exchangeSync);
     exchangeSync = null;
     await Promise.all(priceStreams.map((stream) => stream.return?.()));
+    stopTwapDepth?.();
     await twapWorker?.close();
     await engine.close();
     await twapQueue.close();
@@ -235,6 +238,7 @@ export async function createTradingServer(deps: TradingServerDeps): Promise<Trad
         })();
       }
       twapWorker = createTwapWorker({ redis: config.redisUrl, prefix: config.eventsPrefix, log, run: (orderId, index) => engine.runTwapSlice(orderId, index) });
+      stopTwapDepth = reportQueueDepth(server.metrics.registry, twapQueue.queue);
       exchangeSync = setInterval(() => {
         engine.syncExchangeOrders().catch((error: unknown) => log.warn({ err: error }, 'exchange order sync failed'));
       }, config.orders.exchangePollMs);

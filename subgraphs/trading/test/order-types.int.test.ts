@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { queueJobsOnMetrics } from '../../kit/src/testing';
 import { errorCode } from './support/harness';
 import { CANCEL, cid, eventually, PLACE, startOrdersHarness, type Order, type OrdersHarness } from './support/orders-harness';
 
@@ -224,6 +225,8 @@ describe('order types on the paper exchange', () => {
       expect((await h.balances(token, accountId)).BTC).toEqual({ free: '4.9', locked: '0' });
       // The later slices still run, find the order cancelled and do nothing.
       const [later] = await h.server.twapQueue.queue.getDelayed();
+      // The slices waiting their turn are on /metrics.
+      expect(await queueJobsOnMetrics(h.server.metrics.registry, 'trading-twap')).toMatchObject({ delayed: 3, failed: 0 });
       await later!.changeDelay(0);
       await eventually(() => h.server.twapQueue.queue.getJobCounts('delayed', 'waiting', 'active'), (counts) => counts.waiting + counts.active === 0 && counts.delayed === 2, 'slice ran');
       expect(await h.order(token, order.id)).toMatchObject({ status: 'CANCELLED', filledQuantity: '0.1' });

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { Registry } from 'prom-client';
 import { createLogger } from '../../src/logger';
 import type { MikroORM } from '../../src/orm';
-import { testDatabaseUrl } from '../../src/testing';
+import { queueJobsOnMetrics, testDatabaseUrl } from '../../src/testing';
 import { bullConnection, createEventConsumer, InboxRecord, listFailed, replayFailed, type EventConsumer, type EventEnvelope } from '../../src/events';
 import { reportQueueDepth } from '../../src/queue-depth';
 import { Applied, cleanupRedis, envelope, nextJobEvent, openTestOrm, REDIS_URL, testPrefix, testQueue } from './fixture';
@@ -152,10 +152,7 @@ describe('event consumer', () => {
   });
 
   /** `bullmq_queue_jobs` of events-orders, per state, as a scrape of /metrics shows them. */
-  async function depth(from: Registry = registry): Promise<Record<string, number>> {
-    const text = await from.metrics();
-    return Object.fromEntries([...text.matchAll(/^bullmq_queue_jobs\{queue="events-orders",state="(\w+)"\} (\d+)$/gm)].map((match) => [match[1]!, Number(match[2])]));
-  }
+  const depth = (from: Registry = registry) => queueJobsOnMetrics(from, 'events-orders');
 
   it('reports its queue\'s jobs by state on /metrics: the backlog while it is paused, and the failed set', async () => {
     // The malformed envelope above is in the failed set.
