@@ -40,6 +40,12 @@ export interface Workload {
   maxReplicas: number;
   /** Paths the Ingress sends here (prefixes). */
   publicPaths: string[];
+  /** Reached through a Service (a worker-only Deployment is not). */
+  service: boolean;
+  /** Runs Chromium: gets a memory-backed /dev/shm. */
+  chromium: boolean;
+  /** Mounts the shared screenshots volume. */
+  screenshots: boolean;
 }
 
 const SMALL: Resources = { cpu: '250m', memory: '256Mi', memoryLimit: '512Mi' };
@@ -56,32 +62,50 @@ const EXTRA: Record<string, Partial<Workload>> = {
     secrets: { CREDENTIALS_KEYS: 'CREDENTIALS_KEYS' },
     resources: { cpu: '500m', memory: '384Mi', memoryLimit: '768Mi' },
   },
+  // The API replicas take webhooks and serve screenshots; Chromium runs in signals-screenshots.
   signals: {
-    env: { TRADING_URL: 'http://trading:4006/graphql', SCREENSHOT_DIR },
+    env: { TRADING_URL: 'http://trading:4006/graphql', SCREENSHOT_DIR, SCREENSHOT_WORKERS: 'false' },
     config: { PUBLIC_BASE_URL: 'SIGNALS_PUBLIC_BASE_URL', TRUSTED_PROXIES: 'SIGNALS_TRUSTED_PROXIES' },
     secrets: { SCREENSHOT_URL_SECRET: 'SCREENSHOT_URL_SECRET', SECRETS_KEYS: 'SIGNALS_SECRETS_KEYS' },
-    // Chromium: the screenshot workers run in every replica.
-    resources: { cpu: '500m', memory: '1Gi', memoryLimit: '2Gi' },
-    maxReplicas: 4,
     publicPaths: ['/webhook/u/', '/screenshots/'],
+    screenshots: true,
   },
 };
 
+/**
+ * The same signals process with its screenshot workers on, outside the Service: Chromium's CPU and
+ * memory never share a pod with the webhook's answers, and it scales on its own. It still serves
+ * HTTP, because its Chromium loads the chart pages from it.
+ */
+const SCREENSHOT_WORKERS: Partial<Workload> = {
+  name: 'signals-screenshots',
+  env: { ...EXTRA.signals!.env, SCREENSHOT_WORKERS: 'true' },
+  publicPaths: [],
+  service: false,
+  chromium: true,
+  resources: { cpu: '500m', memory: '1Gi', memoryLimit: '2Gi' },
+  maxReplicas: 4,
+};
+
 export function workloads(): Workload[] {
-  const subgraphs = SUBGRAPH_PROCESSES.map(({ name, port, main }): Workload => {
-    const extra = EXTRA[name] ?? {};
-    return {
-      name,
-      port,
-      main,
-      env: { ...extra.env },
-      config: { ...extra.config },
-      secrets: { DATABASE_URL: `DATABASE_URL_${name.toUpperCase()}`, REDIS_URL: 'REDIS_URL', ...extra.secrets },
-      optionalSecrets: { ...extra.optionalSecrets },
-      resources: extra.resources ?? SMALL,
-      maxReplicas: extra.maxReplicas ?? 6,
-      publicPaths: extra.publicPaths ?? [],
-    };
+  const subgraph = ({ name, port, main }: (typeof SUBGRAPH_PROCESSES)[number], extra: Partial<Workload>): Workload => ({
+    name: extra.name ?? name,
+    port,
+    main,
+    env: { ...extra.env },
+    config: { ...extra.config },
+    secrets: { DATABASE_URL: `DATABASE_URL_${name.toUpperCase()}`, REDIS_URL: 'REDIS_URL', ...extra.secrets },
+    optionalSecrets: { ...extra.optionalSecrets },
+    resources: extra.resources ?? SMALL,
+    maxReplicas: extra.maxReplicas ?? 6,
+    publicPaths: extra.publicPaths ?? [],
+    service: extra.service ?? true,
+    chromium: extra.chromium ?? false,
+    screenshots: extra.screenshots ?? false,
+  });
+  const subgraphs = SUBGRAPH_PROCESSES.flatMap((process) => {
+    const extra = EXTRA[process.name] ?? {};
+    return process.name === 'signals' ? [subgraph(process, extra), subgraph(process, { ...extra, ...SCREENSHOT_WORKERS, screenshots: true })] : [subgraph(process, extra)];
   });
   const router: Workload = {
     name: 'router',
@@ -95,6 +119,9 @@ export function workloads(): Workload[] {
     maxReplicas: 10,
     // Not /health, /ready or /metrics: those stay inside the cluster.
     publicPaths: ['/graphql'],
+    service: true,
+    chromium: false,
+    screenshots: false,
   };
   return [router, ...subgraphs];
 }
@@ -107,15 +134,16 @@ const fromSecret = (variables: Record<string, string>, optional: boolean) =>
 function deployment(workload: Workload): object {
   const { name, port, resources } = workload;
   const probe = (probePath: string, periodSeconds: number, failureThreshold: number) => ({ httpGet: { path: probePath, port: 'http' }, periodSeconds, failureThreshold, timeoutSeconds: 3 });
-  const chromium = name === 'signals';
   const volumeMounts = [
     { name: 'tmp', mountPath: '/tmp' },
     // Chromium's shared memory: a container's default 64 MiB /dev/shm crashes its renderers.
-    ...(chromium ? [{ name: 'shm', mountPath: '/dev/shm' }, { name: 'screenshots', mountPath: SCREENSHOT_DIR }] : []),
+    ...(workload.chromium ? [{ name: 'shm', mountPath: '/dev/shm' }] : []),
+    ...(workload.screenshots ? [{ name: 'screenshots', mountPath: SCREENSHOT_DIR }] : []),
   ];
   const volumes = [
     { name: 'tmp', emptyDir: {} },
-    ...(chromium ? [{ name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: '512Mi' } }, { name: 'screenshots', persistentVolumeClaim: { claimName: 'signals-screenshots' } }] : []),
+    ...(workload.chromium ? [{ name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: '512Mi' } }] : []),
+    ...(workload.screenshots ? [{ name: 'screenshots', persistentVolumeClaim: { claimName: 'signals-screenshots' } }] : []),
   ];
   return {
     apiVersion: 'apps/v1',
@@ -209,7 +237,7 @@ function ingress(all: Workload[]): object {
   };
 }
 
-/** Every replica of signals serves every stored screenshot: the volume is shared (ReadWriteMany). */
+/** Screenshot workers write the PNGs and every signals replica serves them: the volume is shared (ReadWriteMany). */
 const screenshotsClaim = (): object => ({
   apiVersion: 'v1',
   kind: 'PersistentVolumeClaim',
@@ -219,7 +247,11 @@ const screenshotsClaim = (): object => ({
 
 export function renderManifests(): string {
   const all = workloads();
-  const objects = [...all.flatMap((workload) => [deployment(workload), service(workload), autoscaler(workload), disruptionBudget(workload)]), screenshotsClaim(), ingress(all)];
+  const objects = [
+    ...all.flatMap((workload) => [deployment(workload), ...(workload.service ? [service(workload)] : []), autoscaler(workload), disruptionBudget(workload)]),
+    screenshotsClaim(),
+    ingress(all),
+  ];
   const header = '# Generated by `npm run k8s` (scripts/k8s.ts); edit that, not this file.\n';
   return header + objects.map((object) => stringify(object, { lineWidth: 0 })).join('---\n');
 }

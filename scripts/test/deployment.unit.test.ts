@@ -101,20 +101,36 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     for (const key of new Set(keys)) expect(documented).toMatch(new RegExp(`\\b${key}\\b`));
   });
 
-  it('run every process from its entry point, and each process\'s config loads in production from what the manifests give it', () => {
+  /** The process a Deployment runs, by its entry point. */
+  const processOf = (deployment: K8sObject): string => {
+    const [main] = deployment.spec.template.spec.containers[0].args as string[];
+    return main === 'router/src/main.ts' ? 'router' : SUBGRAPH_PROCESSES.find((process) => process.main === main)!.name;
+  };
+
+  it('run every process, and each process\'s config loads in production from what the manifests give it', () => {
     const deployments = ofKind('Deployment');
-    expect(deployments.map((deployment) => deployment.metadata.name).sort()).toEqual(Object.keys(READERS).sort());
+    expect([...new Set(deployments.map(processOf))].sort()).toEqual(Object.keys(READERS).sort());
     for (const deployment of deployments) {
-      const { name } = deployment.metadata;
       const container = deployment.spec.template.spec.containers[0];
-      const main = name === 'router' ? 'router/src/main.ts' : SUBGRAPH_PROCESSES.find((process) => process.name === name)!.main;
-      expect(container.args).toEqual([main]);
       const env = environmentOf(deployment);
       expect(env.NODE_ENV).toBe('production');
-      const config = READERS[name]!(env);
+      const config = READERS[processOf(deployment)]!(env);
       expect(config.port).toBe(container.ports[0].containerPort);
       expect([container.startupProbe.httpGet.path, container.livenessProbe.httpGet.path, container.readinessProbe.httpGet.path]).toEqual(['/health', '/health', '/ready']);
     }
+  });
+
+  it('run Chromium only in the screenshot workers, outside the Service that takes the webhooks', () => {
+    const signals = ofKind('Deployment').filter((deployment) => processOf(deployment) === 'signals');
+    const byName = new Map(signals.map((deployment) => [deployment.metadata.name, deployment]));
+    expect([...byName.keys()].sort()).toEqual(['signals', 'signals-screenshots']);
+    const workersOf = (name: string) => readSignalsConfig(environmentOf(byName.get(name)!)).screenshots.workers;
+    expect([workersOf('signals'), workersOf('signals-screenshots')]).toEqual([false, true]);
+    const mounts = (name: string) => byName.get(name)!.spec.template.spec.containers[0].volumeMounts.map((volume: { mountPath: string }) => volume.mountPath);
+    expect(mounts('signals-screenshots')).toEqual(expect.arrayContaining(['/dev/shm', '/data/screenshots']));
+    expect(mounts('signals')).toContain('/data/screenshots');
+    expect(mounts('signals')).not.toContain('/dev/shm');
+    expect(ofKind('Service').map((service) => service.metadata.name)).not.toContain('signals-screenshots');
   });
 
   it('wire the router to every subgraph\'s Service, and each Service, autoscaler and budget to its Deployment', () => {
@@ -128,6 +144,8 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     }
     for (const [name, service] of services) {
       const pod = deployments.get(name)!.spec.template;
+      // A Service selects one Deployment's pods only (the screenshot workers stay out of signals').
+      for (const [other, deployment] of deployments) if (other !== name) expect(deployment.spec.template.metadata.labels).not.toMatchObject(service.spec.selector);
       expect(pod.metadata.labels).toMatchObject(service.spec.selector);
       expect(pod.spec.containers[0].ports.map((port: { name: string }) => port.name)).toContain(service.spec.ports[0].targetPort);
     }
@@ -152,6 +170,7 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     const signals = ofKind('Deployment').find((deployment) => deployment.metadata.name === 'signals')!;
     const mount = signals.spec.template.spec.containers[0].volumeMounts.find((volume: { name: string }) => volume.name === 'screenshots');
     expect(mount.mountPath).toBe(readSignalsConfig(environmentOf(signals)).screenshots.dir);
+    expect(ofKind('Service')).toHaveLength(ofKind('Deployment').length - 1);
   });
 });
 
