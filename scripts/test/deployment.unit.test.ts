@@ -201,3 +201,33 @@ describe('docker-compose.yml', () => {
     for (const variable of new Set(required)) expect(readme).toContain(`\`${variable}\``);
   });
 });
+
+describe('.env.example files', () => {
+  /** Read by the kit's shared subgraph config, but without effect here: these subgraphs apply no events in batches. */
+  const UNUSED: Record<string, string[]> = { catalog: ['EVENTS_BATCH_SIZE'], payments: ['EVENTS_BATCH_SIZE'], trading: ['EVENTS_BATCH_SIZE'] };
+  /** Settings that make a reader look at more variables (production's secrets, the ccxt feed). */
+  const SETTINGS: Env[] = [{}, { NODE_ENV: 'production' }, { MARKET_FEED: 'ccxt' }];
+
+  it('list every variable each process reads, next to the process', () => {
+    for (const [name, read] of Object.entries(READERS)) {
+      const seen = new Set<string>();
+      for (const settings of SETTINGS) {
+        const env = new Proxy<Env>(settings, {
+          get: (target, variable) => {
+            if (typeof variable === 'string' && !(variable in settings)) seen.add(variable);
+            return typeof variable === 'string' ? target[variable] : undefined;
+          },
+        });
+        try {
+          read(env);
+        } catch {
+          // Production without its secrets is refused; the variables it asked for are what counts here.
+        }
+      }
+      const file = readFileSync(path.join(ROOT, name === 'router' ? 'router' : `subgraphs/${name}`, '.env.example'), 'utf8');
+      const listed = new Set([...file.matchAll(/^#?\s*([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]!));
+      const missing = [...seen].filter((variable) => !listed.has(variable) && !(UNUSED[name] ?? []).includes(variable));
+      expect({ process: name, missing }).toEqual({ process: name, missing: [] });
+    }
+  });
+});
