@@ -25,7 +25,7 @@ interface Resources {
 }
 
 /** One process as the cluster runs it. */
-export interface Workload {
+interface Workload {
   name: string;
   port: number;
   main: string;
@@ -87,7 +87,7 @@ const SCREENSHOT_WORKERS: Partial<Workload> = {
   maxReplicas: 4,
 };
 
-export function workloads(): Workload[] {
+function workloads(): Workload[] {
   const subgraph = ({ name, port, main }: (typeof SUBGRAPH_PROCESSES)[number], extra: Partial<Workload>): Workload => ({
     name: extra.name ?? name,
     port,

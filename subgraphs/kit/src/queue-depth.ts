@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import { Gauge, type Registry } from 'prom-client';
+import { withTimeout } from './timeout';
 
 /** The states a queue's depth is reported in: its backlog (prioritized jobs wait apart), work in hand, retries waiting, and the failed set. */
 const DEPTH_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed'] as const;
@@ -29,17 +30,11 @@ export function reportQueueDepth(registry: Registry, queue: Queue): () => void {
         this.reset();
         await Promise.all(
           [...tracked].map(async (each) => {
-            let timer: NodeJS.Timeout | undefined;
-            const timeout = new Promise<never>((_, reject) => {
-              timer = setTimeout(() => reject(new Error('timed out')), DEPTH_TIMEOUT_MS);
-            });
             try {
-              const counts = await Promise.race([each.getJobCounts(...DEPTH_STATES), timeout]);
+              const counts = await withTimeout(each.getJobCounts(...DEPTH_STATES), DEPTH_TIMEOUT_MS);
               for (const state of DEPTH_STATES) this.set({ queue: each.name, state }, counts[state] ?? 0);
             } catch {
               // Redis is away: /ready reports it; this scrape has no figures for the queue.
-            } finally {
-              clearTimeout(timer);
             }
           }),
         );

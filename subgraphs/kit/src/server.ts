@@ -17,6 +17,7 @@ import { startEventing, type Eventing } from './events/eventing';
 import type { RedisTarget } from './events/redis';
 import { LoaderCache } from './loaders';
 import { createServerMetrics, type ServerMetrics } from './metrics';
+import { withTimeout } from './timeout';
 
 export interface RouteRequest {
   req: IncomingMessage;
@@ -126,9 +127,6 @@ function counted<T>(iterator: AsyncGenerator<T> | AsyncIterableIterator<T>, gaug
   };
   return wrapped;
 }
-
-const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
-  Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref())]);
 
 function loggingPlugin(metrics: ServerMetrics): ApolloServerPlugin<RequestContext> {
   return {

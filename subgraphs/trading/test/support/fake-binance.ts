@@ -48,7 +48,7 @@ export interface FakeRequest {
   error?: BinanceError;
 }
 
-/** A message a client sent on a market stream connection (`SUBSCRIBE`, `UNSUBSCRIBE`, ...). */
+/** A message a client sent on a market stream connection (ccxt sends `SUBSCRIBE`). */
 export interface FakeStreamMessage {
   /** The connection's number, counting from 1 in the order they opened. */
   connection: number;
@@ -440,7 +440,7 @@ export class FakeBinance extends EventEmitter<{ request: [FakeRequest]; stream: 
     });
   }
 
-  /** Binance's stream requests: SUBSCRIBE and UNSUBSCRIBE answer `{ result: null, id }`, LIST_SUBSCRIPTIONS the streams. */
+  /** Binance's stream requests: SUBSCRIBE (what ccxt sends) answers `{ result: null, id }`; other methods answer an error. */
   private streamMessage(ws: WebSocket, stream: { connection: number; subscribed: Set<string> }, data: RawData): void {
     let request: { method?: unknown; params?: unknown; id?: unknown };
     try {
@@ -452,24 +452,15 @@ export class FakeBinance extends EventEmitter<{ request: [FakeRequest]; stream: 
     const message: FakeStreamMessage = { connection: stream.connection, method: String(request.method), params: request.params, id: request.id };
     this.streamMessages.push(message);
     this.emit('stream', message);
-    const names = Array.isArray(request.params) ? request.params.filter((name): name is string => typeof name === 'string') : [];
-    switch (request.method) {
-      case 'SUBSCRIBE':
-        ws.send(JSON.stringify({ result: null, id: request.id }));
-        for (const name of names) stream.subscribed.add(name);
-        // The stream's next one-second update, sent at once.
-        for (const market of this.markets) if (names.includes(miniTickerStream(market.id))) this.pushMiniTicker(market.id, ws);
-        return;
-      case 'UNSUBSCRIBE':
-        for (const name of names) stream.subscribed.delete(name);
-        ws.send(JSON.stringify({ result: null, id: request.id }));
-        return;
-      case 'LIST_SUBSCRIPTIONS':
-        ws.send(JSON.stringify({ result: [...stream.subscribed], id: request.id }));
-        return;
-      default:
-        ws.send(JSON.stringify({ error: { code: 2, msg: `Invalid request: unknown variant ${String(request.method)}, expected one of SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS` }, id: request.id }));
+    if (request.method !== 'SUBSCRIBE') {
+      ws.send(JSON.stringify({ error: { code: 2, msg: `Invalid request: unknown variant ${String(request.method)}, expected SUBSCRIBE` }, id: request.id }));
+      return;
     }
+    const names = Array.isArray(request.params) ? request.params.filter((name): name is string => typeof name === 'string') : [];
+    ws.send(JSON.stringify({ result: null, id: request.id }));
+    for (const name of names) stream.subscribed.add(name);
+    // The stream's next one-second update, sent at once.
+    for (const market of this.markets) if (names.includes(miniTickerStream(market.id))) this.pushMiniTicker(market.id, ws);
   }
 
   /**
