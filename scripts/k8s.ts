@@ -29,6 +29,8 @@ interface Workload {
   name: string;
   port: number;
   main: string;
+  /** `--api-only` or `--workers-only` (see the kit's processRole); none runs both. */
+  roleFlag: string | null;
   /** Variables with literal values. */
   env: Record<string, string>;
   /** Variables read from the ConfigMap, variable → key (keys are prefixed with the process: every process also gets the whole ConfigMap). */
@@ -62,9 +64,9 @@ const EXTRA: Record<string, Partial<Workload>> = {
     secrets: { CREDENTIALS_KEYS: 'CREDENTIALS_KEYS' },
     resources: { cpu: '500m', memory: '384Mi', memoryLimit: '768Mi' },
   },
-  // The API replicas take webhooks and serve screenshots; Chromium runs in signals-screenshots.
+  // The API replicas take webhooks and serve screenshots; Chromium runs in signals-workers.
   signals: {
-    env: { TRADING_URL: 'http://trading:4006/graphql', SCREENSHOT_DIR, SCREENSHOT_WORKERS: 'false' },
+    env: { TRADING_URL: 'http://trading:4006/graphql', SCREENSHOT_DIR },
     config: { PUBLIC_BASE_URL: 'SIGNALS_PUBLIC_BASE_URL', TRUSTED_PROXIES: 'SIGNALS_TRUSTED_PROXIES' },
     secrets: { SCREENSHOT_URL_SECRET: 'SCREENSHOT_URL_SECRET', SECRETS_KEYS: 'SIGNALS_SECRETS_KEYS' },
     publicPaths: ['/webhook/u/', '/screenshots/'],
@@ -73,18 +75,17 @@ const EXTRA: Record<string, Partial<Workload>> = {
 };
 
 /**
- * The same signals process with its screenshot workers on, outside the Service: Chromium's CPU and
- * memory never share a pod with the webhook's answers, and it scales on its own. It still serves
- * HTTP, because its Chromium loads the chart pages from it.
+ * Subgraphs whose workers (event consumers, queues, background loops) run in a Deployment of their
+ * own, `<name>-workers` with `--workers-only`, outside the Service: they scale on their own load and
+ * never take CPU from the pods answering GraphQL and webhooks, which run with `--api-only`. Users
+ * and catalog run both in one process: users consumes one rare event, catalog none.
  */
-const SCREENSHOT_WORKERS: Partial<Workload> = {
-  name: 'signals-screenshots',
-  env: { ...EXTRA.signals!.env, SCREENSHOT_WORKERS: 'true' },
-  publicPaths: [],
-  service: false,
-  chromium: true,
-  resources: { cpu: '500m', memory: '1Gi', memoryLimit: '2Gi' },
-  maxReplicas: 4,
+const SPLIT = new Set(['orders', 'payments', 'inventory', 'trading', 'portfolio', 'signals', 'analytics']);
+
+/** What a workers Deployment needs beyond its subgraph's. */
+const WORKERS_EXTRA: Record<string, Partial<Workload>> = {
+  // Chromium takes the screenshots; it loads the chart pages from its own process's HTTP server.
+  signals: { chromium: true, resources: { cpu: '500m', memory: '1Gi', memoryLimit: '2Gi' }, maxReplicas: 4 },
 };
 
 function workloads(): Workload[] {
@@ -92,6 +93,7 @@ function workloads(): Workload[] {
     name: extra.name ?? name,
     port,
     main,
+    roleFlag: extra.roleFlag ?? null,
     env: { ...extra.env },
     config: { ...extra.config },
     secrets: { DATABASE_URL: `DATABASE_URL_${name.toUpperCase()}`, REDIS_URL: 'REDIS_URL', ...extra.secrets },
@@ -105,12 +107,15 @@ function workloads(): Workload[] {
   });
   const subgraphs = SUBGRAPH_PROCESSES.flatMap((process) => {
     const extra = EXTRA[process.name] ?? {};
-    return process.name === 'signals' ? [subgraph(process, extra), subgraph(process, { ...extra, ...SCREENSHOT_WORKERS, screenshots: true })] : [subgraph(process, extra)];
+    if (!SPLIT.has(process.name)) return [subgraph(process, extra)];
+    const workers = { ...extra, name: `${process.name}-workers`, roleFlag: '--workers-only', publicPaths: [], service: false, ...WORKERS_EXTRA[process.name] };
+    return [subgraph(process, { ...extra, roleFlag: '--api-only' }), subgraph(process, workers)];
   });
   const router: Workload = {
     name: 'router',
     port: ROUTER_PORT,
     main: 'router/src/main.ts',
+    roleFlag: null,
     env: Object.fromEntries(SUBGRAPH_PROCESSES.map(({ name, port }) => [`SUBGRAPH_URL_${name.toUpperCase()}`, `http://${name}:${port}/graphql`])),
     config: {},
     secrets: { REDIS_URL: 'REDIS_URL' },
@@ -167,7 +172,7 @@ function deployment(workload: Workload): object {
             {
               name,
               image: IMAGE,
-              args: [workload.main],
+              args: [workload.main, ...(workload.roleFlag ? [workload.roleFlag] : [])],
               ports: [{ name: 'http', containerPort: port }],
               envFrom: [{ configMapRef: { name: CONFIG_NAME } }],
               env: [

@@ -12,6 +12,7 @@ import { readPortfolioConfig } from '../../subgraphs/portfolio/src/config';
 import { readSignalsConfig } from '../../subgraphs/signals/src/config';
 import { readTradingConfig } from '../../subgraphs/trading/src/config';
 import { readUsersConfig } from '../../subgraphs/users/src/config';
+import { processRole, type ProcessRole } from '../../subgraphs/kit/src/role';
 import { CONFIG_NAME, MANIFEST_PATH, renderManifests, SECRET_NAME } from '../k8s';
 import { ROOT, SUBGRAPH_PROCESSES } from '../stack';
 
@@ -120,17 +121,31 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     }
   });
 
-  it('run Chromium only in the screenshot workers, outside the Service that takes the webhooks', () => {
-    const signals = ofKind('Deployment').filter((deployment) => processOf(deployment) === 'signals');
-    const byName = new Map(signals.map((deployment) => [deployment.metadata.name, deployment]));
-    expect([...byName.keys()].sort()).toEqual(['signals', 'signals-screenshots']);
-    const workersOf = (name: string) => readSignalsConfig(environmentOf(byName.get(name)!)).screenshots.workers;
-    expect([workersOf('signals'), workersOf('signals-screenshots')]).toEqual([false, true]);
-    const mounts = (name: string) => byName.get(name)!.spec.template.spec.containers[0].volumeMounts.map((volume: { mountPath: string }) => volume.mountPath);
-    expect(mounts('signals-screenshots')).toEqual(expect.arrayContaining(['/dev/shm', '/data/screenshots']));
+  /** The role a Deployment's arguments give its process, as the process reads them. */
+  const roleOf = (deployment: K8sObject): ProcessRole => processRole((deployment.spec.template.spec.containers[0].args as string[]).slice(1));
+
+  it('run the workers of busy subgraphs in Deployments of their own, outside the Services, and Chromium only there', () => {
+    const deployments = ofKind('Deployment');
+    const roles = Object.fromEntries(deployments.map((deployment) => [deployment.metadata.name, roleOf(deployment)]));
+    const split = ['orders', 'payments', 'inventory', 'trading', 'portfolio', 'signals', 'analytics'];
+    expect(roles).toEqual({
+      router: 'all',
+      users: 'all',
+      catalog: 'all',
+      ...Object.fromEntries(split.flatMap((name) => [[name, 'api'], [`${name}-workers`, 'workers']])),
+    });
+    for (const name of split) expect(processOf(deployments.find((deployment) => deployment.metadata.name === `${name}-workers`)!)).toBe(name);
+    const services = ofKind('Service').map((service) => service.metadata.name);
+    expect(services.sort()).toEqual(deployments.filter((deployment) => roleOf(deployment) !== 'workers').map((deployment) => deployment.metadata.name).sort());
+
+    const mounts = (name: string) =>
+      deployments.find((deployment) => deployment.metadata.name === name)!.spec.template.spec.containers[0].volumeMounts.map((volume: { mountPath: string }) => volume.mountPath);
+    const chromium = deployments.filter((deployment) => mounts(deployment.metadata.name).includes('/dev/shm')).map((deployment) => deployment.metadata.name);
+    expect(chromium).toEqual(['signals-workers']);
+    expect(readSignalsConfig(environmentOf(deployments.find((deployment) => deployment.metadata.name === 'signals-workers')!)).screenshots.workers).toBe(true);
+    // The workers write the PNGs that the API pods serve.
+    expect(mounts('signals-workers')).toContain('/data/screenshots');
     expect(mounts('signals')).toContain('/data/screenshots');
-    expect(mounts('signals')).not.toContain('/dev/shm');
-    expect(ofKind('Service').map((service) => service.metadata.name)).not.toContain('signals-screenshots');
   });
 
   it('wire the router to every subgraph\'s Service, and each Service, autoscaler and budget to its Deployment', () => {
@@ -144,7 +159,7 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     }
     for (const [name, service] of services) {
       const pod = deployments.get(name)!.spec.template;
-      // A Service selects one Deployment's pods only (the screenshot workers stay out of signals').
+      // A Service selects one Deployment's pods only (workers stay out of their API's Service).
       for (const [other, deployment] of deployments) if (other !== name) expect(deployment.spec.template.metadata.labels).not.toMatchObject(service.spec.selector);
       expect(pod.metadata.labels).toMatchObject(service.spec.selector);
       expect(pod.spec.containers[0].ports.map((port: { name: string }) => port.name)).toContain(service.spec.ports[0].targetPort);
@@ -170,7 +185,6 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     const signals = ofKind('Deployment').find((deployment) => deployment.metadata.name === 'signals')!;
     const mount = signals.spec.template.spec.containers[0].volumeMounts.find((volume: { name: string }) => volume.name === 'screenshots');
     expect(mount.mountPath).toBe(readSignalsConfig(environmentOf(signals)).screenshots.dir);
-    expect(ofKind('Service')).toHaveLength(ofKind('Deployment').length - 1);
   });
 });
 

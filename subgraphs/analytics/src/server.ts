@@ -5,6 +5,7 @@ import {
   remoteKeys,
   type Logger,
   type MikroORM,
+  type RoleDeps,
   type SubgraphServer,
   type TokenVerifier,
 } from '../../kit/src';
@@ -14,7 +15,7 @@ import { createAnalyticsEventHandlers } from './events';
 import { analyticsEntities, analyticsMigrations } from './mikro-orm.config';
 import { buildAnalyticsSchema } from './schema';
 
-export interface AnalyticsServerDeps {
+export interface AnalyticsServerDeps extends RoleDeps {
   config: AnalyticsConfig;
   log: Logger;
   verifyToken?: TokenVerifier;
@@ -71,6 +72,7 @@ export async function createAnalyticsServer(deps: AnalyticsServerDeps): Promise<
       orm,
       log,
       verifyToken: deps.verifyToken ?? createTokenVerifier(remoteKeys(config.jwksUrl)),
+      api: deps.api,
       readiness: redisProbe
         ? {
             redis: async () => {

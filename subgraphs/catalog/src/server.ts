@@ -1,4 +1,4 @@
-import { createSubgraphServer, createTokenVerifier, openOrm, remoteKeys, type Logger, type MikroORM, type SubgraphServer, type TokenVerifier } from '../../kit/src';
+import { createSubgraphServer, createTokenVerifier, openOrm, remoteKeys, type Logger, type MikroORM, type RoleDeps, type SubgraphServer, type TokenVerifier } from '../../kit/src';
 import type { CatalogConfig } from './config';
 import { catalogEntities, catalogMigrations } from './mikro-orm.config';
 import { buildCatalogSchema } from './schema';
@@ -12,7 +12,7 @@ export interface CatalogServer extends SubgraphServer {
  * Builds the catalog server from injected dependencies; reads no environment. Opens the ORM
  * (creating and migrating the database), which `close()` shuts again.
  */
-export async function createCatalogServer(deps: { config: CatalogConfig; log: Logger; verifyToken?: TokenVerifier }): Promise<CatalogServer> {
+export async function createCatalogServer(deps: { config: CatalogConfig; log: Logger; verifyToken?: TokenVerifier } & Pick<RoleDeps, 'api'>): Promise<CatalogServer> {
   const { config, log } = deps;
   const schema = await buildCatalogSchema();
   const orm = await openOrm({ databaseUrl: config.databaseUrl, entities: catalogEntities, migrations: catalogMigrations, poolSize: config.databasePoolSize });
@@ -23,6 +23,7 @@ export async function createCatalogServer(deps: { config: CatalogConfig; log: Lo
       orm,
       log,
       verifyToken: deps.verifyToken ?? createTokenVerifier(remoteKeys(config.jwksUrl)),
+      api: deps.api,
       // Catalog consumes nothing; the relay publishes ProductChanged.
       events: config.eventsEnabled ? { redis: config.redisUrl, prefix: config.eventsPrefix } : undefined,
     });

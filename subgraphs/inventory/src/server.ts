@@ -6,6 +6,7 @@ import {
   remoteKeys,
   type Logger,
   type MikroORM,
+  type RoleDeps,
   type SubgraphServer,
   type TokenVerifier,
 } from '../../kit/src';
@@ -20,13 +21,13 @@ import { createReturnEventHandlers } from './returns/restock.events';
 import { RestockService } from './returns/restock.service';
 import { buildInventorySchema } from './schema';
 
-export interface InventoryServerDeps {
+export interface InventoryServerDeps extends RoleDeps {
   config: InventoryConfig;
   log: Logger;
   verifyToken?: TokenVerifier;
   /** Redis of the event queues and the reservation expiry queue. Default `config.redisUrl`. */
   redis?: RedisTarget;
-  /** Run the outbox relay, the event consumer and the expiry worker (and its sweep). Default `config.eventsEnabled`. */
+  /** Run the event consumer and the expiry worker (and its sweep). Default `config.eventsEnabled`. */
   workers?: boolean;
   /** BullMQ key prefix of every queue the server uses (tests give a unique one). Default `config.eventsPrefix`. */
   prefix?: string;
@@ -47,10 +48,10 @@ export interface InventoryServer extends SubgraphServer {
 }
 
 /**
- * Builds the inventory subgraph from injected dependencies; reads no environment. With workers on
- * (the default) it also runs, through the kit, the outbox relay (source `inventory`) and the consumer
- * of `events-inventory` (OrderPlaced, OrderConfirmed, OrderCancelled, ReturnApproved), plus the reservation expiry
- * worker; `close()` stops them all before the ORM closes.
+ * Builds the inventory subgraph from injected dependencies; reads no environment. With events
+ * enabled it runs, through the kit, the outbox relay (source `inventory`); with workers, also the
+ * consumer of `events-inventory` (OrderPlaced, OrderConfirmed, OrderCancelled, ReturnApproved) and
+ * the reservation expiry worker. `close()` stops them all before the ORM closes.
  */
 export async function createInventoryServer(deps: InventoryServerDeps): Promise<InventoryServer> {
   const { config, log } = deps;
@@ -74,7 +75,7 @@ export async function createInventoryServer(deps: InventoryServerDeps): Promise<
   let expiryWorker: Worker<Partial<ExpiryJobData>, ExpiryJobResult> | null = null;
   let sweepScheduled: Promise<void> | undefined;
   // Its own small connection, so /ready reports Redis as it is now (the workers' connections reconnect silently).
-  const redisProbe = workersEnabled ? createRedisClient(redis, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 }) : null;
+  const redisProbe = config.eventsEnabled || workersEnabled ? createRedisClient(redis, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 }) : null;
   redisProbe?.on('error', () => undefined);
 
   // The kit closes the consumer and the relay first; an OrderPlaced in progress still schedules its expiry job.
@@ -100,8 +101,11 @@ export async function createInventoryServer(deps: InventoryServerDeps): Promise<
       orm,
       log,
       verifyToken: deps.verifyToken ?? createTokenVerifier(remoteKeys(config.jwksUrl)),
+      api: deps.api,
       // Routes are the kit's EVENT_ROUTES, which send ReservationExpired to orders (and analytics).
-      events: workersEnabled ? { redis, prefix, handlers: eventHandlers, concurrency: config.eventsConcurrency, batchSize: config.eventsBatchSize } : undefined,
+      events: config.eventsEnabled
+        ? { redis, prefix, handlers: workersEnabled ? eventHandlers : undefined, concurrency: config.eventsConcurrency, batchSize: config.eventsBatchSize }
+        : undefined,
       readiness: redisProbe
         ? {
             redis: async () => {

@@ -50,10 +50,11 @@ describe('inventory subgraph', () => {
       DATABASE_URL: database.url,
       NODE_ENV: 'test',
       LOG_LEVEL: 'silent',
+      EVENTS_ENABLED: 'false',
       LOW_STOCK_DEFAULT_THRESHOLD: String(DEFAULT_THRESHOLD),
     });
     // Reservations and their queues are tested in reservation*.int.test.ts.
-    server = await createInventoryServer({ config, log: createLogger('inventory-test', 'silent'), verifyToken: createTokenVerifier(issuer.keys), workers: false });
+    server = await createInventoryServer({ config, log: createLogger('inventory-test', 'silent'), verifyToken: createTokenVerifier(issuer.keys) });
     url = await server.listen(0);
     admin = await issuer.sign('admin-1', 'ADMIN');
     customer = await issuer.sign('customer-1', 'CUSTOMER');

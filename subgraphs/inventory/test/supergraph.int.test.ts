@@ -42,10 +42,9 @@ describe('inventory behind the gateway', () => {
   beforeAll(async () => {
     const issuer = await TestIssuer.create();
     inventory = await createInventoryServer({
-      config: readInventoryConfig({ DATABASE_URL: database.url, NODE_ENV: 'test', LOG_LEVEL: 'silent' }),
+      config: readInventoryConfig({ DATABASE_URL: database.url, NODE_ENV: 'test', LOG_LEVEL: 'silent', EVENTS_ENABLED: 'false' }),
       log: createLogger('inventory-test', 'silent'),
       verifyToken: createTokenVerifier(issuer.keys),
-      workers: false,
     });
     inventoryUrl = await inventory.listen(0);
     const admin = await issuer.sign('admin-1', 'ADMIN');

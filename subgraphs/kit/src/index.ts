@@ -18,3 +18,4 @@ export * from './cursor';
 export * from './batcher';
 export * from './rate-limit';
 export * from './queue-depth';
+export * from './role';

@@ -48,7 +48,10 @@ export interface SubgraphServerOptions {
   readiness?: Record<string, () => Promise<unknown>>;
   /** Extra figures `/health` reports next to its status (e.g. a work queue's length); must settle within two seconds. */
   health?: () => Promise<Record<string, unknown>>;
+  /** Served whatever `api` says: a `--workers-only` process passes only the routes its workers need. */
   routes?: Route[];
+  /** Serve GraphQL (HTTP and graphql-ws) on `/graphql`. Default true; false in a `--workers-only` process. */
+  api?: boolean;
   /** Runs the subgraph's outbox relay, and its event consumer when handlers are given; stopped by close(). */
   events?: { redis: RedisTarget; prefix?: string; handlers?: EventHandlers; concurrency?: number; batchSize?: number };
   /** Closes what the subgraph owns besides HTTP, events and the ORM (queues, Redis). */
@@ -189,7 +192,8 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
     };
   };
 
-  const apollo = new ApolloServer<RequestContext>({
+  const api = options.api ?? true;
+  const apollo = api ? new ApolloServer<RequestContext>({
     schema,
     introspection: true,
     csrfPrevention: true,
@@ -199,11 +203,10 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
     includeStacktraceInErrorResponses: false,
     formatError: maskError,
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), loggingPlugin(metrics), apiKeyScopePlugin],
-  });
-  await apollo.start();
+  }) : null;
+  await apollo?.start();
 
-  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
-  const wsCleanup = useServer<{ authorization?: string; requestId?: string }, { viewer: Viewer | null }>(
+  const wsCleanup = apollo ? useServer<{ authorization?: string; requestId?: string }, { viewer: Viewer | null }>(
     {
       schema,
       onConnect: async (ctx) => {
@@ -220,15 +223,15 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
         return Symbol.asyncIterator in result ? counted(result as AsyncGenerator<ExecutionResult>, metrics.subscriptions) : result;
       },
     },
-    wsServer,
-  );
+    new WebSocketServer({ server: httpServer, path: '/graphql' }),
+  ) : null;
 
   const routes = options.routes ?? [];
   const eventing = options.events
     ? await startEventing({ orm, log, subgraph: name, metrics: metrics.registry, ...options.events })
     : null;
 
-  async function graphqlRoute(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<void> {
+  async function graphqlRoute(apollo: ApolloServer<RequestContext>, req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<void> {
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
@@ -282,9 +285,9 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
     const url = new URL(req.url ?? '/', 'http://localhost');
     let route = 'unknown';
     const run = async (): Promise<void> => {
-      if (url.pathname === '/graphql') {
+      if (apollo && url.pathname === '/graphql') {
         route = 'graphql';
-        return graphqlRoute(req, res, url, requestId);
+        return graphqlRoute(apollo, req, res, url, requestId);
       }
       if (req.method === 'GET' && url.pathname === '/health') {
         route = 'health';
@@ -356,8 +359,8 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
     async close() {
       if (closed) return;
       closed = true;
-      await wsCleanup.dispose();
-      await apollo.stop();
+      await wsCleanup?.dispose();
+      await apollo?.stop();
       if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
       await eventing?.close();
       await options.onClose?.();

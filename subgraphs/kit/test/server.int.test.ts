@@ -1,3 +1,4 @@
+import WebSocket from 'ws';
 import { createLogger, createSubgraphServer, createTokenVerifier, buildFederatedSchema, openOrm, printFederatedSdl, sendJson, type SubgraphServer } from '../src';
 import { graphqlRequest, testDatabaseUrl, TestIssuer } from '../src/testing';
 import { CreateNoteTable, NoteEntity, noteReferences, NoteResolver } from './fixture/note';
@@ -100,5 +101,50 @@ describe('subgraph server factory', () => {
   it('answers malformed JSON with 400', async () => {
     const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{nope' });
     expect(response.status).toBe(400);
+  });
+});
+
+describe('subgraph server without the API (--workers-only)', () => {
+  const database = testDatabaseUrl('kit_workers');
+  let server: SubgraphServer;
+  let base: string;
+
+  beforeAll(async () => {
+    const issuer = await TestIssuer.create();
+    const orm = await openOrm({ databaseUrl: database.url, entities: [NoteEntity], migrations: [{ name: 'CreateNoteTable', class: CreateNoteTable }] });
+    server = await createSubgraphServer({
+      name: 'kit',
+      schema: await buildFederatedSchema({ resolvers: [NoteResolver] }, noteReferences),
+      orm,
+      log: createLogger('kit', 'silent'),
+      verifyToken: createTokenVerifier(issuer.keys),
+      api: false,
+      routes: [{ method: 'GET', path: '/chart', handle: ({ res }) => sendJson(res, 200, { chart: true }) }],
+    });
+    base = (await server.listen(0)).replace('/graphql', '');
+  });
+
+  afterAll(async () => {
+    await server.close();
+    await database.drop();
+  });
+
+  it('answers /graphql over HTTP and WebSocket with nothing', async () => {
+    const http = await fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
+    expect(http.status).toBe(404);
+    const socket = new WebSocket(`${base.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
+    const outcome = await new Promise<string>((resolve) => {
+      socket.once('open', () => resolve('open'));
+      socket.once('error', () => resolve('refused'));
+    });
+    expect(outcome).toBe('refused');
+    socket.terminate();
+  });
+
+  it('still serves health, readiness, metrics and the routes it is given', async () => {
+    expect(await (await fetch(`${base}/health`)).json()).toMatchObject({ status: 'ok', service: 'kit' });
+    expect(await (await fetch(`${base}/ready`)).json()).toMatchObject({ status: 'ready', checks: { database: 'ok' } });
+    expect((await fetch(`${base}/metrics`)).status).toBe(200);
+    expect(await (await fetch(`${base}/chart`)).json()).toEqual({ chart: true });
   });
 });

@@ -5,6 +5,7 @@ import {
   remoteKeys,
   type Logger,
   type MikroORM,
+  type RoleDeps,
   type SubgraphServer,
   type TokenVerifier,
 } from '../../kit/src';
@@ -23,8 +24,9 @@ export interface OrdersServer extends SubgraphServer {
   /** The event handlers by type, bound to this server's saga metrics (tests call them directly). */
   handlers: EventHandlers;
   sagaMetrics: SagaMetrics;
-  /** Running when `config.eventsEnabled`; stopped by `close()` before the ORM closes. */
+  /** Running with workers; stopped by `close()` before the ORM closes. */
   consumer: EventConsumer | null;
+  /** Running when `config.eventsEnabled`, whatever the role; stopped by `close()`. */
   relay: OutboxRelay | null;
   /** The Redis pub/sub of `orderUpdated`; closed by `close()`. */
   pubsub: RedisPubSub;
@@ -35,9 +37,10 @@ export interface OrdersServer extends SubgraphServer {
 /**
  * Builds the orders subgraph from injected dependencies; reads no environment. Opens the ORM
  * (creating and migrating the database) and the Redis pub/sub of `orderUpdated` and, when events
- * are enabled, starts the consumer of `events-orders` and the relay publishing this subgraph's outbox.
+ * are enabled, starts the relay publishing this subgraph's outbox and, with workers (default
+ * `config.eventsEnabled`), the consumer of `events-orders`.
  */
-export async function createOrdersServer(deps: { config: OrdersConfig; log: Logger; verifyToken?: TokenVerifier }): Promise<OrdersServer> {
+export async function createOrdersServer(deps: { config: OrdersConfig; log: Logger; verifyToken?: TokenVerifier } & RoleDeps): Promise<OrdersServer> {
   const { config, log } = deps;
   const orm = await openOrm({ databaseUrl: config.databaseUrl, entities: ordersEntities, migrations: ordersMigrations, poolSize: config.databasePoolSize });
   let consumer: EventConsumer | null = null;
@@ -70,13 +73,16 @@ export async function createOrdersServer(deps: { config: OrdersConfig; log: Logg
       orm,
       log,
       verifyToken: deps.verifyToken ?? createTokenVerifier(remoteKeys(config.jwksUrl)),
+      api: deps.api,
       readiness: { redis: () => connected.then(() => pubsub.ping()) },
       onClose: stopEvents,
     });
     registerSagaMetrics(server.metrics.registry, sagaMetrics);
-    if (config.eventsEnabled) {
-      const events = { orm, redis: config.redisUrl, log, prefix: config.eventsPrefix, metrics: server.metrics.registry };
+    const events = { orm, redis: config.redisUrl, log, prefix: config.eventsPrefix, metrics: server.metrics.registry };
+    if (deps.workers ?? config.eventsEnabled) {
       consumer = createEventConsumer({ ...events, subgraph: config.name, handlers, concurrency: config.eventsConcurrency, batchSize: config.eventsBatchSize });
+    }
+    if (config.eventsEnabled) {
       relay = createOutboxRelay({ ...events, source: config.name });
       await relay.start();
     }

@@ -11,6 +11,7 @@ import {
   type Logger,
   type MikroORM,
   type OutboxRelay,
+  type RoleDeps,
   type SubgraphServer,
   type TokenVerifier,
 } from '../../kit/src';
@@ -25,7 +26,7 @@ import { createStripeClient, StripePaymentProvider, type StripeClient } from './
 import { stripeWebhookRoute } from './payment/stripe.webhook';
 import { buildPaymentsSchema } from './schema';
 
-export interface PaymentsServerDeps {
+export interface PaymentsServerDeps extends RoleDeps {
   config: PaymentsConfig;
   log: Logger;
   verifyToken?: TokenVerifier;
@@ -40,18 +41,22 @@ export interface PaymentsServer extends SubgraphServer {
   stripe: StripeClient | null;
   /** The handlers of the events payments consumes (`PaymentRequested`, `ReturnApproved`, `OrderCancelled`), by type; tests call them directly. */
   eventHandlers: EventHandlers;
-  /** Running when `config.eventsEnabled`; stopped by `close()` before the ORM closes. */
+  /** Running with workers; stopped by `close()` before the ORM closes. */
   consumer: EventConsumer | null;
+  /** Running when `config.eventsEnabled`, whatever the role. */
   relay: OutboxRelay | null;
 }
 
 /**
  * Builds the payments subgraph from injected dependencies; reads no environment. Opens the ORM
  * (creating and migrating the database), serves `POST /webhooks/stripe` when Stripe is configured
- * and, when events are enabled, consumes `events-payments` and relays this subgraph's outbox.
+ * and, when events are enabled, relays this subgraph's outbox and, with workers (default
+ * `config.eventsEnabled`), consumes `events-payments` and asks again for stalled charges.
  */
 export async function createPaymentsServer(deps: PaymentsServerDeps): Promise<PaymentsServer> {
   const { config, log } = deps;
+  const api = deps.api ?? true;
+  const workers = deps.workers ?? config.eventsEnabled;
   const stripe = config.stripe ? createStripeClient(config.stripe) : null;
   const provider: PaymentProvider = stripe ? new StripePaymentProvider(stripe) : new DevPaymentProvider();
   if (!stripe && config.env === 'production') log.warn('STRIPE_SECRET_KEY is not set: the development payment provider settles every payment without charging anyone');
@@ -81,7 +86,8 @@ export async function createPaymentsServer(deps: PaymentsServerDeps): Promise<Pa
       orm,
       log,
       verifyToken: deps.verifyToken ?? createTokenVerifier(remoteKeys(config.jwksUrl)),
-      routes: stripe && config.stripe ? [stripeWebhookRoute({ stripe, webhookSecret: config.stripe.webhookSecret, orm, service })] : [],
+      api,
+      routes: api && stripe && config.stripe ? [stripeWebhookRoute({ stripe, webhookSecret: config.stripe.webhookSecret, orm, service })] : [],
       readiness: redisProbe
         ? {
             redis: async () => {
@@ -99,12 +105,14 @@ export async function createPaymentsServer(deps: PaymentsServerDeps): Promise<Pa
         redis: config.redisUrl,
         subgraph: config.name,
         log,
-        handlers: eventHandlers,
+        handlers: workers ? eventHandlers : undefined,
         prefix: config.eventsPrefix,
         concurrency: config.eventsConcurrency,
         // No batchSize: a batch runs its after-commit work one event after another, and for PaymentRequested that is a call to the provider.
         metrics: server.metrics.registry,
       });
+    }
+    if (workers) {
       // Charges, refunds and PaymentIntent cancellations lost to a provider outage or a stopped process are asked for again.
       chargeSweep = setInterval(
         () => {

@@ -6,6 +6,7 @@ import {
   remoteKeys,
   type Logger,
   type MikroORM,
+  type RoleDeps,
   type SubgraphServer,
   type TokenVerifier,
 } from '../../kit/src';
@@ -24,7 +25,7 @@ import { SnapshotJobs } from './snapshot/snapshot.jobs';
 import type { SnapshotService } from './snapshot/snapshot.service';
 import { TargetAllocationEntity } from './target/target.entity';
 
-export interface PortfolioServerDeps {
+export interface PortfolioServerDeps extends RoleDeps {
   config: PortfolioConfig;
   log: Logger;
   verifyToken?: TokenVerifier;
@@ -104,6 +105,7 @@ export async function createPortfolioServer(deps: PortfolioServerDeps): Promise<
       orm,
       log,
       verifyToken: deps.verifyToken ?? createTokenVerifier(remoteKeys(config.jwksUrl)),
+      api: deps.api,
       readiness: { redis: () => connected.then(() => pubsub.ping()) },
       onClose: stop,
     });

@@ -8,7 +8,7 @@ import { EndpointResolver } from './endpoint/endpoint.resolver';
 import { EndpointService } from './endpoint/endpoint.service';
 import { InstrumentSignalsResolver } from './instrument/instrument.resolver';
 import { instrumentReferences } from './instrument/instrument.reference';
-import type { OutcomeWatcher } from './outcome/outcome.watcher';
+import type { SignalWatchList } from './outcome/outcome.watcher';
 import type { Plan } from './plan/plan';
 import { signalReferences } from './signal/signal.reference';
 import { bindSignalUpdates, SignalResolver } from './signal/signal.resolver';
@@ -28,7 +28,7 @@ export interface SignalsSchemaOptions {
   updates: SignalUpdates;
   /** Signs screenshot URLs (the screenshot service's); none when printing SDL. */
   signedUrl: ((file: string) => string) | null;
-  watcher: Pick<OutcomeWatcher, 'watchSignal' | 'forget'> | null;
+  watcher: SignalWatchList;
   /** Seals TradingView session cookies (SECRETS_KEYS); none when printing SDL. */
   secretsKeyring: CredentialKeyring | null;
 }

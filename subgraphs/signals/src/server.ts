@@ -22,7 +22,7 @@ import { IngestService } from './ingest/ingest.service';
 import { IngestStore } from './ingest/ingest.store';
 import { webhookRoute } from './ingest/webhook.route';
 import { signalsEntities, signalsMigrations } from './mikro-orm.config';
-import { OutcomeWatcher } from './outcome/outcome.watcher';
+import { OutcomeWatcher, WatchAnnouncer } from './outcome/outcome.watcher';
 import { planEventHandlers } from './plan/plan.events';
 import { buildSignalsSchemaWithServices } from './schema';
 import { createScreenshotService, createTradingCandleSource, type ScreenshotService } from './screenshots';
@@ -37,10 +37,15 @@ export interface SignalsServerDeps {
   log: Logger;
   verifyToken?: TokenVerifier;
   /**
-   * Run the event relay and consumer (PlanChanged), the outcome watcher, the screenshot worker
-   * (unless SCREENSHOT_WORKERS=false) and the maintenance sweep. Default `config.eventsEnabled`.
+   * Run the event consumer (PlanChanged), the outcome watcher, the screenshot worker (unless
+   * SCREENSHOT_WORKERS=false) and the maintenance sweep. Default `config.eventsEnabled`.
    */
   workers?: boolean;
+  /**
+   * Serve GraphQL and the webhook. Default true; false (`--workers-only`) serves only the chart
+   * page Chromium loads (and /health, /ready, /metrics).
+   */
+  api?: boolean;
 }
 
 export interface SignalsServer extends SubgraphServer {
@@ -53,7 +58,7 @@ export interface SignalsServer extends SubgraphServer {
   signals: SignalService;
   ingest: IngestService;
   screenshots: ScreenshotService;
-  /** Judges open signals against price ticks; null with workers off. */
+  /** Judges open signals against price ticks; null with workers off (new signals are announced to the workers' watchers). */
   watcher: OutcomeWatcher | null;
   /** The handlers of the events signals consumes (PlanChanged), by type; tests call them directly. */
   eventHandlers: EventHandlers;
@@ -92,6 +97,7 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
   const log = deps.log.child({}, { redact: { paths: [...SECRET_LOG_PATHS, ...TRADINGVIEW_LOG_PATHS], censor: '[redacted]' } });
   const keyring = config.secretsKeyring;
   const workers = deps.workers ?? config.eventsEnabled;
+  const api = deps.api ?? true;
   const orm = await openOrm({ databaseUrl: config.databaseUrl, entities: signalsEntities, migrations: signalsMigrations, poolSize: config.databasePoolSize });
   const pubsub = createRedisPubSub({ redisUrl: config.redisUrl, prefix: config.pubsubPrefix, log });
   const connected = pubsub.ready();
@@ -102,6 +108,7 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
   rateRedis.on('error', (error) => log.debug({ err: error }, 'rate limit redis error'));
   const updates = new SignalUpdates(pubsub, log.child({ component: 'signal-updates' }));
   const watcher = workers ? new OutcomeWatcher({ orm, pubsub, updates, log: log.child({ component: 'outcome-watcher' }) }) : null;
+  const watchList = watcher ?? new WatchAnnouncer(pubsub);
   const shots = config.screenshots;
   const screenshotMetrics = new Registry();
   let server: SubgraphServer | undefined;
@@ -163,7 +170,7 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
       quotas: config.quotas,
       updates,
       signedUrl: (file) => screenshots.signedUrl(file),
-      watcher,
+      watcher: watchList,
       secretsKeyring: keyring,
     });
     const limiter = new FixedWindowRateLimiter(rateRedis, config.rateLimit, log.child({ component: 'rate-limit' }), 'mercado:signals:rate:');
@@ -175,7 +182,7 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
       log: log.child({ component: 'webhook' }),
       rateLimit: (tokenHashHex) => limiter.hit(tokenHashHex),
       enqueueScreenshot: (request) => screenshots.enqueue(request),
-      watcher,
+      watcher: watchList,
     });
     server = await createSubgraphServer({
       name: config.name,
@@ -183,8 +190,11 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
       orm,
       log,
       verifyToken: deps.verifyToken ?? createTokenVerifier(remoteKeys(config.jwksUrl)),
-      routes: [webhookRoute({ ingest, trustedProxies: config.trustedProxies }), ...screenshots.routes],
-      events: workers ? { redis: config.redisUrl, prefix: config.eventsPrefix, handlers: planEventHandlers, concurrency: config.eventsConcurrency, batchSize: config.eventsBatchSize } : undefined,
+      api,
+      routes: api ? [webhookRoute({ ingest, trustedProxies: config.trustedProxies }), ...screenshots.routes] : screenshots.chartRoutes,
+      events: config.eventsEnabled
+        ? { redis: config.redisUrl, prefix: config.eventsPrefix, handlers: workers ? planEventHandlers : undefined, concurrency: config.eventsConcurrency, batchSize: config.eventsBatchSize }
+        : undefined,
       readiness: { redis: () => connected.then(() => pubsub.ping()) },
       health: async () => {
         const stats = await screenshots.stats();

@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { Queue } from 'bullmq';
 import pino from 'pino';
@@ -10,7 +8,7 @@ import { parseKeyring } from '../../kit/src/secrets';
 import { SCREENSHOT_QUEUE } from '../src/screenshots';
 import { openSessionCookies } from '../src/tradingview/session.cookies';
 import { buyAlert, errorCode, SIGNAL, startSignals, type SignalsHarness } from './support/harness';
-import { colorCounts, decodePng, eventually, STAND_IN_COLOR, startTradingViewStandIn } from './support/screenshots';
+import { colorCounts, decodePng, eventually, STAND_IN_COLOR, startFakeTrading, startTradingViewStandIn } from './support/screenshots';
 
 jest.setTimeout(90_000);
 
@@ -27,34 +25,6 @@ const SET = `mutation($input: SetTradingViewSessionInput!) { setTradingViewSessi
 const CLEAR = `mutation { clearTradingViewSession { ${SESSION_FIELDS} } }`;
 const READ = `query { tradingViewSession { ${SESSION_FIELDS} } }`;
 const NOT_CONNECTED = { connected: false, updatedAt: null, defaultChartId: null, cookieNames: [] };
-
-/** The trading subgraph's `candles` query, answered with hourly-ish candles up to now so our chart draws. */
-async function startFakeTrading(): Promise<{ url: string; close(): Promise<void> }> {
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      const end = Math.floor(Date.now() / 900_000) * 900_000;
-      const candles = Array.from({ length: 120 }, (_, i) => ({
-        openTime: new Date(end - (119 - i) * 900_000).toISOString(),
-        open: '67000',
-        high: `${67100 + (i % 5) * 20}`,
-        low: '66900',
-        close: i % 2 ? '67050' : '66980',
-        volume: '3',
-      }));
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: { candles } }));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 describe('TradingView sessions: stored sealed, used for screenshots of the user\'s own chart', () => {
   const keys = key('test');

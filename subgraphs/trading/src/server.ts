@@ -7,6 +7,7 @@ import {
   remoteKeys,
   type Logger,
   type MikroORM,
+  type RoleDeps,
   type SubgraphServer,
   type TokenVerifier,
 } from '../../kit/src';
@@ -39,14 +40,14 @@ const RELAY_WAKE_DELAY_MS = 20;
 /** The kit logger's redactions plus every field that may carry an exchange secret. */
 const TRADING_REDACT_PATHS = [...new Set([...SECRET_LOG_PATHS, 'req.headers.authorization'])];
 
-export interface TradingServerDeps {
+export interface TradingServerDeps extends RoleDeps {
   config: TradingConfig;
   log: Logger;
   verifyToken?: TokenVerifier;
   /**
    * Run the workers: the market feed (unless MARKET_FEED=off), the order engine watching prices,
-   * TWAP slices, the sync of real-exchange orders and, with EVENTS_ENABLED, the outbox relay.
-   * Default true; tests turn it off and start a feed of their own with `startMarket`.
+   * TWAP slices and the sync of real-exchange orders. Default true; tests turn it off and start a
+   * feed of their own with `startMarket`.
    */
   workers?: boolean;
   /** A feed to run instead of the configured one (e.g. ccxt pointed at a local fake exchange). */
@@ -86,9 +87,10 @@ export interface TradingServer extends SubgraphServer {
 
 /**
  * Builds the trading subgraph from injected dependencies; reads no environment. Opens the ORM
- * (creating and migrating the database) and the Redis pub/sub; with workers on it starts the
- * market feed, the order engine's watch, the TWAP worker and the exchange sync. `close()` stops
- * them, flushes the last prices, then closes pub/sub and ORM.
+ * (creating and migrating the database), the Redis pub/sub, the prices published by the feed and,
+ * with EVENTS_ENABLED, the outbox relay; with workers on it starts the market feed, the order
+ * engine's watch, the TWAP worker and the exchange sync. `close()` stops them, flushes the last
+ * prices, then closes pub/sub and ORM.
  */
 export async function createTradingServer(deps: TradingServerDeps): Promise<TradingServer> {
   const { config } = deps;
@@ -189,7 +191,8 @@ export async function createTradingServer(deps: TradingServerDeps): Promise<Trad
       log,
       // Traders place orders in bursts under one token: its signature is checked once a minute, not per order.
       verifyToken: cacheVerifiedTokens(deps.verifyToken ?? createTokenVerifier(remoteKeys(config.jwksUrl))),
-      events: workers && config.eventsEnabled ? { redis: config.redisUrl, prefix: config.eventsPrefix } : undefined,
+      api: deps.api,
+      events: config.eventsEnabled ? { redis: config.redisUrl, prefix: config.eventsPrefix } : undefined,
       readiness: { redis: () => pubsub.ping() },
       onClose: async () => {
         await stopWorkers();
@@ -220,23 +223,29 @@ export async function createTradingServer(deps: TradingServerDeps): Promise<Trad
     recorder: { get: () => recorder, enumerable: true },
     twapWorker: { get: () => twapWorker, enumerable: true },
   });
+  try {
+    // Prices published by a feed in another process (a feed here is heard directly; repeats are
+    // ignored): what market orders fill at, and what the engine's watch fires on.
+    const symbols = (await orm.em.fork().find(InstrumentEntity, {}, { fields: ['symbol'] })).map((row) => row.symbol);
+    for (const symbol of symbols) {
+      const stream = pubsub.subscribe(priceTopic(symbol))[Symbol.asyncIterator]();
+      priceStreams.push(stream);
+      void (async () => {
+        for (;;) {
+          const next = await stream.next().catch(() => ({ done: true as const, value: undefined }));
+          if (next.done) return;
+          const message = next.value as PriceMessage;
+          engine.onTick({ symbol: message.symbol, lastPrice: message.lastPrice, timestamp: Date.parse(message.updatedAt) });
+        }
+      })();
+    }
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
   if (workers) {
     try {
       await engine.start();
-      // Prices published by a feed in another replica (a feed here is heard directly; repeats are ignored).
-      const symbols = (await orm.em.fork().find(InstrumentEntity, {}, { fields: ['symbol'] })).map((row) => row.symbol);
-      for (const symbol of symbols) {
-        const stream = pubsub.subscribe(priceTopic(symbol))[Symbol.asyncIterator]();
-        priceStreams.push(stream);
-        void (async () => {
-          for (;;) {
-            const next = await stream.next().catch(() => ({ done: true as const, value: undefined }));
-            if (next.done) return;
-            const message = next.value as PriceMessage;
-            engine.onTick({ symbol: message.symbol, lastPrice: message.lastPrice, timestamp: Date.parse(message.updatedAt) });
-          }
-        })();
-      }
       twapWorker = createTwapWorker({ redis: config.redisUrl, prefix: config.eventsPrefix, log, run: (orderId, index) => engine.runTwapSlice(orderId, index) });
       stopTwapDepth = reportQueueDepth(server.metrics.registry, twapQueue.queue);
       exchangeSync = setInterval(() => {

@@ -4,6 +4,7 @@ import {
   sendJson,
   type Logger,
   type MikroORM,
+  type RoleDeps,
   type Route,
   type SubgraphServer,
   type TokenVerifier,
@@ -23,7 +24,7 @@ import { TotpService } from './totp/totp.service';
 import { userEventHandlers } from './users/user.events';
 import { UserService } from './users/user.service';
 
-export interface UsersServerDeps {
+export interface UsersServerDeps extends RoleDeps {
   config: UsersConfig;
   log: Logger;
   /** Defaults to verifying this subgraph's own tokens with its local key set. */
@@ -50,6 +51,7 @@ export async function createUsersServer(deps: UsersServerDeps): Promise<UsersSer
   const { config, log } = deps;
   const clock = deps.clock ?? systemClock;
   const production = config.env === 'production';
+  const api = deps.api ?? true;
 
   const signingKeys = await SigningKeys.create({ privateKey: config.jwtPrivateKey, keyId: config.jwtKeyId, production, log });
   let secrets: SecretBox;
@@ -86,9 +88,16 @@ export async function createUsersServer(deps: UsersServerDeps): Promise<UsersSer
       orm,
       log,
       verifyToken: deps.verifyToken ?? signingKeys.verifier(),
-      routes: [jwksRoute(signingKeys), apiKeyTokenRoute({ orm, apiKeys: services.apiKeys })],
+      api,
+      routes: api ? [jwksRoute(signingKeys), apiKeyTokenRoute({ orm, apiKeys: services.apiKeys })] : [],
       events: config.eventsEnabled
-        ? { redis: config.redisUrl, prefix: config.eventsPrefix, concurrency: config.eventsConcurrency, batchSize: config.eventsBatchSize, handlers: userEventHandlers }
+        ? {
+            redis: config.redisUrl,
+            prefix: config.eventsPrefix,
+            concurrency: config.eventsConcurrency,
+            batchSize: config.eventsBatchSize,
+            handlers: (deps.workers ?? true) ? userEventHandlers : undefined,
+          }
         : undefined,
     });
     return Object.assign(server, { orm, signingKeys });

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { SignalsConfig } from '../config';
 import { hashWebhookToken, passphraseMatches } from '../endpoint/endpoint.secrets';
 import { levelPrice, parseLevel } from '../outcome/levels';
-import type { OutcomeWatcher } from '../outcome/outcome.watcher';
+import type { SignalWatchList } from '../outcome/outcome.watcher';
 import { quotaMonth } from '../plan/plan';
 import type { ScreenshotJobData } from '../screenshots';
 import { SIGNAL_RECEIVED, type SignalReceivedData } from '../signal/signal.outbox';
@@ -27,7 +27,7 @@ export interface IngestDeps {
   rateLimit(tokenHashHex: string): Promise<RateDecision>;
   /** Queues the chart screenshot of a stored signal (after the reply). */
   enqueueScreenshot(request: ScreenshotJobData): Promise<void>;
-  watcher: Pick<OutcomeWatcher, 'watchSignal'> | null;
+  watcher: Pick<SignalWatchList, 'watchSignal'>;
 }
 
 export interface DeliveryInput {
@@ -186,7 +186,7 @@ export class IngestService {
   private async announce(endpoint: EndpointRow, rows: SignalRow[]): Promise<void> {
     for (const row of rows) {
       this.deps.updates.received(endpoint.user_id, row.id);
-      this.deps.watcher?.watchSignal({ id: row.id, userId: endpoint.user_id, symbol: row.symbol, action: row.action, price: row.price, takeProfit: row.take_profit, stopLoss: row.stop_loss });
+      this.deps.watcher.watchSignal({ id: row.id, userId: endpoint.user_id, symbol: row.symbol, action: row.action, price: row.price, takeProfit: row.take_profit, stopLoss: row.stop_loss });
     }
     await Promise.all(
       rows.map((row) =>

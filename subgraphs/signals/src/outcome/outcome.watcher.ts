@@ -13,6 +13,32 @@ export const WATCH_TOPIC = 'signal-watch';
 
 type WatchMessage = { add: Watch } | { remove: { id: string; symbol: string } };
 
+/** A signal as ingest and `markSignalResult` hand it to the watchers. */
+type WatchedSignal = { id: string; userId: string; symbol: string | null; action: string; price: string | null; takeProfit: string | null; stopLoss: string | null };
+
+/** Where ingest and `markSignalResult` say which signals to judge: an OutcomeWatcher, or a WatchAnnouncer. */
+export interface SignalWatchList {
+  watchSignal(signal: WatchedSignal): void;
+  forget(id: string, symbol: string | null): void;
+}
+
+/**
+ * The watch list of a process that judges nothing itself (`--api-only`): it only tells the
+ * watchers of the worker processes, through pub/sub.
+ */
+export class WatchAnnouncer implements SignalWatchList {
+  constructor(private readonly pubsub: Pick<RedisPubSub, 'publish'>) {}
+
+  watchSignal(signal: WatchedSignal): void {
+    const watch = watchOf(signal);
+    if (watch) this.pubsub.publish(WATCH_TOPIC, { add: watch } satisfies WatchMessage);
+  }
+
+  forget(id: string, symbol: string | null): void {
+    if (symbol) this.pubsub.publish(WATCH_TOPIC, { remove: { id, symbol } } satisfies WatchMessage);
+  }
+}
+
 export interface OutcomeWatcherOptions {
   orm: MikroORM;
   pubsub: Pick<RedisPubSub, 'publish' | 'subscribe' | 'whenSubscribed'>;
@@ -32,7 +58,7 @@ interface SymbolFeed {
  * `signalUpdated`. Every replica watches every open signal; the update only applies to a signal
  * still PENDING, so the first replica to judge it wins and the others change nothing.
  */
-export class OutcomeWatcher {
+export class OutcomeWatcher implements SignalWatchList {
   private readonly feeds = new Map<string, SymbolFeed>();
   private control: { return(): Promise<unknown> } | null = null;
   private closed = false;
@@ -66,7 +92,7 @@ export class OutcomeWatcher {
   }
 
   /** Starts judging a signal (here at once, on the other replicas through pub/sub); ignored when it cannot be judged. */
-  watchSignal(signal: { id: string; userId: string; symbol: string | null; action: string; price: string | null; takeProfit: string | null; stopLoss: string | null }): void {
+  watchSignal(signal: WatchedSignal): void {
     const watch = watchOf(signal);
     if (!watch) return;
     this.add(watch);

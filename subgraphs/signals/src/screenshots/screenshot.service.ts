@@ -117,6 +117,8 @@ export interface ScreenshotService {
   enqueue(data: ScreenshotJobData): Promise<void>;
   /** The chart page, its script bundle and signed PNGs; the subgraph server serves them. */
   routes: Route[];
+  /** The chart page and its script bundle alone: what Chromium loads from a `--workers-only` process. */
+  chartRoutes: Route[];
   /** A signed, expiring URL of a PNG (`ScreenshotResult.file`). */
   signedUrl(file: string, ttlSeconds?: number): string;
   stats(): Promise<ScreenshotStats>;
@@ -351,8 +353,10 @@ export function createScreenshotService(options: ScreenshotServiceOptions): Scre
     },
   };
 
+  const charts = chartRoutes({ signer, candles: options.candles, candleTimeoutMs: options.candleTimeoutMs ?? 5_000 });
   return {
-    routes: [...chartRoutes({ signer, candles: options.candles, candleTimeoutMs: options.candleTimeoutMs ?? 5_000 }), fileRoute],
+    routes: [...charts, fileRoute],
+    chartRoutes: charts,
 
     async enqueue(data) {
       if (!SIGNAL_ID_PATTERN.test(data.signalId)) throw badInput('signalId must be 1 to 128 letters, digits, - or _', 'signalId');

@@ -3,7 +3,7 @@ import { badInput, decodeCursor, encodeCursor, forbidden, isUuid, notFound, reco
 import type { SignalsConfig } from '../config';
 import { quotaMonth, type Plan } from '../plan/plan';
 import { UserPlanEntity } from '../plan/plan.entity';
-import type { OutcomeWatcher } from '../outcome/outcome.watcher';
+import type { SignalWatchList } from '../outcome/outcome.watcher';
 import { DEFAULT_SIGNALS_PAGE, type SignalFilter } from './signal.input';
 import { SignalEntity } from './signal.entity';
 import { SIGNAL_RESOLVED, SIGNALS_EVENT_SOURCE, type SignalResolvedData } from './signal.outbox';
@@ -17,7 +17,7 @@ export interface SignalServiceOptions {
   /** A signed URL of a screenshot file (the screenshot service's); null while none is wired (printing SDL). */
   signedUrl: ((file: string) => string) | null;
   /** Told when a manual mark opens or closes a signal; null when printing SDL. */
-  watcher: Pick<OutcomeWatcher, 'watchSignal' | 'forget'> | null;
+  watcher: SignalWatchList | null;
 }
 
 export interface PageArgs {

@@ -72,6 +72,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** Run the relay, consumer, outcome watcher and sweep (default false). */
   workers?: boolean;
+  /** Serve GraphQL and the webhook (default true; false is a `--workers-only` process). */
+  api?: boolean;
   /** Share a database with another harness (a second replica); the first one drops it. */
   databaseUrl?: string;
   issuer?: TestIssuer;
@@ -101,7 +103,7 @@ export async function startSignals(options: HarnessOptions = {}): Promise<Signal
   });
   let server: SignalsServer;
   try {
-    server = await createSignalsServer({ config, log: options.log ?? createLogger('signals-test', 'silent'), verifyToken: createTokenVerifier(issuer.keys), workers: options.workers ?? false });
+    server = await createSignalsServer({ config, log: options.log ?? createLogger('signals-test', 'silent'), verifyToken: createTokenVerifier(issuer.keys), workers: options.workers ?? false, api: options.api });
   } catch (error) {
     await database?.drop();
     throw error;

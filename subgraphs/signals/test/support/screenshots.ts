@@ -234,3 +234,24 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/** The trading subgraph's `candles` query, answered with hourly-ish candles up to now so our chart draws. */
+export async function startFakeTrading(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const end = Math.floor(Date.now() / 900_000) * 900_000;
+      const candles = Array.from({ length: 120 }, (_, i) => ({
+        openTime: new Date(end - (119 - i) * 900_000).toISOString(),
+        open: '67000',
+        high: `${67100 + (i % 5) * 20}`,
+        low: '66900',
+        close: i % 2 ? '67050' : '66980',
+        volume: '3',
+      }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: { candles } }));
+    });
+  });
+  const { baseUrl, close } = await listen(server);
+  return { url: `${baseUrl}/graphql`, close };
+}
