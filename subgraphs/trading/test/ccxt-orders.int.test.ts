@@ -57,7 +57,8 @@ describe('orders on a ccxt exchange', () => {
     fake = await FakeBinance.start();
     fake.addAccount(apiKey, secret, { BTC: '1', USDT: '10000' });
     h = await startOrdersHarness('ccxt_orders', {
-      env: { EXCHANGE_TIMEOUT_MS: '1000', CREDENTIALS_KEYS: `k1:${randomBytes(32).toString('base64')}` },
+      // The tests sync with the exchange themselves: a periodic sync landing mid-test would settle what they check unsettled.
+      env: { EXCHANGE_TIMEOUT_MS: '1000', EXCHANGE_POLL_MS: '600000', CREDENTIALS_KEYS: `k1:${randomBytes(32).toString('base64')}` },
       adapterFactory: (options) =>
         createCcxtAdapter({
           ...options,
@@ -258,7 +259,7 @@ describe('orders on a ccxt exchange', () => {
   });
 
   it('keeps an order whose placement went unanswered, and reconciles it by client order id', async () => {
-    fake.holdResponses(1, { path: '/api/v3/order' });
+    fake.holdResponses(1, { path: '/api/v3/order', method: 'POST' });
     const order = await placed({ side: 'BUY', type: 'MARKET', quantity: '0.05' });
     expect(order).toMatchObject({ status: 'NEW', reason: 'UNKNOWN: the exchange did not answer; reconciling by client order id' });
     // The exchange did place it: the sync finds it by our client order id and takes its fill.
@@ -269,7 +270,7 @@ describe('orders on a ccxt exchange', () => {
   });
 
   it('cancels an unanswered order where the exchange holds it, found by client order id', async () => {
-    fake.holdResponses(1, { path: '/api/v3/order' });
+    fake.holdResponses(1, { path: '/api/v3/order', method: 'POST' });
     const order = await placed({ side: 'BUY', type: 'LIMIT', quantity: '0.1', price: '80' });
     expect(order.status).toBe('NEW');
     const cancelled = await h.request(CANCEL, { id: order.id }, token);
