@@ -452,16 +452,35 @@ describe('payments subgraph on Stripe (fake Stripe at the HTTP boundary)', () =>
       expect((await refund(payment.id, 100)).errors?.[0]?.extensions?.code).toBe('CONFLICT');
     });
 
-    it('writes nothing when Stripe is down (UPSTREAM_UNAVAILABLE) or refuses (PAYMENT_FAILED)', async () => {
+    it('records the refund before asking Stripe: while Stripe is down it stays PENDING and the sweep sends it once, with the same key', async () => {
       const payment = await paid({ amount: 1000 });
       fake.failNext({ route: 'POST /v1/refunds', status: 500, times: 2 });
       const down = await refund(payment.id, 100);
-      expect(down.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(down.errors).toBeUndefined();
+      const created = down.data!.refundPayment;
+      expect(created).toMatchObject({ status: 'PENDING', amount: { amount: 100 } });
+      expect((await refundsOf(payment.id)).map((row) => [row.id, row.status, row.providerRefundId])).toEqual([[created.id, 'PENDING', null]]);
+      // Still counted against what is refundable while unsent.
+      expect((await refund(payment.id, 950)).errors?.[0]?.message).toMatch(/only 900 of 1000 USD/);
+
+      await server.service.refundStalled(server.orm.em, 0);
+      const calls = fake.requestsTo('POST /v1/refunds').filter((item) => (item.params.metadata as Json)?.refundId === created.id);
+      expect(calls.map((item) => item.idempotencyKey)).toEqual([refundIdempotencyKey(created.id), refundIdempotencyKey(created.id), refundIdempotencyKey(created.id)]);
+      expect([...fake.refunds.values()].filter((item) => item.metadata.refundId === created.id)).toHaveLength(1);
+      expect((await refundsOf(payment.id))[0]).toMatchObject({ status: 'PENDING', providerRefundId: expect.stringMatching(/^re_/) });
+    });
+
+    it('keeps a refund Stripe refuses as FAILED with the reason, answers PAYMENT_FAILED, and leaves the amount refundable', async () => {
+      const payment = await paid({ amount: 1000 });
       fake.failNext({ route: 'POST /v1/refunds', status: 400 });
       const refused = await refund(payment.id, 100);
       expect(refused.errors?.[0]?.extensions?.code).toBe('PAYMENT_FAILED');
-      expect(await refundsOf(payment.id)).toHaveLength(0);
+      const [row] = await refundsOf(payment.id);
+      expect(refused.errors?.[0]?.extensions?.refundId).toBe(row!.id);
+      expect(row).toMatchObject({ status: 'FAILED', failureReason: expect.stringMatching(/^provider_rejected/), providerRefundId: null });
       expect((await paymentOf(payment.orderId))!).toMatchObject({ status: 'SUCCEEDED', refundedAmount: 0 });
+      expect(await outboxTypes(payment.orderId)).toEqual(['PaymentSucceeded', 'RefundFailed']);
+      expect((await refund(payment.id, 1000)).data!.refundPayment.status).toBe('PENDING');
     });
 
     it('records a refund made outside Mercado (Stripe dashboard) and ignores updates about unknown payments', async () => {

@@ -472,9 +472,10 @@ export class PaymentService {
 
   /**
    * Admin: gives back part or all of a paid payment. Refunds still pending count against what is
-   * refundable, so two concurrent refunds can never exceed the amount paid (the payment row is
-   * locked while the provider is asked). The development provider settles at once; Stripe's
-   * refunds stay PENDING until a webhook decides.
+   * refundable, so two concurrent refunds can never exceed the amount paid. The development
+   * provider settles at once; Stripe's refunds stay PENDING until a webhook decides, and so does a
+   * refund the provider could not be asked for now (it is asked again). A refusal is kept as a
+   * FAILED refund and answered PAYMENT_FAILED.
    */
   async refund(ctx: RequestContext, input: { paymentId: string; amount: number; reason?: string | null }): Promise<Refund> {
     const viewer = requireRole(ctx.viewer, 'ADMIN');
@@ -483,7 +484,10 @@ export class PaymentService {
     if (!Number.isInteger(input.amount) || input.amount < 1 || input.amount > MAX_AMOUNT) throw badInput('amount must be a positive integer (minor units)', 'amount');
     if (reason && reason.length > MAX_REFUND_REASON_LENGTH) throw badInput(`reason must be at most ${MAX_REFUND_REASON_LENGTH} characters`, 'reason');
     const paymentId = input.paymentId.toLowerCase();
-    const { refund, payment } = await ctx.em.transactional(async (tx) => {
+    // Recorded before the provider is asked, under the payment's row lock: a lost answer or a
+    // stopped process leaves it PENDING, and `refundStalled` asks again with the same idempotency
+    // key, so the provider refunds once; no transaction waits on the provider.
+    const refundId = await ctx.em.transactional(async (tx) => {
       const payment = await tx.findOne(PaymentEntity, { id: paymentId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!payment) throw notFound('Payment', paymentId);
       if (!REFUNDABLE_STATUSES.includes(payment.status)) throw conflict(`Payment ${payment.id} is ${payment.status}: only SUCCEEDED or PARTIALLY_REFUNDED payments can be refunded`);
@@ -508,31 +512,14 @@ export class PaymentService {
         createdAt: now,
         updatedAt: now,
       });
-      let attempt;
-      try {
-        attempt = await this.deps.provider.createRefund({
-          refundId: refund.id,
-          paymentId: payment.id,
-          orderId: payment.orderId,
-          providerPaymentId: payment.providerPaymentId,
-          amount: refund.amount,
-          currency: refund.currency,
-          idempotencyKey: refundIdempotencyKey(refund.id),
-        });
-      } catch (error) {
-        if (error instanceof ProviderUnavailableError) {
-          ctx.log.warn({ err: error, paymentId }, 'refund provider unavailable');
-          throw new AppError('UPSTREAM_UNAVAILABLE', 'The payment provider is unavailable; nothing was refunded, try again later');
-        }
-        if (error instanceof ProviderRejectedError) throw new AppError('PAYMENT_FAILED', `The payment provider refused the refund: ${error.message}`, { reason: error.code });
-        throw error;
-      }
-      refund.providerRefundId = attempt.providerRefundId;
-      this.applyRefundStatus(tx, payment, refund, attempt.status, attempt.failureReason);
-      return { refund, payment };
+      return refund.id;
     });
-    this.deps.metrics.refunds.inc({ provider: payment.provider, outcome: refund.status.toLowerCase() });
-    ctx.log.info({ paymentId, refundId: refund.id, amount: refund.amount, status: refund.status, by: viewer.id }, 'refund requested');
+    await this.submitRefund(ctx.em, refundId);
+    const refund = await ctx.em.fork().findOneOrFail(RefundEntity, { id: refundId });
+    ctx.log.info({ paymentId, refundId, amount: refund.amount, status: refund.status, by: viewer.id }, 'refund requested');
+    if (refund.status === RefundStatus.FAILED) {
+      throw new AppError('PAYMENT_FAILED', `The payment provider refused the refund: ${refund.failureReason}`, { refundId, reason: refund.failureReason });
+    }
     return toRefund(refund);
   }
 
