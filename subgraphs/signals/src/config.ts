@@ -33,6 +33,8 @@ export interface SignalsConfig extends SubgraphConfig {
   auditBodyBytes: number;
   /** Refusals older than this are deleted by the maintenance sweep. */
   auditRetentionDays: number;
+  /** Refusals the audit log keeps per source (an endpoint, or the address sending unknown tokens) per minute. */
+  auditRefusalsPerMinute: number;
   /** Largest `first` of signal lists. */
   signalsMaxPage: number;
   /** Most live webhook endpoints one user may have. */
@@ -78,6 +80,7 @@ export function readSignalsConfig(env: Record<string, string | undefined> = proc
     webhookBodyLimitBytes: reader.int('WEBHOOK_BODY_LIMIT_BYTES', 65_536, { min: 256, max: 1_000_000 }),
     auditBodyBytes: reader.int('AUDIT_BODY_BYTES', 2_048, { min: 0, max: 65_536 }),
     auditRetentionDays: reader.int('AUDIT_RETENTION_DAYS', 30, { min: 1, max: 3_650 }),
+    auditRefusalsPerMinute: reader.int('AUDIT_REFUSALS_PER_MINUTE', 30, { min: 1, max: 1_000_000 }),
     signalsMaxPage: reader.int('SIGNALS_MAX_PAGE', DEFAULT_SIGNALS_MAX_PAGE, { min: 1, max: 500 }),
     maxEndpointsPerUser: reader.int('MAX_WEBHOOK_ENDPOINTS', DEFAULT_MAX_ENDPOINTS, { min: 1, max: 1_000 }),
     screenshots: readScreenshotConfig(reader, { production: base.env === 'production' }),

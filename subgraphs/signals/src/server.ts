@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { GraphQLSchema } from 'graphql';
 import type { Redis } from 'ioredis';
-import { Registry, type Metric } from 'prom-client';
+import { Counter, Registry, type Metric } from 'prom-client';
 import {
   createSubgraphServer,
   createTokenVerifier,
@@ -110,7 +110,14 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
   const watcher = workers ? new OutcomeWatcher({ orm, pubsub, updates, log: log.child({ component: 'outcome-watcher' }) }) : null;
   const watchList = watcher ?? new WatchAnnouncer(pubsub);
   const shots = config.screenshots;
-  const screenshotMetrics = new Registry();
+  // Metrics of parts built before the server's registry exists; /metrics shows them too.
+  const earlyMetrics = new Registry();
+  const refusalsMetric = new Counter({
+    name: 'signals_webhook_refusals_total',
+    help: 'Webhook deliveries refused, by reason; logged="false" when the source was past its audit allowance',
+    labelNames: ['reason', 'logged'] as const,
+    registers: [earlyMetrics],
+  });
   let server: SubgraphServer | undefined;
   const screenshots = createScreenshotService({
     redis: config.redisUrl,
@@ -133,7 +140,7 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
     browser: shots.browser,
     // The user's own chart when the job carries their sealed session; opened only for the job's user.
     tradingView: { baseUrl: shots.tradingViewBaseUrl, openCookies: (sealed, owner) => openSessionCookies(keyring, sealed, owner.userId) },
-    metrics: screenshotMetrics,
+    metrics: earlyMetrics,
     log,
   });
   let sweep: NodeJS.Timeout | undefined;
@@ -174,6 +181,7 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
       secretsKeyring: keyring,
     });
     const limiter = new FixedWindowRateLimiter(rateRedis, config.rateLimit, log.child({ component: 'rate-limit' }), 'mercado:signals:rate:');
+    const auditLimiter = new FixedWindowRateLimiter(rateRedis, { limit: config.auditRefusalsPerMinute, windowSeconds: 60 }, log.child({ component: 'audit-limit' }), 'mercado:signals:audit:');
     const ingest = new IngestService({
       orm,
       store: new IngestStore(orm, { dedupWindowSeconds: config.dedupWindowSeconds }),
@@ -181,6 +189,8 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
       updates,
       log: log.child({ component: 'webhook' }),
       rateLimit: (tokenHashHex) => limiter.hit(tokenHashHex),
+      auditAllowance: (source) => auditLimiter.hit(source),
+      refusals: refusalsMetric,
       enqueueScreenshot: (request) => screenshots.enqueue(request),
       watcher: watchList,
     });
@@ -210,8 +220,7 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
       },
       onClose: stopAll,
     });
-    // The screenshot metrics exist before the server's registry does; /metrics shows them too.
-    for (const metric of screenshotMetrics.getMetricsAsArray()) server.metrics.registry.registerMetric(metric as unknown as Metric);
+    for (const metric of earlyMetrics.getMetricsAsArray()) server.metrics.registry.registerMetric(metric as unknown as Metric);
     screenshots.reportQueueDepthOn(server.metrics.registry);
     const running = Object.assign(server, {
       orm,

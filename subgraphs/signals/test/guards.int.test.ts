@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { TestIssuer } from '../../kit/src/testing';
 import { buyAlert, startSignals, type SignalsHarness } from './support/harness';
 
@@ -162,5 +163,55 @@ describe('webhook guards: passphrase, source address, quota, rate limit', () => 
       // Per token: another endpoint of the same user is not limited.
       expect((await direct.deliver(other.token, buyAlert())).status).toBe(200);
     });
+  });
+});
+
+/** A flood of refused deliveries is answered as always, but the audit log keeps only so many per source. */
+describe('refusal audit allowance', () => {
+  let h: SignalsHarness;
+  // Addresses no other test (or run within the minute) sends from: the allowance is counted in Redis.
+  const address = () => `2001:db8::${randomBytes(6).toString('hex').match(/.{4}/g)!.join(':')}`;
+
+  beforeAll(async () => {
+    h = await startSignals({ env: { AUDIT_REFUSALS_PER_MINUTE: '3', TRUSTED_PROXIES: '127.0.0.0/8' } });
+  });
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const refusalsFrom = async (ip: string) => (await h.sql<{ n: number }>('select count(*)::int as n from "webhook_refusal" where "remote_ip" = ?', [ip]))[0]!.n;
+  const counted = async (reason: string, logged: boolean): Promise<number> => {
+    const text = await (await fetch(`${h.baseUrl}/metrics`)).text();
+    const line = text.split('\n').find((entry) => entry.startsWith(`signals_webhook_refusals_total{reason="${reason}",logged="${logged}",`));
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+  };
+
+  it('logs three unknown-token refusals a minute per address, answers every one 404, and counts the rest', async () => {
+    const flooding = address();
+    const before = { logged: await counted('UNKNOWN_TOKEN', true), dropped: await counted('UNKNOWN_TOKEN', false) };
+    for (let index = 0; index < 5; index += 1) {
+      const answer = await h.deliver(randomBytes(32).toString('base64url'), buyAlert(), { headers: { 'x-forwarded-for': flooding } });
+      expect(answer).toMatchObject({ status: 404, body: { error: 'NOT_FOUND' } });
+    }
+    expect(await refusalsFrom(flooding)).toBe(3);
+    expect(await counted('UNKNOWN_TOKEN', true)).toBe(before.logged + 3);
+    expect(await counted('UNKNOWN_TOKEN', false)).toBe(before.dropped + 2);
+    // Another address is logged as before.
+    const other = address();
+    expect((await h.deliver(randomBytes(32).toString('base64url'), buyAlert(), { headers: { 'x-forwarded-for': other } })).status).toBe(404);
+    expect(await refusalsFrom(other)).toBe(1);
+  });
+
+  it('counts an endpoint\'s refusals against the endpoint, whatever address sends them', async () => {
+    const endpoint = await h.endpoint(await h.token(users.erin));
+    for (let index = 0; index < 4; index += 1) {
+      const answer = await h.deliver(endpoint.token, '{{ticker}} is not an alert', { contentType: 'text/plain', headers: { 'x-forwarded-for': address() } });
+      expect(answer.status).toBe(400);
+    }
+    const [{ n }] = await h.sql<{ n: number }>('select count(*)::int as n from "webhook_refusal" where "endpoint_id" = ?', [endpoint.id]);
+    expect(n).toBe(3);
+    // The endpoint still takes alerts.
+    expect((await h.deliver(endpoint.token, buyAlert())).status).toBe(200);
   });
 });

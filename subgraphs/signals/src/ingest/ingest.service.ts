@@ -12,6 +12,7 @@ import type { SignalUpdates } from '../signal/signal.updates';
 import { tradingViewChart } from '../tradingview/session.chart';
 import { parseAlertBody, type ParsedAlert } from './parse';
 import type { EndpointRow, IngestStore, SignalRow } from './ingest.store';
+import type { Counter } from 'prom-client';
 import type { RateDecision } from '../../../kit/src';
 import { redactBody } from './redact';
 
@@ -22,9 +23,15 @@ export interface IngestDeps {
   config: Pick<SignalsConfig, 'quotas' | 'tradingViewIps' | 'webhookBodyLimitBytes' | 'auditBodyBytes'>;
   updates: SignalUpdates;
   log: Logger;
-  /** Counts a request against the token's rate limit. */
   /** Counts one request of the token whose sha256 is `tokenHashHex` (unknown tokens too: every request costs the same). */
   rateLimit(tokenHashHex: string): Promise<RateDecision>;
+  /**
+   * Counts one refusal of `source` (`endpoint:<id>`, or `ip:<address>` for an unknown token); a
+   * source past its allowance is answered the same but not written to the audit log.
+   */
+  auditAllowance(source: string): Promise<RateDecision>;
+  /** Refusals by reason, and whether the audit log kept them. */
+  refusals?: Counter<'reason' | 'logged'>;
   /** Queues the chart screenshot of a stored signal (after the reply). */
   enqueueScreenshot(request: ScreenshotJobData): Promise<void>;
   watcher: Pick<SignalWatchList, 'watchSignal'>;
@@ -63,7 +70,7 @@ const cut = (value: string | null | undefined, length: number): string | null =>
 
 /**
  * The webhook's path from request to stored signal. Every refusal is answered with its reason and
- * kept in the audit log (never as a signal). An accepted alert is committed before the answer, in
+ * kept in the audit log (never as a signal), up to `AUDIT_REFUSALS_PER_MINUTE` per source. An accepted alert is committed before the answer, in
  * a transaction it shares with concurrent deliveries (`IngestStore`: dedup claim, quota, signals,
  * outbox); screenshots, subscriptions and the outcome watcher hear about it after the answer.
  */
@@ -246,6 +253,9 @@ export class IngestService {
     headers: Record<string, string> = {},
     secrets: (string | null)[] = [],
   ): Promise<WebhookReply> {
+    const { allowed: logged } = await this.deps.auditAllowance(endpoint ? `endpoint:${endpoint.id}` : `ip:${input.remoteIp ?? 'unknown'}`);
+    this.deps.refusals?.inc({ reason, logged: String(logged) });
+    if (!logged) return { status, body, headers };
     try {
       await this.deps.orm.em.getConnection().execute(REFUSAL, [
         randomUUID(),

@@ -99,6 +99,8 @@ export async function startSignals(options: HarnessOptions = {}): Promise<Signal
     PUBLIC_BASE_URL: 'https://signals.example.test',
     SCREENSHOT_QUEUE_PREFIX: prefix,
     SCREENSHOT_DIR: screenshotDir,
+    // The allowance is counted in Redis by source address, which every test file shares (127.0.0.1).
+    AUDIT_REFUSALS_PER_MINUTE: '1000000',
     ...options.env,
   });
   let server: SignalsServer;
