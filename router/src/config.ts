@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { ConfigError, readEnv } from '../../subgraphs/kit/src/config';
+import type { OperationLimits } from './plugins/operation-limits';
 
 export type RouterEnv = 'development' | 'test' | 'production';
 
@@ -35,6 +36,8 @@ export interface RouterConfig {
   rateLimitApiKeyPerMinute: number;
   /** Requests a minute per signed-in user; 0: unlimited. */
   rateLimitUserPerMinute: number;
+  /** What one operation may ask for; see plugins/operation-limits.ts. */
+  operationLimits: OperationLimits;
   /** The persisted query manifest (trusted documents) partners' API keys may run (absolute path). */
   persistedQueriesPath: string;
   /** Every caller, not only API keys, may run manifest operations only (Sandbox then cannot send its own). */
@@ -111,6 +114,13 @@ export function readRouterConfig(env: Record<string, string | undefined> = proce
     apiKeyCacheSeconds: reader.int('API_KEY_CACHE_SECONDS', 60, { min: 0, max: 3600 }),
     rateLimitApiKeyPerMinute: reader.int('RATE_LIMIT_API_KEY_PER_MINUTE', 600, { min: 0 }),
     rateLimitUserPerMinute: reader.int('RATE_LIMIT_USER_PER_MINUTE', 1200, { min: 0 }),
+    operationLimits: {
+      maxTokens: reader.int('LIMIT_MAX_TOKENS', 2_000, { min: 100, max: 1_000_000 }),
+      maxDepth: reader.int('LIMIT_MAX_DEPTH', 12, { min: 2, max: 1_000 }),
+      maxAliases: reader.int('LIMIT_MAX_ALIASES', 30, { min: 0, max: 10_000 }),
+      maxRootFields: reader.int('LIMIT_MAX_ROOT_FIELDS', 20, { min: 1, max: 10_000 }),
+      maxDirectives: reader.int('LIMIT_MAX_DIRECTIVES', 50, { min: 0, max: 10_000 }),
+    },
     persistedQueriesPath: path.resolve(cwd, reader.string('PERSISTED_QUERIES_PATH', 'schema/persisted-queries.json')),
     persistedQueriesSafelist: reader.bool('PERSISTED_QUERIES_SAFELIST', false),
     apqTtlSeconds: reader.int('APQ_TTL_SECONDS', 86_400, { min: 60 }),

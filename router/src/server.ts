@@ -10,7 +10,7 @@ import {
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
+import type { GraphQLFormattedError, GraphQLSchema, ParseOptions } from 'graphql';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { TokenVerifier, Viewer } from '../../subgraphs/kit/src/auth';
@@ -25,6 +25,7 @@ import { errorMaskingPlugin } from './plugins/error-masking';
 import { healthPlugin } from './plugins/health';
 import { GRAPHQL_PATH, landingPagePlugin } from './plugins/landing-page';
 import { metricsPlugin } from './plugins/metrics';
+import { operationLimitsPlugin } from './plugins/operation-limits';
 import { persistedQueriesPlugin, readManifest, trustedDocuments } from './plugins/persisted-queries';
 import { callerLimit, rateLimitPlugin } from './plugins/rate-limit';
 import { requestIdPlugin } from './plugins/request-id';
@@ -162,6 +163,7 @@ export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
     authPlugin({ verifyToken: deps.verifyToken }),
     apiKeyPlugin(apiKeys),
     rateLimitPlugin(limitCaller),
+    operationLimitsPlugin(config.operationLimits),
     persistedQueriesPlugin(documents),
     errorMaskingPlugin(),
     ...(deps.plugins ?? []),
@@ -172,6 +174,8 @@ export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
   const subgraphRequestHooks = hooks(plugins, 'onSubgraphRequest');
   const subgraphResponseHooks = hooks(plugins, 'onSubgraphResponse');
   const formatError = plugins.find((plugin) => plugin.formatError)?.formatError;
+  const parseOptions = Object.assign({}, ...plugins.map((plugin) => plugin.parseOptions ?? {})) as ParseOptions;
+  const validationRules = plugins.flatMap((plugin) => plugin.validationRules ?? []);
 
   const onSubgraphRequest = subgraphRequestHooks.length
     ? (event: SubgraphRequestEvent) => {
@@ -230,6 +234,8 @@ export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
     // Compact JSON: Apollo Server pretty-prints by default, which costs on every response.
     stringifyResult: (value) => JSON.stringify(value),
     persistedQueries: { cache: new RedisApqCache(redis, log), ttl: config.apqTtlSeconds },
+    parseOptions,
+    validationRules,
     ...(formatError ? { formatError: formatError as (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError } : {}),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
@@ -343,6 +349,8 @@ export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
     apiKeys,
     limitCaller,
     documents,
+    parseOptions,
+    validationRules,
     path: GRAPHQL_PATH,
     supergraph: () => served,
     dataSources: () => dataSources,

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
-import type { GraphQLFormattedError } from 'graphql';
+import type { GraphQLFormattedError, ParseOptions, ValidationRule } from 'graphql';
 import type { Logger } from 'pino';
 import type { Viewer } from '../../../subgraphs/kit/src/auth';
 
@@ -65,6 +65,10 @@ export interface RouterPlugin {
   onContext?(context: RouterContext, exchange: HttpExchange): void | Promise<void>;
   /** Apollo Server plugin for the operation lifecycle (landing page, error logging, metrics). */
   apollo?: ApolloServerPlugin<RouterContext>;
+  /** Options of the parser, for every operation (HTTP and graphql-ws). */
+  parseOptions?: ParseOptions;
+  /** Validation rules run with the spec's on every new document (HTTP and graphql-ws). */
+  validationRules?: ValidationRule[];
   /** Shapes every error a client sees. At most one plugin should set it. */
   formatError?(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
   onSubgraphRequest?(event: SubgraphRequestEvent): void;

@@ -8,6 +8,7 @@ import {
   getVariableValues,
   GraphQLError,
   parse,
+  specifiedRules,
   validate,
   type DocumentNode,
   type ExecutionArgs,
@@ -15,6 +16,8 @@ import {
   type FormattedExecutionResult,
   type GraphQLFormattedError,
   type GraphQLSchema,
+  type ParseOptions,
+  type ValidationRule,
 } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
@@ -61,6 +64,9 @@ export interface SubscriptionServerOptions {
   limitCaller?: CallerLimit;
   /** The manifest: what an operation names by hash, and who may run only its operations. */
   documents?: TrustedDocuments;
+  /** The router's parser options and extra validation rules (operation limits), as Apollo Server applies them over HTTP. */
+  parseOptions?: ParseOptions;
+  validationRules?: readonly ValidationRule[];
   /** Upgrade requests on other paths are refused. */
   path: string;
   /** The current supergraph (null before the first load); read at every subscribe, so reloads apply to new subscriptions. */
@@ -383,11 +389,11 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
         const source = persisted?.body ?? payload.query;
         let document: DocumentNode;
         try {
-          document = parse(source);
+          document = parse(source, options.parseOptions);
         } catch (error) {
           return [withCode(asGraphQLError(error), 'GRAPHQL_PARSE_FAILED')];
         }
-        const invalid = validate(current.schema, document);
+        const invalid = validate(current.schema, document, options.validationRules ? [...specifiedRules, ...options.validationRules] : undefined);
         if (invalid.length > 0) return invalid.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED', production));
         const operationName = payload.operationName ?? undefined;
         const operation = getOperationAST(document, operationName);
