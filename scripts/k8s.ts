@@ -117,7 +117,7 @@ function workloads(): Workload[] {
     main: 'router/src/main.ts',
     roleFlag: null,
     env: Object.fromEntries(SUBGRAPH_PROCESSES.map(({ name, port }) => [`SUBGRAPH_URL_${name.toUpperCase()}`, `http://${name}:${port}/graphql`])),
-    config: {},
+    config: { CORS_ORIGINS: 'ROUTER_CORS_ORIGINS' },
     secrets: { REDIS_URL: 'REDIS_URL' },
     optionalSecrets: {},
     resources: { cpu: '500m', memory: '384Mi', memoryLimit: '768Mi' },

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { ConfigError, readEnv } from '../../subgraphs/kit/src/config';
+import { invalidCorsOrigin, type CorsOptions } from './plugins/cors';
 import type { OperationLimits } from './plugins/operation-limits';
 
 export type RouterEnv = 'development' | 'test' | 'production';
@@ -38,6 +39,8 @@ export interface RouterConfig {
   rateLimitUserPerMinute: number;
   /** What one operation may ask for; see plugins/operation-limits.ts. */
   operationLimits: OperationLimits;
+  /** Browser origins allowed to call `/graphql`; see plugins/cors.ts. */
+  cors: CorsOptions;
   /** The persisted query manifest (trusted documents) partners' API keys may run (absolute path). */
   persistedQueriesPath: string;
   /** Every caller, not only API keys, may run manifest operations only (Sandbox then cannot send its own). */
@@ -80,6 +83,18 @@ function sharedFields(text: string, problems: string[]): string[] {
   return [...new Set(names.filter((name) => GRAPHQL_NAME.test(name)))];
 }
 
+/** `CORS_ORIGINS`: a comma-separated list, or `none`. */
+function corsOrigins(text: string, problems: string[]): string[] {
+  if (text.trim().toLowerCase() === 'none') return [];
+  const origins = text
+    .split(',')
+    .map((origin) => origin.trim().replace(/\/+$/, ''))
+    .filter((origin) => origin !== '');
+  const invalid = origins.filter(invalidCorsOrigin);
+  if (invalid.length > 0) problems.push(`CORS_ORIGINS must list origins (https://app.example.com, https://*.example.com or *), or be "none"; got "${invalid.join('", "')}"`);
+  return origins.filter((origin) => !invalidCorsOrigin(origin));
+}
+
 /** Reads every `SUBGRAPH_URL_<NAME>` variable, as Apollo Router's override_subgraph_url does. */
 function subgraphUrlOverrides(env: Record<string, string | undefined>, problems: string[]): Record<string, string> {
   const overrides: Record<string, string> = {};
@@ -120,6 +135,12 @@ export function readRouterConfig(env: Record<string, string | undefined> = proce
       maxAliases: reader.int('LIMIT_MAX_ALIASES', 30, { min: 0, max: 10_000 }),
       maxRootFields: reader.int('LIMIT_MAX_ROOT_FIELDS', 20, { min: 1, max: 10_000 }),
       maxDirectives: reader.int('LIMIT_MAX_DIRECTIVES', 50, { min: 0, max: 10_000 }),
+    },
+    // Production serves the apps' own origins only, once configured; development any page (local apps on other ports).
+    cors: {
+      origins: corsOrigins(reader.string('CORS_ORIGINS', nodeEnv === 'production' ? 'none' : '*'), overrideProblems),
+      allowCredentials: reader.bool('CORS_ALLOW_CREDENTIALS', false),
+      maxAgeSeconds: reader.int('CORS_MAX_AGE_SECONDS', 600, { min: 0, max: 86_400 }),
     },
     persistedQueriesPath: path.resolve(cwd, reader.string('PERSISTED_QUERIES_PATH', 'schema/persisted-queries.json')),
     persistedQueriesSafelist: reader.bool('PERSISTED_QUERIES_SAFELIST', false),

@@ -21,6 +21,7 @@ import type { RouterConfig } from './config';
 import { createGateway, createPooledFetcher, createSubgraphAgent, SubgraphDataSource, subgraphsOf, type SupergraphSource } from './gateway';
 import { apiKeyPlugin, createApiKeyExchange } from './plugins/api-keys';
 import { authPlugin } from './plugins/auth';
+import { corsPlugin } from './plugins/cors';
 import { errorMaskingPlugin } from './plugins/error-masking';
 import { healthPlugin } from './plugins/health';
 import { GRAPHQL_PATH, landingPagePlugin } from './plugins/landing-page';
@@ -157,6 +158,7 @@ export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
   const metrics = metricsPlugin();
   const plugins: RouterPlugin[] = [
     requestIdPlugin(),
+    corsPlugin(config.cors),
     healthPlugin({ supergraph: () => supergraph, dispatcher: agent }),
     metrics,
     landingPagePlugin({ enabled: !production, log }),

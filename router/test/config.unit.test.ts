@@ -22,6 +22,7 @@ describe('readRouterConfig', () => {
       rateLimitApiKeyPerMinute: 600,
       rateLimitUserPerMinute: 1200,
       operationLimits: { maxTokens: 2_000, maxDepth: 12, maxAliases: 30, maxRootFields: 20, maxDirectives: 50 },
+      cors: { origins: ['*'], allowCredentials: false, maxAgeSeconds: 600 },
       persistedQueriesPath: '/repo/schema/persisted-queries.json',
       persistedQueriesSafelist: false,
       apqTtlSeconds: 86_400,
@@ -63,6 +64,9 @@ describe('readRouterConfig', () => {
         LIMIT_MAX_ALIASES: '0',
         LIMIT_MAX_ROOT_FIELDS: '3',
         LIMIT_MAX_DIRECTIVES: '5',
+        CORS_ORIGINS: 'https://app.mercado.example, https://*.partners.example/',
+        CORS_ALLOW_CREDENTIALS: 'true',
+        CORS_MAX_AGE_SECONDS: '60',
         PERSISTED_QUERIES_PATH: '/etc/mercado/persisted-queries.json',
         PERSISTED_QUERIES_SAFELIST: 'true',
         APQ_TTL_SECONDS: '3600',
@@ -87,6 +91,7 @@ describe('readRouterConfig', () => {
       rateLimitApiKeyPerMinute: 60,
       rateLimitUserPerMinute: 0,
       operationLimits: { maxTokens: 500, maxDepth: 8, maxAliases: 0, maxRootFields: 3, maxDirectives: 5 },
+      cors: { origins: ['https://app.mercado.example', 'https://*.partners.example'], allowCredentials: true, maxAgeSeconds: 60 },
       persistedQueriesPath: '/etc/mercado/persisted-queries.json',
       persistedQueriesSafelist: true,
       apqTtlSeconds: 3600,
@@ -109,6 +114,14 @@ describe('readRouterConfig', () => {
       'SUBGRAPH_TIMEOUT_MS must be between 1 and 300000, got 0',
       'SUBGRAPH_URL_USERS must be a URL, got "users"',
     ]);
+  });
+
+  it('allows no browser origin in production unless configured, and refuses what is not an origin', () => {
+    expect(readRouterConfig({ NODE_ENV: 'production' }).cors.origins).toEqual([]);
+    expect(readRouterConfig({ NODE_ENV: 'production', CORS_ORIGINS: 'none' }).cors.origins).toEqual([]);
+    expect(() => readRouterConfig({ CORS_ORIGINS: 'https://app.example.com/path, app.example.com, https://*.*.example.com' })).toThrow(
+      'CORS_ORIGINS must list origins (https://app.example.com, https://*.example.com or *), or be "none"; got "https://app.example.com/path", "app.example.com", "https://*.*.example.com"',
+    );
   });
 
   it('reads routing URL overrides per subgraph', () => {
