@@ -9,6 +9,7 @@ import type { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
 import { AppError } from '../../subgraphs/kit/src/errors';
+import { traceparentOf } from './plugins/trace-context';
 import type { RouterContext, SubgraphOutcome, SubgraphRequestEvent, SubgraphResponseEvent } from './plugins/types';
 
 // The fetch types the gateway is written against (@apollo/utils.fetcher), taken from it.
@@ -257,6 +258,10 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
     const headers = options.request.http!.headers;
     if (context.authorization) headers.set('authorization', context.authorization);
     if (context.requestId) headers.set('x-request-id', context.requestId);
+    if (context.trace) {
+      headers.set('traceparent', traceparentOf(context.trace));
+      if (context.trace.state) headers.set('tracestate', context.trace.state);
+    }
   }
 
   override async process(options: GraphQLDataSourceProcessOptions<RouterContext>): Promise<GatewayGraphQLResponse> {

@@ -30,7 +30,8 @@ import { operationLimitsPlugin } from './plugins/operation-limits';
 import { persistedQueriesPlugin, readManifest, trustedDocuments } from './plugins/persisted-queries';
 import { callerLimit, rateLimitPlugin } from './plugins/rate-limit';
 import { requestIdPlugin } from './plugins/request-id';
-import type { HttpExchange, RouterContext, RouterPlugin, SubgraphRequestEvent, SubgraphResponseEvent } from './plugins/types';
+import { traceContextPlugin } from './plugins/trace-context';
+import type { HttpExchange, RequestTrace, RouterContext, RouterPlugin, SubgraphRequestEvent, SubgraphResponseEvent } from './plugins/types';
 import { createSubscriptionServer, type SubscriptionServer } from './subscriptions/server';
 
 export { GRAPHQL_PATH };
@@ -84,6 +85,7 @@ class HttpError extends Error {
 class RequestContext implements RouterContext {
   viewer: Viewer | null = null;
   authorization?: string;
+  trace?: RequestTrace;
   private logger?: Logger;
 
   constructor(
@@ -92,7 +94,7 @@ class RequestContext implements RouterContext {
   ) {}
 
   get log(): Logger {
-    return (this.logger ??= this.baseLog.child({ requestId: this.requestId }));
+    return (this.logger ??= this.baseLog.child({ requestId: this.requestId, traceId: this.trace?.traceId }));
   }
 }
 
@@ -158,6 +160,7 @@ export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
   const metrics = metricsPlugin();
   const plugins: RouterPlugin[] = [
     requestIdPlugin(),
+    traceContextPlugin(),
     corsPlugin(config.cors),
     healthPlugin({ supergraph: () => supergraph, dispatcher: agent }),
     metrics,

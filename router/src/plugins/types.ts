@@ -21,9 +21,20 @@ export interface HttpExchange {
   startedAt: bigint;
 }
 
+/** The W3C trace an operation is part of, and the router's span in it (see plugins/trace-context.ts). */
+export interface RequestTrace {
+  traceId: string;
+  spanId: string;
+  flags: string;
+  /** The caller's `tracestate`, passed on unchanged. */
+  state?: string;
+}
+
 /** The GraphQL context of one operation on the router. */
 export interface RouterContext {
   requestId: string;
+  /** Set before the logger is first used; subgraphs get it as `traceparent`. */
+  trace?: RequestTrace;
   /** The verified caller, or null for an anonymous one. */
   viewer: Viewer | null;
   /** The incoming `Authorization` header, forwarded verbatim to subgraphs (they verify again). */

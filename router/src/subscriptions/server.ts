@@ -30,7 +30,8 @@ import type { RouterConfig } from '../config';
 import type { ApiKeyExchange } from '../plugins/api-keys';
 import type { TrustedDocuments } from '../plugins/persisted-queries';
 import type { CallerLimit } from '../plugins/rate-limit';
-import type { RouterContext } from '../plugins/types';
+import { traceOfRequest } from '../plugins/trace-context';
+import type { RequestTrace, RouterContext } from '../plugins/types';
 import { executeEvent, type EventExecution } from './execute';
 import { SubscriptionHub } from './fanout';
 import { SubscriptionPlanner } from './planner';
@@ -141,10 +142,12 @@ class SocketContext implements RouterContext {
     readonly authorization: string | undefined,
     private readonly baseLog: Logger,
     private readonly operationId: string,
+    /** Each operation is a span of its own: in the trace of the upgrade request's `traceparent`, or a new one. */
+    readonly trace: RequestTrace,
   ) {}
 
   get log(): Logger {
-    return (this.logger ??= this.baseLog.child({ requestId: this.requestId, operationId: this.operationId }));
+    return (this.logger ??= this.baseLog.child({ requestId: this.requestId, operationId: this.operationId, traceId: this.trace.traceId }));
   }
 }
 
@@ -405,7 +408,7 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
           const { errors } = getVariableValues(current.schema, operation.variableDefinitions ?? [], variables);
           if (errors && errors.length > 0) return errors.map((error) => withCode(error, 'BAD_USER_INPUT'));
         }
-        const router = new SocketContext(ctx.extra.requestId ?? randomUUID(), ctx.extra.viewer ?? null, ctx.extra.authorization, log, id);
+        const router = new SocketContext(ctx.extra.requestId ?? randomUUID(), ctx.extra.viewer ?? null, ctx.extra.authorization, log, id, traceOfRequest(ctx.extra.request.headers));
         const value: OperationValue = { router, planner: current, source, persistedId: persisted?.id, id, socket: ctx.extra.socket };
         return { schema: current.schema, document, operationName, variableValues: variables, contextValue: value };
       },

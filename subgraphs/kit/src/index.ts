@@ -19,3 +19,4 @@ export * from './batcher';
 export * from './rate-limit';
 export * from './queue-depth';
 export * from './role';
+export * from './trace-context';

@@ -18,6 +18,7 @@ import type { RedisTarget } from './events/redis';
 import { LoaderCache } from './loaders';
 import { createServerMetrics, type ServerMetrics } from './metrics';
 import { withTimeout } from './timeout';
+import { parseTraceparent } from './trace-context';
 
 export interface RouteRequest {
   req: IncomingMessage;
@@ -178,15 +179,15 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
   httpServer.keepAliveTimeout = 65_000;
 
   // A request's child logger is built on first use: most requests never log, and a child costs a
-  // redaction pass over its bindings.
-  const contextFor = (viewer: Viewer | null, requestId: string): RequestContext => {
+  // redaction pass over its bindings. The trace id is the caller's (the router's `traceparent`).
+  const contextFor = (viewer: Viewer | null, requestId: string, traceId?: string): RequestContext => {
     let requestLog: Logger | undefined;
     return {
       requestId,
       viewer,
       em: orm.em.fork(),
       get log() {
-        return (requestLog ??= log.child({ requestId }));
+        return (requestLog ??= log.child({ requestId, traceId }));
       },
       loaders: new LoaderCache(),
     };
@@ -248,7 +249,7 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
     }
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
-      context: async () => contextFor(await viewerFromHeader(req.headers.authorization, verifyToken), requestId),
+      context: async () => contextFor(await viewerFromHeader(req.headers.authorization, verifyToken), requestId, parseTraceparent(req.headers.traceparent)?.traceId),
     });
     for (const [key, value] of response.headers) res.setHeader(key, value);
     res.statusCode = response.status ?? 200;
@@ -320,7 +321,7 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
           params: match.slice(1),
           requestId,
           get log() {
-            return (requestLog ??= log.child({ requestId }));
+            return (requestLog ??= log.child({ requestId, traceId: parseTraceparent(req.headers.traceparent)?.traceId }));
           },
           body,
         });

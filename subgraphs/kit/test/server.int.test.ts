@@ -1,3 +1,5 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import WebSocket from 'ws';
 import { createLogger, createSubgraphServer, createTokenVerifier, buildFederatedSchema, openOrm, printFederatedSdl, sendJson, type SubgraphServer } from '../src';
 import { graphqlRequest, testDatabaseUrl, TestIssuer } from '../src/testing';
@@ -5,6 +7,7 @@ import { CreateNoteTable, NoteEntity, noteReferences, NoteResolver } from './fix
 
 describe('subgraph server factory', () => {
   const database = testDatabaseUrl('kit');
+  const logged: Record<string, unknown>[] = [];
   let server: SubgraphServer;
   let url: string;
   let issuer: TestIssuer;
@@ -17,7 +20,7 @@ describe('subgraph server factory', () => {
       name: 'kit',
       schema,
       orm,
-      log: createLogger('kit', 'silent'),
+      log: pino({ level: 'error' }, new Writable({ write: (chunk: Buffer, _encoding, done) => (logged.push(JSON.parse(chunk.toString('utf8'))), done()) })),
       verifyToken: createTokenVerifier(issuer.keys),
       routes: [{ method: 'GET', path: /^\/things\/(\w+)$/, name: '/things/:id', handle: ({ res, params }) => sendJson(res, 200, { id: params[0] }) }],
     });
@@ -55,9 +58,11 @@ describe('subgraph server factory', () => {
   });
 
   it('masks internal errors and keeps registry codes', async () => {
-    const crash = await graphqlRequest(url, '{ crash { id } }');
+    const crash = await graphqlRequest(url, '{ crash { id } }', { headers: { 'x-request-id': 'crash-1', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' } });
     expect(crash.errors?.[0]).toMatchObject({ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
     expect(JSON.stringify(crash)).not.toContain('hunter2');
+    // Logged with the request id and the caller's trace id.
+    expect(logged.find((line) => line.requestId === 'crash-1')).toMatchObject({ msg: 'unexpected error', traceId: '4bf92f3577b34da6a3ce929d0e0e4736' });
     const missing = await graphqlRequest(url, '{ missing(id: "x") { id } }');
     expect(missing.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   });

@@ -1,0 +1,33 @@
+import { randomBytes } from 'node:crypto';
+
+/** W3C Trace Context: which trace a request belongs to and the span that sent it. */
+export interface TraceContext {
+  /** 32 lowercase hex digits, not all zero. */
+  traceId: string;
+  /** The sender's span: 16 lowercase hex digits, not all zero. */
+  parentId: string;
+  /** Two hex digits; `01` = sampled. */
+  flags: string;
+}
+
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
+
+/**
+ * Reads a `traceparent` header; null when it is missing or invalid (the receiver then starts a new
+ * trace). A later version is read by its version-00 fields, as the recommendation asks.
+ */
+export function parseTraceparent(header: string | string[] | undefined): TraceContext | null {
+  if (typeof header !== 'string') return null;
+  const match = TRACEPARENT.exec(header.trim());
+  if (!match) return null;
+  const [, version, traceId, parentId, flags, rest] = match;
+  if (version === 'ff' || (version === '00' && rest !== undefined)) return null;
+  if (/^0+$/.test(traceId!) || /^0+$/.test(parentId!)) return null;
+  return { traceId: traceId!, parentId: parentId!, flags: flags! };
+}
+
+export const newTraceId = (): string => randomBytes(16).toString('hex');
+export const newSpanId = (): string => randomBytes(8).toString('hex');
+
+/** The `traceparent` a service sends on: the trace it is in, with its own span as the parent. */
+export const formatTraceparent = (traceId: string, spanId: string, flags: string): string => `00-${traceId}-${spanId}-${flags}`;
