@@ -1,11 +1,9 @@
-import { createLogger, createTokenVerifier, openOrm } from '../../kit/src';
+import { createLogger, createTokenVerifier } from '../../kit/src';
 import { graphqlRequest, TestIssuer } from '../../kit/src/testing';
 import { readTradingConfig } from '../src/config';
-import { InstrumentEntity } from '../src/market/instrument.entity';
-import { tradingEntities, tradingMigrations } from '../src/mikro-orm.config';
 import { createTradingServer, type TradingServer } from '../src/server';
 import { testDatabase, uniquePrefix } from './support/harness';
-import { cid, eventually, LINK, ORDER, PLACE, TEST_INSTRUMENTS } from './support/orders-harness';
+import { cid, eventually, LINK, ORDER, PLACE, seedTestInstruments } from './support/orders-harness';
 import { ScriptedFeed } from './support/scripted-feed';
 
 jest.setTimeout(30_000);
@@ -35,14 +33,7 @@ describe('trading split into API and workers processes', () => {
 
   beforeAll(async () => {
     issuer = await TestIssuer.create();
-    const seeding = await openOrm({ databaseUrl: database.url, entities: tradingEntities, migrations: tradingMigrations, poolSize: 2 });
-    try {
-      const em = seeding.em.fork();
-      for (const instrument of TEST_INSTRUMENTS) em.persist(em.create(InstrumentEntity, { ...instrument, exchange: 'paper', volatility: '0.5' }));
-      await em.flush();
-    } finally {
-      await seeding.close();
-    }
+    await seedTestInstruments(database.url);
     // Prices reach the database only after a minute: what the API process fills at comes through Redis.
     const config = readTradingConfig({ DATABASE_URL: database.url, NODE_ENV: 'test', LOG_LEVEL: 'silent', EVENTS_ENABLED: 'false', PUBSUB_PREFIX: prefix, PRICE_FLUSH_MS: '60000' });
     const log = createLogger('trading-roles-test', 'silent');

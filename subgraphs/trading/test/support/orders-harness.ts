@@ -55,6 +55,18 @@ export interface OrdersHarness {
   close(): Promise<void>;
 }
 
+/** Creates and migrates the database and stores TEST_INSTRUMENTS (paper), before any server starts. */
+export async function seedTestInstruments(databaseUrl: string): Promise<void> {
+  const seeding = await openOrm({ databaseUrl, entities: tradingEntities, migrations: tradingMigrations, poolSize: 2 });
+  try {
+    const em = seeding.em.fork();
+    for (const instrument of TEST_INSTRUMENTS) em.persist(em.create(InstrumentEntity, { ...instrument, exchange: 'paper', volatility: '0.5' }));
+    await em.flush();
+  } finally {
+    await seeding.close();
+  }
+}
+
 let counter = 0;
 /** A client order id unique in the test run. */
 export const cid = (label = 'o'): string => `${label}-${Date.now().toString(36)}-${(counter += 1)}`;
@@ -85,14 +97,7 @@ export async function startOrdersHarness(name: string, options: { env?: Record<s
     ...options.env,
   });
   // The instruments exist before the server starts, so its engine follows their prices.
-  const seeding = await openOrm({ databaseUrl: database.url, entities: tradingEntities, migrations: tradingMigrations, poolSize: 2 });
-  try {
-    const em = seeding.em.fork();
-    for (const instrument of TEST_INSTRUMENTS) em.persist(em.create(InstrumentEntity, { ...instrument, exchange: 'paper', volatility: '0.5' }));
-    await em.flush();
-  } finally {
-    await seeding.close();
-  }
+  await seedTestInstruments(database.url);
   const feed = new ScriptedFeed();
   const server = await createTradingServer({
     config,
