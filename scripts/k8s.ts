@@ -54,7 +54,7 @@ const SMALL: Resources = { cpu: '250m', memory: '256Mi', memoryLimit: '512Mi' };
 
 /** What each process needs beyond every subgraph's own database, Redis and the shared config. */
 const EXTRA: Record<string, Partial<Workload>> = {
-  users: { secrets: { JWT_PRIVATE_KEY: 'JWT_PRIVATE_KEY', TOTP_ENCRYPTION_KEY: 'TOTP_ENCRYPTION_KEY' } },
+  users: { secrets: { JWT_PRIVATE_KEY: 'JWT_PRIVATE_KEY', TOTP_ENCRYPTION_KEY: 'TOTP_ENCRYPTION_KEY' }, config: { JWT_PUBLIC_KEYS: 'USERS_JWT_PUBLIC_KEYS' } },
   payments: {
     optionalSecrets: { STRIPE_SECRET_KEY: 'STRIPE_SECRET_KEY', STRIPE_WEBHOOK_SECRET: 'STRIPE_WEBHOOK_SECRET' },
     publicPaths: ['/webhooks/stripe'],

@@ -1,4 +1,5 @@
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import type { JWK } from 'jose';
 import { ConfigError, readEnv, readSubgraphConfig, type SubgraphConfig } from '../../kit/src';
 
 export interface UsersConfig extends SubgraphConfig {
@@ -6,6 +7,11 @@ export interface UsersConfig extends SubgraphConfig {
   jwtPrivateKey: KeyObject | undefined;
   /** `kid` published in the JWKS; defaults to the key's RFC 7638 thumbprint. */
   jwtKeyId: string | undefined;
+  /**
+   * Public keys published in the JWKS besides the signing key's, from `JWT_PUBLIC_KEYS` (a JWKS):
+   * the previous key while its tokens live, or the next one before it signs (key rotation).
+   */
+  jwtPublicKeys: JWK[];
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   /** Consecutive failed logins that lock an account. */
@@ -16,6 +22,40 @@ export interface UsersConfig extends SubgraphConfig {
   totpIssuer: string;
   /** Lifetime of the access tokens `POST /api-keys/token` gives for an API key. */
   apiKeyTokenTtlSeconds: number;
+}
+
+/** `JWT_PUBLIC_KEYS`: a JWKS document (`{"keys":[…]}`) of ES256 public keys, each with its `kid`. */
+function parsePublicKeys(text: string, problems: string[]): JWK[] {
+  let keys: unknown;
+  try {
+    keys = (JSON.parse(text) as { keys?: unknown }).keys;
+  } catch {
+    keys = undefined;
+  }
+  if (!Array.isArray(keys)) {
+    problems.push('JWT_PUBLIC_KEYS must be a JWKS document: {"keys":[…]} (e.g. the /.well-known/jwks.json of the key being replaced)');
+    return [];
+  }
+  const valid: JWK[] = [];
+  for (const [index, key] of (keys as Record<string, unknown>[]).entries()) {
+    if (typeof key !== 'object' || key === null || 'd' in key) {
+      problems.push(`JWT_PUBLIC_KEYS key ${index} must be a public key (a private key is never published)`);
+      continue;
+    }
+    const shaped = key.kty === 'EC' && key.crv === 'P-256' && typeof key.x === 'string' && typeof key.y === 'string' && typeof key.kid === 'string' && key.kid !== '';
+    if (!shaped) {
+      problems.push(`JWT_PUBLIC_KEYS key ${index} must be an EC P-256 (ES256) key with x, y and kid`);
+      continue;
+    }
+    try {
+      createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: key.x as string, y: key.y as string }, format: 'jwk' });
+    } catch {
+      problems.push(`JWT_PUBLIC_KEYS key ${index} (${String(key.kid)}) is not a point of P-256`);
+      continue;
+    }
+    valid.push({ kty: 'EC', crv: 'P-256', x: key.x as string, y: key.y as string, kid: key.kid as string, alg: 'ES256', use: 'sig' });
+  }
+  return valid;
 }
 
 function parseSigningKey(pem: string, problems: string[]): KeyObject | undefined {
@@ -54,6 +94,7 @@ export function readUsersConfig(env: Record<string, string | undefined> = proces
     ...base,
     jwtPrivateKey: pem ? parseSigningKey(pem, problems) : undefined,
     jwtKeyId: reader.optional('JWT_KEY_ID'),
+    jwtPublicKeys: parsePublicKeys(reader.optional('JWT_PUBLIC_KEYS') ?? '{"keys":[]}', problems),
     accessTokenTtlSeconds: reader.int('ACCESS_TOKEN_TTL_SECONDS', 15 * 60, { min: 30, max: 24 * 3600 }),
     refreshTokenTtlSeconds: reader.int('REFRESH_TOKEN_TTL_SECONDS', 30 * 24 * 3600, { min: 60, max: 365 * 24 * 3600 }),
     loginMaxFailures: reader.int('LOGIN_MAX_FAILURES', 5, { min: 1, max: 100 }),

@@ -53,7 +53,7 @@ export async function createUsersServer(deps: UsersServerDeps): Promise<UsersSer
   const production = config.env === 'production';
   const api = deps.api ?? true;
 
-  const signingKeys = await SigningKeys.create({ privateKey: config.jwtPrivateKey, keyId: config.jwtKeyId, production, log });
+  const signingKeys = await SigningKeys.create({ privateKey: config.jwtPrivateKey, keyId: config.jwtKeyId, publicKeys: config.jwtPublicKeys, production, log });
   let secrets: SecretBox;
   if (config.totpEncryptionKey) {
     secrets = new SecretBox(config.totpEncryptionKey);

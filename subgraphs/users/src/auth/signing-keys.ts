@@ -8,18 +8,21 @@ export interface AccessToken {
 }
 
 /**
- * The ES256 key access tokens are signed with, and its public half as a JWKS
- * (served at `/.well-known/jwks.json`, and used by this subgraph to verify its own tokens).
+ * The ES256 key access tokens are signed with, and its public half as a JWKS (served at
+ * `/.well-known/jwks.json`, and used by this subgraph to verify its own tokens), with the other
+ * public keys configured for a rotation: tokens of the previous key verify until they expire, and
+ * verifiers know the next key before it signs.
  */
 export class SigningKeys {
   private constructor(
     private readonly privateKey: KeyObject,
     readonly kid: string,
     readonly publicJwk: JWK,
+    private readonly otherKeys: readonly JWK[],
   ) {}
 
   /** From a configured key; without one, an ephemeral key (never in production). */
-  static async create(options: { privateKey: KeyObject | undefined; keyId?: string; production: boolean; log: Logger }): Promise<SigningKeys> {
+  static async create(options: { privateKey: KeyObject | undefined; keyId?: string; publicKeys?: readonly JWK[]; production: boolean; log: Logger }): Promise<SigningKeys> {
     let privateKey = options.privateKey;
     if (!privateKey) {
       if (options.production) throw new Error('JWT_PRIVATE_KEY is required in production');
@@ -28,11 +31,12 @@ export class SigningKeys {
     }
     const jwk = await exportJWK(createPublicKey(privateKey));
     const kid = options.keyId ?? (await calculateJwkThumbprint(jwk, 'sha256'));
-    return new SigningKeys(privateKey, kid, { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, kid, alg: JWT_ALGORITHM, use: 'sig' });
+    const others = (options.publicKeys ?? []).filter((key) => key.kid !== kid);
+    return new SigningKeys(privateKey, kid, { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, kid, alg: JWT_ALGORITHM, use: 'sig' }, others);
   }
 
   get jwks(): { keys: JWK[] } {
-    return { keys: [this.publicJwk] };
+    return { keys: [this.publicJwk, ...this.otherKeys] };
   }
 
   /** Verifies tokens signed by this key, with the same checks every other subgraph applies. */
