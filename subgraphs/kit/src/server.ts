@@ -193,39 +193,45 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
     };
   };
 
-  const api = options.api ?? true;
-  const apollo = api ? new ApolloServer<RequestContext>({
-    schema,
-    introspection: true,
-    csrfPrevention: true,
-    logger: log,
-    // runService owns SIGTERM; Apollo's own handler would race it and stall shutdown.
-    stopOnTerminationSignals: false,
-    includeStacktraceInErrorResponses: false,
-    formatError: maskError,
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), loggingPlugin(metrics), apiKeyScopePlugin],
-  }) : null;
-  await apollo?.start();
-
-  const wsCleanup = apollo ? useServer<{ authorization?: string; requestId?: string }, { viewer: Viewer | null }>(
-    {
+  const createApollo = (): ApolloServer<RequestContext> =>
+    new ApolloServer<RequestContext>({
       schema,
-      onConnect: async (ctx) => {
-        try {
-          ctx.extra.viewer = await viewerFromHeader(ctx.connectionParams?.authorization, verifyToken);
-          return true;
-        } catch {
-          return false;
-        }
+      introspection: true,
+      csrfPrevention: true,
+      logger: log,
+      // runService owns SIGTERM; Apollo's own handler would race it and stall shutdown.
+      stopOnTerminationSignals: false,
+      includeStacktraceInErrorResponses: false,
+      formatError: maskError,
+      plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), loggingPlugin(metrics), apiKeyScopePlugin],
+    });
+
+  /** graphql-ws on `/graphql`; returns what disposes it. */
+  const serveSubscriptions = () =>
+    useServer<{ authorization?: string; requestId?: string }, { viewer: Viewer | null }>(
+      {
+        schema,
+        onConnect: async (ctx) => {
+          try {
+            ctx.extra.viewer = await viewerFromHeader(ctx.connectionParams?.authorization, verifyToken);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        context: (ctx) => contextFor(ctx.extra.viewer ?? null, ctx.connectionParams?.requestId ?? randomUUID()),
+        subscribe: async (args: ExecutionArgs) => {
+          const result = await subscribe(args);
+          return Symbol.asyncIterator in result ? counted(result as AsyncGenerator<ExecutionResult>, metrics.subscriptions) : result;
+        },
       },
-      context: (ctx) => contextFor(ctx.extra.viewer ?? null, ctx.connectionParams?.requestId ?? randomUUID()),
-      subscribe: async (args: ExecutionArgs) => {
-        const result = await subscribe(args);
-        return Symbol.asyncIterator in result ? counted(result as AsyncGenerator<ExecutionResult>, metrics.subscriptions) : result;
-      },
-    },
-    new WebSocketServer({ server: httpServer, path: '/graphql' }),
-  ) : null;
+      new WebSocketServer({ server: httpServer, path: '/graphql' }),
+    );
+
+  // A `--workers-only` process has no GraphQL at all: nothing parses, plans or accepts a socket.
+  const apollo = (options.api ?? true) ? createApollo() : null;
+  await apollo?.start();
+  const wsCleanup = apollo ? serveSubscriptions() : null;
 
   const routes = options.routes ?? [];
   const eventing = options.events
