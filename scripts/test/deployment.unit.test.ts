@@ -217,8 +217,14 @@ describe('docker-compose.yml', () => {
 });
 
 describe('.env.example files', () => {
-  /** Read by the kit's shared subgraph config, but without effect here: these subgraphs apply no events in batches. */
-  const UNUSED: Record<string, string[]> = { catalog: ['EVENTS_BATCH_SIZE'], payments: ['EVENTS_BATCH_SIZE'], trading: ['EVENTS_BATCH_SIZE'] };
+  /** Read by the kit's shared subgraph config, but without effect here: these subgraphs apply no events in batches, or publish none. */
+  const UNUSED: Record<string, string[]> = {
+    catalog: ['EVENTS_BATCH_SIZE'],
+    payments: ['EVENTS_BATCH_SIZE'],
+    trading: ['EVENTS_BATCH_SIZE'],
+    portfolio: ['EVENTS_POLL_MS'],
+    analytics: ['EVENTS_POLL_MS'],
+  };
   /** Settings that make a reader look at more variables (production's secrets, the ccxt feed). */
   const SETTINGS: Env[] = [{}, { NODE_ENV: 'production' }, { MARKET_FEED: 'ccxt' }];
 

@@ -25,7 +25,7 @@ export async function createCatalogServer(deps: { config: CatalogConfig; log: Lo
       verifyToken: deps.verifyToken ?? createTokenVerifier(remoteKeys(config.jwksUrl)),
       api: deps.api,
       // Catalog consumes nothing; the relay publishes ProductChanged.
-      events: config.eventsEnabled ? { redis: config.redisUrl, prefix: config.eventsPrefix } : undefined,
+      events: config.eventsEnabled ? { redis: config.redisUrl, prefix: config.eventsPrefix, pollIntervalMs: config.eventsPollMs } : undefined,
     });
     return Object.assign(server, { orm });
   } catch (error) {

@@ -104,7 +104,7 @@ export async function createInventoryServer(deps: InventoryServerDeps): Promise<
       api: deps.api,
       // Routes are the kit's EVENT_ROUTES, which send ReservationExpired to orders (and analytics).
       events: config.eventsEnabled
-        ? { redis, prefix, handlers: workersEnabled ? eventHandlers : undefined, concurrency: config.eventsConcurrency, batchSize: config.eventsBatchSize }
+        ? { redis, prefix, handlers: workersEnabled ? eventHandlers : undefined, concurrency: config.eventsConcurrency, batchSize: config.eventsBatchSize, pollIntervalMs: config.eventsPollMs }
         : undefined,
       readiness: redisProbe
         ? {

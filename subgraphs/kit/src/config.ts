@@ -95,6 +95,8 @@ export interface SubgraphConfig {
   eventsConcurrency: number;
   /** Events a consumer applies in one transaction, where its handlers allow (EventConsumerOptions.batchSize). */
   eventsBatchSize: number;
+  /** How often the outbox relay looks for rows besides the commits that wake it (OutboxRelayOptions.pollIntervalMs). */
+  eventsPollMs: number;
 }
 
 /** The settings every subgraph shares; a subgraph extends it with its own. */
@@ -112,5 +114,6 @@ export function readSubgraphConfig(name: string, defaultPort: number, reader: En
     eventsPrefix: reader.optional('EVENTS_PREFIX'),
     eventsConcurrency: reader.int('EVENTS_CONCURRENCY', 10, { min: 1, max: 100 }),
     eventsBatchSize: reader.int('EVENTS_BATCH_SIZE', 50, { min: 1, max: 100 }),
+    eventsPollMs: reader.int('EVENTS_POLL_MS', 250, { min: 10, max: 600_000 }),
   };
 }

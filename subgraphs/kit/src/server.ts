@@ -54,7 +54,7 @@ export interface SubgraphServerOptions {
   /** Serve GraphQL (HTTP and graphql-ws) on `/graphql`. Default true; false in a `--workers-only` process. */
   api?: boolean;
   /** Runs the subgraph's outbox relay, and its event consumer when handlers are given; stopped by close(). */
-  events?: { redis: RedisTarget; prefix?: string; handlers?: EventHandlers; concurrency?: number; batchSize?: number };
+  events?: { redis: RedisTarget; prefix?: string; handlers?: EventHandlers; concurrency?: number; batchSize?: number; pollIntervalMs?: number };
   /** Closes what the subgraph owns besides HTTP, events and the ORM (queues, Redis). */
   onClose?: () => Promise<void>;
   bodyLimitBytes?: number;

@@ -83,7 +83,7 @@ export async function createOrdersServer(deps: { config: OrdersConfig; log: Logg
       consumer = createEventConsumer({ ...events, subgraph: config.name, handlers, concurrency: config.eventsConcurrency, batchSize: config.eventsBatchSize });
     }
     if (config.eventsEnabled) {
-      relay = createOutboxRelay({ ...events, source: config.name });
+      relay = createOutboxRelay({ ...events, source: config.name, pollIntervalMs: config.eventsPollMs });
       await relay.start();
     }
     return Object.assign(server, { orm, handlers, sagaMetrics, consumer, relay, pubsub, updates });

@@ -107,6 +107,7 @@ export async function createPaymentsServer(deps: PaymentsServerDeps): Promise<Pa
         log,
         handlers: workers ? eventHandlers : undefined,
         prefix: config.eventsPrefix,
+        pollIntervalMs: config.eventsPollMs,
         concurrency: config.eventsConcurrency,
         // No batchSize: a batch runs its after-commit work one event after another, and for PaymentRequested that is a call to the provider.
         metrics: server.metrics.registry,

@@ -14,7 +14,7 @@ import {
   type SubgraphServer,
   type TokenVerifier,
 } from '../../kit/src';
-import { createRedisClient } from '../../kit/src/events';
+import { coalescedWake, createRedisClient } from '../../kit/src/events';
 import { createRedisPubSub, type RedisPubSub } from '../../kit/src/pubsub';
 import { SECRET_LOG_PATHS } from '../../kit/src/secrets';
 import type { SignalsConfig } from './config';
@@ -70,6 +70,8 @@ const SWEEP_MS = 60_000;
 /** A screenshot PENDING this long is queued again (a no-op while its job exists). */
 const STALE_SCREENSHOT_MS = 5 * 60_000;
 const SWEEP_BATCH = 200;
+/** How long after a commit of events the relay drains: commits within it share one batch. */
+const RELAY_WAKE_DELAY_MS = 10;
 
 function whenReady(redis: Redis, timeoutMs: number): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
@@ -107,7 +109,10 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
   const rateRedis = createRedisClient(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true });
   rateRedis.on('error', (error) => log.debug({ err: error }, 'rate limit redis error'));
   const updates = new SignalUpdates(pubsub, log.child({ component: 'signal-updates' }));
-  const watcher = workers ? new OutcomeWatcher({ orm, pubsub, updates, log: log.child({ component: 'outcome-watcher' }) }) : null;
+  // Signals writes its events in single statements, which the relay's ORM commit hook does not see: the writers wake it.
+  let relayWake: ReturnType<typeof coalescedWake> | null = null;
+  const eventsCommitted = () => relayWake?.request();
+  const watcher = workers ? new OutcomeWatcher({ orm, pubsub, updates, log: log.child({ component: 'outcome-watcher' }), eventsCommitted }) : null;
   const watchList = watcher ?? new WatchAnnouncer(pubsub);
   const shots = config.screenshots;
   // Metrics of parts built before the server's registry exists; /metrics shows them too.
@@ -136,7 +141,10 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
     chartBaseUrl: () => `http://127.0.0.1:${(server?.httpServer.address() as AddressInfo | null)?.port ?? config.port}`,
     candles: createTradingCandleSource({ tradingUrl: shots.tradingUrl, timeoutMs: shots.candleTimeoutMs }),
     candleTimeoutMs: shots.candleTimeoutMs,
-    onResult: (result) => recordScreenshotResult(orm, updates, result),
+    onResult: async (result) => {
+      await recordScreenshotResult(orm, updates, result);
+      eventsCommitted();
+    },
     browser: shots.browser,
     // The user's own chart when the job carries their sealed session; opened only for the job's user.
     tradingView: { baseUrl: shots.tradingViewBaseUrl, openCookies: (sealed, owner) => openSessionCookies(keyring, sealed, owner.userId) },
@@ -148,6 +156,7 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
   let sessionsResealed = false;
 
   const stopAll = async () => {
+    relayWake?.cancel();
     clearInterval(sweep);
     await sweeping;
     await screenshots.close();
@@ -189,6 +198,7 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
       updates,
       log: log.child({ component: 'webhook' }),
       rateLimit: (tokenHashHex) => limiter.hit(tokenHashHex),
+      eventsCommitted,
       auditAllowance: (source) => auditLimiter.hit(source),
       refusals: refusalsMetric,
       enqueueScreenshot: (request) => screenshots.enqueue(request),
@@ -203,7 +213,14 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
       api,
       routes: api ? [webhookRoute({ ingest, trustedProxies: config.trustedProxies }), ...screenshots.routes] : screenshots.chartRoutes,
       events: config.eventsEnabled
-        ? { redis: config.redisUrl, prefix: config.eventsPrefix, handlers: workers ? planEventHandlers : undefined, concurrency: config.eventsConcurrency, batchSize: config.eventsBatchSize }
+        ? {
+            redis: config.redisUrl,
+            prefix: config.eventsPrefix,
+            handlers: workers ? planEventHandlers : undefined,
+            concurrency: config.eventsConcurrency,
+            batchSize: config.eventsBatchSize,
+            pollIntervalMs: config.eventsPollMs,
+          }
         : undefined,
       readiness: { redis: () => connected.then(() => pubsub.ping()) },
       health: async () => {
@@ -221,6 +238,8 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
       onClose: stopAll,
     });
     for (const metric of earlyMetrics.getMetricsAsArray()) server.metrics.registry.registerMetric(metric as unknown as Metric);
+    const relay = server.eventing?.relay;
+    if (relay) relayWake = coalescedWake(() => relay.wake(), RELAY_WAKE_DELAY_MS);
     screenshots.reportQueueDepthOn(server.metrics.registry);
     const running = Object.assign(server, {
       orm,

@@ -1,4 +1,7 @@
+import { createLogger } from '../../kit/src';
 import { listFailed } from '../../kit/src/events';
+import { createRedisPubSub, type RedisPubSub } from '../../kit/src/pubsub';
+import { priceTopic } from '../src/outcome/outcome.watcher';
 import { eventQueue, jobSettled, QueueWatcher, REDIS_URL } from '../../kit/src/events/testing';
 import { buyAlert, startSignals, type SignalsHarness } from './support/harness';
 
@@ -20,13 +23,18 @@ async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean
 describe('events: PlanChanged in, SignalReceived out', () => {
   let h: SignalsHarness;
   let analytics: QueueWatcher;
+  let market: RedisPubSub;
 
   beforeAll(async () => {
-    h = await startSignals({ workers: true, env: { SCREENSHOT_WORKERS: 'false' } });
+    // The relay looks for rows once at start and then every ten minutes: only the writers' wake-ups get events out in time.
+    h = await startSignals({ workers: true, env: { SCREENSHOT_WORKERS: 'false', EVENTS_POLL_MS: '600000' } });
     analytics = new QueueWatcher('analytics', h.prefix);
+    market = createRedisPubSub({ redisUrl: REDIS_URL, prefix: `${h.prefix}:pubsub:`, log: createLogger('market', 'silent') });
+    await market.ready();
   });
 
   afterAll(async () => {
+    await market?.close();
     await analytics?.close();
     await h?.close();
   });
@@ -80,7 +88,7 @@ describe('events: PlanChanged in, SignalReceived out', () => {
     }
   });
 
-  it('relays SignalReceived to analytics', async () => {
+  it('relays SignalReceived to analytics at once, woken by the ingest that wrote it', async () => {
     const token = await h.token(DAN);
     const endpoint = await h.endpoint(token);
     const delivered = await h.deliver(endpoint.token, buyAlert({ ticker: 'ETHUSDT', price: '3500.25' }));
@@ -90,5 +98,17 @@ describe('events: PlanChanged in, SignalReceived out', () => {
       source: 'signals',
       data: { signalId, userId: DAN, endpointId: endpoint.id, symbol: 'ETH/USDT', ticker: 'ETHUSDT', action: 'BUY', price: '3500.25', timeframe: '15m' },
     });
+  });
+
+  it('relays SignalResolved at once, woken by the outcome watcher that wrote it', async () => {
+    const token = await h.token(DAN);
+    const endpoint = await h.endpoint(token, { defaults: { takeProfit: '2%', stopLoss: '1%' } });
+    const delivered = await h.deliver(endpoint.token, buyAlert({ ticker: 'XRPUSDT', price: '1' }));
+    const signalId = delivered.body.signals[0];
+    await eventually(async () => h.server.watcher!.watching('XRP/USDT'), (count) => count === 1, 'the signal watched');
+    await h.server.watcher!.whenListening('XRP/USDT');
+    market.publish(priceTopic('XRP/USDT'), { symbol: 'XRP/USDT', lastPrice: '1.03', updatedAt: new Date().toISOString() });
+    const event = await analytics.next((envelope) => envelope.type === 'SignalResolved' && envelope.subject === signalId);
+    expect(event.data).toMatchObject({ signalId, userId: DAN, result: 'WIN', exitPrice: '1.03' });
   });
 });

@@ -192,7 +192,7 @@ export async function createTradingServer(deps: TradingServerDeps): Promise<Trad
       // Traders place orders in bursts under one token: its signature is checked once a minute, not per order.
       verifyToken: cacheVerifiedTokens(deps.verifyToken ?? createTokenVerifier(remoteKeys(config.jwksUrl))),
       api: deps.api,
-      events: config.eventsEnabled ? { redis: config.redisUrl, prefix: config.eventsPrefix } : undefined,
+      events: config.eventsEnabled ? { redis: config.redisUrl, prefix: config.eventsPrefix, pollIntervalMs: config.eventsPollMs } : undefined,
       readiness: { redis: () => pubsub.ping() },
       onClose: async () => {
         await stopWorkers();

@@ -96,6 +96,7 @@ export async function createUsersServer(deps: UsersServerDeps): Promise<UsersSer
             prefix: config.eventsPrefix,
             concurrency: config.eventsConcurrency,
             batchSize: config.eventsBatchSize,
+            pollIntervalMs: config.eventsPollMs,
             handlers: (deps.workers ?? true) ? userEventHandlers : undefined,
           }
         : undefined,

@@ -18,6 +18,8 @@ export interface EventingOptions {
   concurrency?: number;
   /** See EventConsumerOptions.batchSize. */
   batchSize?: number;
+  /** See OutboxRelayOptions.pollIntervalMs. */
+  pollIntervalMs?: number;
   metrics?: Registry;
 }
 
@@ -30,7 +32,7 @@ export interface Eventing {
 /** A subgraph's side of the event bus: its outbox relay and, when it consumes events, its consumer. */
 export async function startEventing(options: EventingOptions): Promise<Eventing> {
   const { orm, redis, subgraph, log, prefix, metrics } = options;
-  const relay = createOutboxRelay({ orm, redis, source: subgraph, log, prefix, metrics });
+  const relay = createOutboxRelay({ orm, redis, source: subgraph, log, prefix, metrics, pollIntervalMs: options.pollIntervalMs });
   await relay.start();
   const consumer =
     options.handlers && Object.keys(options.handlers).length > 0

@@ -32,6 +32,8 @@ export interface IngestDeps {
   auditAllowance(source: string): Promise<RateDecision>;
   /** Refusals by reason, and whether the audit log kept them. */
   refusals?: Counter<'reason' | 'logged'>;
+  /** Told when a delivery's SignalReceived events are committed: the store writes them in one statement, which no ORM commit hook sees, so the relay is woken here. */
+  eventsCommitted?(): void;
   /** Queues the chart screenshot of a stored signal (after the reply). */
   enqueueScreenshot(request: ScreenshotJobData): Promise<void>;
   watcher: Pick<SignalWatchList, 'watchSignal'>;
@@ -182,6 +184,7 @@ export class IngestService {
       );
     }
     if (stored.outcome === 'DUPLICATE') return { status: 200, body: { ok: true, duplicate: true, signals: stored.signalIds } };
+    this.deps.eventsCommitted?.();
     return {
       status: 200,
       body: { ok: true, duplicate: false, signals: stored.signalIds },

@@ -44,6 +44,8 @@ export interface OutcomeWatcherOptions {
   pubsub: Pick<RedisPubSub, 'publish' | 'subscribe' | 'whenSubscribed'>;
   updates: SignalUpdates;
   log: Logger;
+  /** Told when a SignalResolved is committed (written in one statement, which no ORM commit hook sees). */
+  eventsCommitted?: () => void;
 }
 
 interface SymbolFeed {
@@ -190,6 +192,7 @@ export class OutcomeWatcher implements SignalWatchList {
         [outcome.result, outcome.exitPrice, outcome.profitLoss, resolvedAt, watch.id, ...outbox.params],
       );
       if ((rows[0]?.n ?? 0) === 0) return;
+      this.options.eventsCommitted?.();
       this.options.log.info({ signalId: watch.id, ...outcome }, 'signal resolved by the price feed');
       this.options.updates.updated(watch.userId, watch.id);
     } catch (error) {
