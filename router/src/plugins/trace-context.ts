@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { formatTraceparent, newSpanId, newTraceId, parseTraceparent } from '../../../subgraphs/kit/src/trace-context';
+import { GRAPHQL_PATH } from './landing-page';
 import type { HttpExchange, RequestTrace, RouterPlugin } from './types';
 
 /**
@@ -26,7 +27,8 @@ export function traceContextPlugin(): RouterPlugin {
   return {
     name: 'trace-context',
     onRequest(exchange) {
-      traces.set(exchange, traceOfRequest(exchange.req.headers));
+      // Only GraphQL requests get a context; health checks and scrapes need no trace.
+      if (exchange.path === GRAPHQL_PATH) traces.set(exchange, traceOfRequest(exchange.req.headers));
     },
     onContext(context, exchange) {
       context.trace = traces.get(exchange);

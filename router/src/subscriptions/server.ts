@@ -200,6 +200,7 @@ function apiKeyOf(params: Record<string, unknown>, headers: IncomingMessage['hea
  */
 export function createSubscriptionServer(options: SubscriptionServerOptions): SubscriptionServer {
   const { config, log, verifyToken } = options;
+  const validationRules = options.validationRules ? [...specifiedRules, ...options.validationRules] : undefined;
 
   /** The key's owner and token, or the error to refuse with (UNAUTHENTICATED, or UPSTREAM_UNAVAILABLE while keys cannot be checked). */
   async function exchangeKey(key: string): Promise<{ viewer: Viewer; authorization: string } | GraphQLError> {
@@ -396,7 +397,7 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
         } catch (error) {
           return [withCode(asGraphQLError(error), 'GRAPHQL_PARSE_FAILED')];
         }
-        const invalid = validate(current.schema, document, options.validationRules ? [...specifiedRules, ...options.validationRules] : undefined);
+        const invalid = validate(current.schema, document, validationRules);
         if (invalid.length > 0) return invalid.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED', production));
         const operationName = payload.operationName ?? undefined;
         const operation = getOperationAST(document, operationName);

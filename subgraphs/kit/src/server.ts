@@ -12,9 +12,7 @@ import { WebSocketServer } from 'ws';
 import { viewerFromHeader, type TokenVerifier, type Viewer } from './auth';
 import type { RequestContext } from './context';
 import { AppError, isExpectedError, maskError } from './errors';
-import type { EventHandlers } from './events/consumer';
-import { startEventing, type Eventing } from './events/eventing';
-import type { RedisTarget } from './events/redis';
+import { startEventing, type Eventing, type EventingOptions } from './events/eventing';
 import { LoaderCache } from './loaders';
 import { createServerMetrics, type ServerMetrics } from './metrics';
 import { withTimeout } from './timeout';
@@ -54,7 +52,7 @@ export interface SubgraphServerOptions {
   /** Serve GraphQL (HTTP and graphql-ws) on `/graphql`. Default true; false in a `--workers-only` process. */
   api?: boolean;
   /** Runs the subgraph's outbox relay, and its event consumer when handlers are given; stopped by close(). */
-  events?: { redis: RedisTarget; prefix?: string; handlers?: EventHandlers; concurrency?: number; batchSize?: number; pollIntervalMs?: number };
+  events?: Omit<EventingOptions, 'orm' | 'subgraph' | 'log' | 'metrics'>;
   /** Closes what the subgraph owns besides HTTP, events and the ORM (queues, Redis). */
   onClose?: () => Promise<void>;
   bodyLimitBytes?: number;

@@ -14,7 +14,7 @@ import {
   type SubgraphServer,
   type TokenVerifier,
 } from '../../kit/src';
-import { coalescedWake, createRedisClient } from '../../kit/src/events';
+import { createRedisClient } from '../../kit/src/events';
 import { createRedisPubSub, type RedisPubSub } from '../../kit/src/pubsub';
 import { SECRET_LOG_PATHS } from '../../kit/src/secrets';
 import type { SignalsConfig } from './config';
@@ -70,8 +70,6 @@ const SWEEP_MS = 60_000;
 /** A screenshot PENDING this long is queued again (a no-op while its job exists). */
 const STALE_SCREENSHOT_MS = 5 * 60_000;
 const SWEEP_BATCH = 200;
-/** How long after a commit of events the relay drains: commits within it share one batch. */
-const RELAY_WAKE_DELAY_MS = 10;
 
 function whenReady(redis: Redis, timeoutMs: number): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
@@ -109,9 +107,9 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
   const rateRedis = createRedisClient(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true });
   rateRedis.on('error', (error) => log.debug({ err: error }, 'rate limit redis error'));
   const updates = new SignalUpdates(pubsub, log.child({ component: 'signal-updates' }));
-  // Signals writes its events in single statements, which the relay's ORM commit hook does not see: the writers wake it.
-  let relayWake: ReturnType<typeof coalescedWake> | null = null;
-  const eventsCommitted = () => relayWake?.request();
+  let server: SubgraphServer | undefined;
+  // Signals writes its events in single statements, which the relay's ORM commit hook does not see: the writers tell it.
+  const eventsCommitted = () => server?.eventing?.relay.committed();
   const watcher = workers ? new OutcomeWatcher({ orm, pubsub, updates, log: log.child({ component: 'outcome-watcher' }), eventsCommitted }) : null;
   const watchList = watcher ?? new WatchAnnouncer(pubsub);
   const shots = config.screenshots;
@@ -123,7 +121,6 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
     labelNames: ['reason', 'logged'] as const,
     registers: [earlyMetrics],
   });
-  let server: SubgraphServer | undefined;
   const screenshots = createScreenshotService({
     redis: config.redisUrl,
     prefix: shots.prefix,
@@ -156,7 +153,6 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
   let sessionsResealed = false;
 
   const stopAll = async () => {
-    relayWake?.cancel();
     clearInterval(sweep);
     await sweeping;
     await screenshots.close();
@@ -238,8 +234,6 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
       onClose: stopAll,
     });
     for (const metric of earlyMetrics.getMetricsAsArray()) server.metrics.registry.registerMetric(metric as unknown as Metric);
-    const relay = server.eventing?.relay;
-    if (relay) relayWake = coalescedWake(() => relay.wake(), RELAY_WAKE_DELAY_MS);
     screenshots.reportQueueDepthOn(server.metrics.registry);
     const running = Object.assign(server, {
       orm,

@@ -31,11 +31,10 @@ import { TradeOrderService } from './orders/trade-order.service';
 import { TradeOrderUpdates } from './orders/trade-order.updates';
 import { createTwapWorker, TwapQueue, type TwapSliceJob, type TwapSliceResult } from './orders/twap.jobs';
 import { buildTradingSchemaWithServices } from './schema';
-import { coalescedWake } from '../../kit/src/events';
 import { cacheVerifiedTokens } from './shared/token-cache';
 
 /** How long after a commit the outbox relay drains: commits within it share one batch. */
-const RELAY_WAKE_DELAY_MS = 20;
+const RELAY_COMMIT_WAKE_MS = 20;
 
 /** The kit logger's redactions plus every field that may carry an exchange secret. */
 const TRADING_REDACT_PATHS = [...new Set([...SECRET_LOG_PATHS, 'req.headers.authorization'])];
@@ -162,11 +161,9 @@ export async function createTradingServer(deps: TradingServerDeps): Promise<Trad
   let stopTwapDepth: (() => void) | undefined;
   let exchangeSync: NodeJS.Timeout | null = null;
   const priceStreams: AsyncIterator<unknown>[] = [];
-  let relayWake: ReturnType<typeof coalescedWake> | null = null;
   let feedLease: Lease | null = null;
   const stopWorkers = async (): Promise<void> => {
     await feedLease?.stop();
-    relayWake?.cancel();
     if (exchangeSync) clearInterval(exchangeSync);
     exchangeSync = null;
     await Promise.all(priceStreams.map((stream) => stream.return?.()));
@@ -192,7 +189,9 @@ export async function createTradingServer(deps: TradingServerDeps): Promise<Trad
       // Traders place orders in bursts under one token: its signature is checked once a minute, not per order.
       verifyToken: cacheVerifiedTokens(deps.verifyToken ?? createTokenVerifier(remoteKeys(config.jwksUrl))),
       api: deps.api,
-      events: config.eventsEnabled ? { redis: config.redisUrl, prefix: config.eventsPrefix, pollIntervalMs: config.eventsPollMs } : undefined,
+      events: config.eventsEnabled
+        ? { redis: config.redisUrl, prefix: config.eventsPrefix, pollIntervalMs: config.eventsPollMs, commitWakeDelayMs: RELAY_COMMIT_WAKE_MS }
+        : undefined,
       readiness: { redis: () => pubsub.ping() },
       onClose: async () => {
         await stopWorkers();
@@ -202,12 +201,8 @@ export async function createTradingServer(deps: TradingServerDeps): Promise<Trad
     });
     engine.registerMetrics(server.metrics.registry);
     const relay = server.eventing?.relay;
-    if (relay) {
-      // The engine writes in single statements outside ORM transactions, which the relay's own commit
-      // wake does not see: the engine wakes it after each change.
-      relayWake = coalescedWake(() => relay.wake(), RELAY_WAKE_DELAY_MS);
-      engine.on('changed', () => relayWake?.request());
-    }
+    // The engine writes in single statements outside ORM transactions, which the relay's commit hook does not see.
+    if (relay) engine.on('changed', () => relay.committed());
   } catch (error) {
     await stopWorkers().catch(() => undefined);
     await pubsub.close().catch(() => undefined);

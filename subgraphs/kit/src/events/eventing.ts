@@ -20,6 +20,8 @@ export interface EventingOptions {
   batchSize?: number;
   /** See OutboxRelayOptions.pollIntervalMs. */
   pollIntervalMs?: number;
+  /** See OutboxRelayOptions.commitWakeDelayMs. */
+  commitWakeDelayMs?: number;
   metrics?: Registry;
 }
 
@@ -32,7 +34,7 @@ export interface Eventing {
 /** A subgraph's side of the event bus: its outbox relay and, when it consumes events, its consumer. */
 export async function startEventing(options: EventingOptions): Promise<Eventing> {
   const { orm, redis, subgraph, log, prefix, metrics } = options;
-  const relay = createOutboxRelay({ orm, redis, source: subgraph, log, prefix, metrics, pollIntervalMs: options.pollIntervalMs });
+  const relay = createOutboxRelay({ orm, redis, source: subgraph, log, prefix, metrics, pollIntervalMs: options.pollIntervalMs, commitWakeDelayMs: options.commitWakeDelayMs });
   await relay.start();
   const consumer =
     options.handlers && Object.keys(options.handlers).length > 0

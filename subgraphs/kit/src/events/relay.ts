@@ -75,6 +75,12 @@ export interface OutboxRelay {
    * knows it just committed events. No-op before start, after stop and while backing off.
    */
   wake(): void;
+  /**
+   * Tells the relay this process committed events outside an ORM transaction (a single statement,
+   * which the commit hook does not see): it drains as after a commit, `commitWakeDelayMs` later,
+   * one drain for a burst.
+   */
+  committed(): void;
 }
 
 class RedisNotReadyError extends Error {
@@ -278,5 +284,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
     drainOnce,
     wake,
+    committed() {
+      if (started && !stopped) commitWake.request();
+    },
   };
 }

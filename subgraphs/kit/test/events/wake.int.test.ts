@@ -32,6 +32,15 @@ describe('outbox relay woken by its writer', () => {
     }
     expect(await flow.orm.em.fork().count(OutboxEvent, { publishedAt: null })).toBe(0);
   });
+
+  it('drains after committed(), the call of a writer its commit hook does not see', async () => {
+    const event = await flow.placeOrder('told');
+    const consumed = nextJobEvent(flow.consumer.worker, 'completed', (job) => job.id === event.id);
+    flow.relay.committed();
+    flow.relay.committed();
+    await consumed;
+    expect(await flow.orm.em.fork().count(Applied, { eventId: event.id })).toBe(1);
+  });
 });
 
 /** `wakeOnCommit`: any commit of the relay's ORM wakes it, so the writing process needs no NOTIFY and no call. */

@@ -514,7 +514,8 @@ export class PaymentService {
       });
       return refund.id;
     });
-    await this.submitRefund(ctx.em, refundId);
+    // An unexpected failure is logged and leaves the refund PENDING for the sweep, like an outage.
+    await this.submitRefunds(ctx.em, [refundId]);
     const refund = await ctx.em.fork().findOneOrFail(RefundEntity, { id: refundId });
     ctx.log.info({ paymentId, refundId, amount: refund.amount, status: refund.status, by: viewer.id }, 'refund requested');
     if (refund.status === RefundStatus.FAILED) {

@@ -1,6 +1,7 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
+import type { Counter } from 'prom-client';
 import type { SignalsConfig } from '../config';
 import { hashWebhookToken, passphraseMatches } from '../endpoint/endpoint.secrets';
 import { levelPrice, parseLevel } from '../outcome/levels';
@@ -12,7 +13,6 @@ import type { SignalUpdates } from '../signal/signal.updates';
 import { tradingViewChart } from '../tradingview/session.chart';
 import { parseAlertBody, type ParsedAlert } from './parse';
 import type { EndpointRow, IngestStore, SignalRow } from './ingest.store';
-import type { Counter } from 'prom-client';
 import type { RateDecision } from '../../../kit/src';
 import { redactBody } from './redact';
 
@@ -72,9 +72,10 @@ const cut = (value: string | null | undefined, length: number): string | null =>
 
 /**
  * The webhook's path from request to stored signal. Every refusal is answered with its reason and
- * kept in the audit log (never as a signal), up to `AUDIT_REFUSALS_PER_MINUTE` per source. An accepted alert is committed before the answer, in
- * a transaction it shares with concurrent deliveries (`IngestStore`: dedup claim, quota, signals,
- * outbox); screenshots, subscriptions and the outcome watcher hear about it after the answer.
+ * kept in the audit log (never as a signal), up to `AUDIT_REFUSALS_PER_MINUTE` per source. An
+ * accepted alert is committed before the answer, in a transaction it shares with concurrent
+ * deliveries (`IngestStore`: dedup claim, quota, signals, outbox); screenshots, subscriptions and
+ * the outcome watcher hear about it after the answer.
  */
 export class IngestService {
   private readonly tradingViewIps: ReadonlySet<string>;
