@@ -10,6 +10,8 @@ export type SubgraphName = (typeof SUBGRAPHS)[number];
  */
 export const EVENT_ROUTES = {
   UserRegistered: ['analytics'],
+  // Beyond DESIGN.md's table: a user deleted their account; each subgraph erases what it holds of them.
+  UserDeleted: ['catalog', 'orders', 'trading', 'portfolio', 'signals', 'analytics'],
   // Not inventory, unlike DESIGN.md's table: inventory gets a product's kind from the router (@requires).
   ProductChanged: ['orders', 'analytics'],
   PlanChanged: ['users', 'signals', 'analytics'],
@@ -48,6 +50,7 @@ export type EventRoutes = Readonly<Record<string, readonly string[]>>;
 /** The producing subgraph of each event type (the "from" column of DESIGN.md). */
 export const EVENT_SOURCES: Readonly<Record<EventType, SubgraphName>> = {
   UserRegistered: 'users',
+  UserDeleted: 'users',
   ProductChanged: 'catalog',
   PlanChanged: 'orders',
   OrderPlaced: 'orders',

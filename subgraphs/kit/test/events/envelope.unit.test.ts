@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { consumersOf, EVENT_ROUTES, EVENT_SOURCES, EVENT_TYPES, eventQueueName, isEventEnvelope, SUBGRAPHS } from '../../src/events/envelope';
 
 describe('event catalog', () => {
-  it('routes every event type as DESIGN.md lists it, plus ReservationExpired, RefundFailed and ReturnApproved', () => {
+  it('routes every event type as DESIGN.md lists it, plus UserDeleted, ReservationExpired, RefundFailed and ReturnApproved', () => {
     expect(EVENT_ROUTES).toEqual({
       UserRegistered: ['analytics'],
+      UserDeleted: ['catalog', 'orders', 'trading', 'portfolio', 'signals', 'analytics'],
       ProductChanged: ['orders', 'analytics'],
       PlanChanged: ['users', 'signals', 'analytics'],
       OrderPlaced: ['inventory'],

@@ -59,7 +59,7 @@ export class ApiKeyService {
     const now = this.deps.clock();
     const key = generateApiKey();
     const entity = await ctx.em.transactional(async (tx) => {
-      const owner = await tx.findOne(UserEntity, { id: viewer.id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      const owner = await tx.findOne(UserEntity, { id: viewer.id, deletedAt: null }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!owner) throw unauthenticated('The signed-in account no longer exists');
       const active = await tx.count(ApiKeyEntity, { user: owner, revokedAt: null, $or: [{ expiresAt: null }, { expiresAt: { $gt: now } }] });
       if (active >= MAX_ACTIVE_API_KEYS) throw conflict(`At most ${MAX_ACTIVE_API_KEYS} active API keys; revoke one first`);

@@ -40,3 +40,16 @@ export class LoginInput {
   @MaxLength(12)
   totp?: string | null;
 }
+
+@InputType('DeleteAccountInput')
+export class DeleteAccountInput {
+  /** The account's password, asked again: a stolen access token alone cannot delete an account. */
+  @Field(() => String)
+  @MaxLength(1_000)
+  password!: string;
+
+  @Field(() => String, { nullable: true, description: 'The current 6-digit code, required when two-factor sign-in is active.' })
+  @IsOptional()
+  @MaxLength(12)
+  totp?: string | null;
+}

@@ -1,7 +1,7 @@
 import { Arg, Ctx, Mutation, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../../kit/src';
 import type { UsersServices } from '../services';
-import { LoginInput, RegisterInput } from './auth.input';
+import { DeleteAccountInput, LoginInput, RegisterInput } from './auth.input';
 import { AuthPayload } from './auth.type';
 
 @Resolver(() => AuthPayload)
@@ -26,5 +26,13 @@ export class AuthResolver {
   @Mutation(() => Boolean, { description: 'Revokes every refresh token of this sign-in; false when the token is unknown.' })
   logout(@Arg('refreshToken', () => String) refreshToken: string, @Ctx() ctx: RequestContext): Promise<boolean> {
     return this.services.auth.logout(ctx, refreshToken);
+  }
+
+  @Mutation(() => Boolean, {
+    description:
+      'Deletes the signed-in account after checking its password (and two-factor code) again. Every subgraph then erases what it holds of the user; orders, payments and trades are kept as accounting records.',
+  })
+  deleteAccount(@Arg('input', () => DeleteAccountInput) input: DeleteAccountInput, @Ctx() ctx: RequestContext): Promise<boolean> {
+    return this.services.auth.deleteAccount(ctx, input);
   }
 }

@@ -1,15 +1,16 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
-import { AppError, conflict, recordEvent, type EntityManager, type RequestContext } from '../../../kit/src';
+import { AppError, conflict, forbidden, recordEvent, requireViewer, unauthenticated, type EntityManager, type RequestContext } from '../../../kit/src';
 import type { Clock } from '../clock';
 import type { TotpService } from '../totp/totp.service';
 import { UserEntity } from '../users/user.entity';
 import { normalizeEmail } from '../users/user.service';
 import { toUser } from '../users/user.type';
-import type { LoginInput, RegisterInput } from './auth.input';
+import type { DeleteAccountInput, LoginInput, RegisterInput } from './auth.input';
 import type { AuthPayload } from './auth.type';
 import { activeLock, afterFailedLogin, afterSuccessfulLogin, type LockoutPolicy } from './lockout';
 import type { PasswordHasher } from './password';
+import { ApiKeyEntity } from '../api-keys/api-key.entity';
 import { RefreshTokenEntity } from './refresh-token.entity';
 import { generateRefreshToken, hashRefreshToken, looksLikeRefreshToken } from './refresh-tokens';
 import type { SigningKeys } from './signing-keys';
@@ -31,6 +32,9 @@ const refreshRefused = (reason: 'REFRESH_TOKEN_INVALID' | 'REFRESH_TOKEN_EXPIRED
       : 'Invalid or expired refresh token',
     { reason },
   );
+
+/** What a deleted account is called wherever another subgraph still shows its id (an order's buyer, say). */
+export const DELETED_USER_NAME = 'Deleted user';
 
 /** How long the failures of an email without an account are remembered after the last one. */
 const UNKNOWN_EMAIL_RETENTION_MS = 24 * 3600 * 1000;
@@ -155,6 +159,55 @@ export class AuthService {
     const row = await ctx.em.findOne(RefreshTokenEntity, { tokenHash: hashRefreshToken(token) });
     if (!row) return false;
     await this.revokeFamily(ctx.em, row.familyId, this.deps.clock());
+    return true;
+  }
+
+  /**
+   * Deletes the signed-in account after asking for its password (and two-factor code) again; wrong
+   * ones count towards the lockout as at sign-in. The row stays as a tombstone without email, name,
+   * password or TOTP secret, so references to the id still resolve and the address can register
+   * again; refresh tokens and API keys go with it. `UserDeleted` tells every other subgraph to erase
+   * what it holds of the user. Access tokens already issued live out their few minutes.
+   */
+  async deleteAccount(ctx: RequestContext, input: DeleteAccountInput): Promise<boolean> {
+    const viewer = requireViewer(ctx.viewer);
+    if (viewer.apiKeyId) throw forbidden('An account cannot be deleted with a token obtained from an API key');
+    const now = this.deps.clock();
+    const found = await ctx.em.findOne(UserEntity, { id: viewer.id, deletedAt: null });
+    if (!found) throw unauthenticated('The signed-in account no longer exists');
+    const lockedUntil = activeLock(found, now);
+    if (lockedUntil) throw accountLocked(lockedUntil, now);
+    if (!(await this.deps.passwords.verify(found.passwordHash, input.password))) {
+      await ctx.em.transactional(async (tx) => this.recordFailure(ctx, tx, found.id, now));
+      throw invalidCredentials();
+    }
+    if (found.totpEnabled && !input.totp) throw totpRequired();
+
+    const deleted = await ctx.em.transactional(async (tx): Promise<boolean> => {
+      const user = await tx.findOneOrFail(UserEntity, { id: found.id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+      if (user.deletedAt) throw unauthenticated('The signed-in account no longer exists');
+      if (user.totpEnabled && this.deps.totp.checkCode(user, input.totp ?? '', now) === null) {
+        await this.recordFailure(ctx, tx, user.id, now);
+        return false;
+      }
+      Object.assign(user, {
+        email: null,
+        name: DELETED_USER_NAME,
+        passwordHash: '',
+        totpSecret: null,
+        totpEnabled: false,
+        totpLastStep: null,
+        failedLoginCount: 0,
+        lockedUntil: null,
+        deletedAt: now,
+      });
+      await tx.nativeDelete(RefreshTokenEntity, { user: user.id });
+      await tx.nativeDelete(ApiKeyEntity, { user: user.id });
+      recordEvent(tx, 'users', 'UserDeleted', user.id, { userId: user.id, deletedAt: now.toISOString() });
+      return true;
+    });
+    if (!deleted) throw totpInvalid();
+    ctx.log.info({ userId: viewer.id }, 'account deleted');
     return true;
   }
 

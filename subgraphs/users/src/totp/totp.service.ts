@@ -56,11 +56,11 @@ export class TotpService {
     return true;
   }
 
-  private async signedInUser(ctx: RequestContext): Promise<UserEntity> {
+  private async signedInUser(ctx: RequestContext): Promise<UserEntity & { email: string }> {
     const viewer = requireViewer(ctx.viewer);
-    const user = await ctx.em.findOne(UserEntity, { id: viewer.id });
-    if (!user) throw unauthenticated('The signed-in account no longer exists');
-    return user;
+    const user = await ctx.em.findOne(UserEntity, { id: viewer.id, deletedAt: null });
+    if (!user?.email) throw unauthenticated('The signed-in account no longer exists');
+    return user as UserEntity & { email: string };
   }
 }
 

@@ -4,14 +4,14 @@ import type { Role } from '../../../kit/src';
 
 @Entity({ tableName: 'users' })
 export class UserEntity {
-  [OptionalProps]?: 'id' | 'role' | 'createdAt' | 'updatedAt' | 'failedLoginCount' | 'lockedUntil' | 'totpSecret' | 'totpEnabled' | 'totpLastStep' | 'plan' | 'planChangedAt';
+  [OptionalProps]?: 'id' | 'role' | 'createdAt' | 'updatedAt' | 'failedLoginCount' | 'lockedUntil' | 'totpSecret' | 'totpEnabled' | 'totpLastStep' | 'plan' | 'planChangedAt' | 'deletedAt';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
-  /** Trimmed and lowercased; unique. */
-  @Property({ type: 'string', length: 254, unique: true })
-  email!: string;
+  /** Trimmed and lowercased; unique. Null once the account is deleted, so the address can register again. */
+  @Property({ type: 'string', length: 254, unique: true, nullable: true })
+  email!: string | null;
 
   /** argon2id encoded hash (parameters and salt included). */
   @Property({ type: 'text', hidden: true })
@@ -54,4 +54,8 @@ export class UserEntity {
   /** When that event happened; an older event arriving late changes nothing. */
   @Property({ type: 'datetime', nullable: true })
   planChangedAt: Date | null = null;
+
+  /** When the user deleted the account: the row stays, scrubbed, so references to the id still resolve. */
+  @Property({ type: 'datetime', nullable: true })
+  deletedAt: Date | null = null;
 }

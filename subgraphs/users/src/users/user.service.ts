@@ -23,7 +23,8 @@ export class UserService {
   async me(ctx: RequestContext): Promise<User | null> {
     if (!ctx.viewer) return null;
     const entity = await loadUser(ctx, ctx.viewer.id);
-    return entity ? toUser(entity, { viewer: ctx.viewer }) : null;
+    // A deleted account's access token is still valid for a few minutes; it is nobody.
+    return entity && !entity.deletedAt ? toUser(entity, { viewer: ctx.viewer }) : null;
   }
 
   /** Entity reference from the router: private fields only for the user and ADMINs. */
@@ -35,7 +36,7 @@ export class UserService {
   async setUserRole(ctx: RequestContext, userId: string, role: Role): Promise<User> {
     const viewer = requireRole(ctx.viewer, 'ADMIN');
     if (!isUuid(userId)) throw badInput('userId must be a UUID', 'userId');
-    const user = await ctx.em.findOne(UserEntity, { id: userId });
+    const user = await ctx.em.findOne(UserEntity, { id: userId, deletedAt: null });
     if (!user) throw notFound('User', userId);
     if (user.role !== role) {
       user.role = role;
