@@ -78,7 +78,7 @@ const EXTRA: Record<string, Partial<Workload>> = {
  * Subgraphs whose workers (event consumers, queues, background loops) run in a Deployment of their
  * own, `<name>-workers` with `--workers-only`, outside the Service: they scale on their own load and
  * never take CPU from the pods answering GraphQL and webhooks, which run with `--api-only`. Users
- * and catalog run both in one process: users consumes one rare event, catalog none.
+ * and catalog run both in one process: they consume only rare events (plan purchases, account deletions).
  */
 const SPLIT = new Set(['orders', 'payments', 'inventory', 'trading', 'portfolio', 'signals', 'analytics']);
 

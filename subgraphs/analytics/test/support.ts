@@ -41,6 +41,8 @@ export const lowStock = (productId: string, available: number, at = new Date()) 
 export const userRegistered = (at = new Date(), userId = randomUUID()) =>
   envelope('UserRegistered', 'users', { userId, email: `${userId}@example.com`, name: 'Someone', role: 'CUSTOMER', registeredAt: at.toISOString() }, at, userId);
 
+export const userDeleted = (userId: string, at = new Date()) => envelope('UserDeleted', 'users', { userId, deletedAt: at.toISOString() }, at, userId);
+
 export const planChanged = (userId: string, plan = 'PRO', at = new Date()) => envelope('PlanChanged', 'orders', { userId, productId: randomUUID(), sku: `PLAN-${plan}`, plan }, at, userId);
 
 export interface TestFill {

@@ -12,17 +12,18 @@ export interface CatalogHarness {
   issuer: TestIssuer;
   request<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GraphQLResponse<T>>;
   /** Rows in a table, read outside any request. */
-  count(table: 'product' | 'category' | 'product_category' | 'review' | 'outbox'): Promise<number>;
+  count(table: 'product' | 'category' | 'product_category' | 'review' | 'outbox' | 'inbox'): Promise<number>;
   close(): Promise<void>;
 }
 
 export const ADMIN_ID = '11111111-1111-4111-8111-111111111111';
 export const CUSTOMER_ID = '22222222-2222-4222-8222-222222222222';
 
-export async function startCatalog(): Promise<CatalogHarness> {
+/** `env` overrides the test settings (events are off unless it turns them on). */
+export async function startCatalog(env: Record<string, string> = {}): Promise<CatalogHarness> {
   const database = testDatabaseUrl('catalog');
   const issuer = await TestIssuer.create();
-  const config = readCatalogConfig({ DATABASE_URL: database.url, PORT: '0', LOG_LEVEL: 'silent', NODE_ENV: 'test', EVENTS_ENABLED: 'false' });
+  const config = readCatalogConfig({ DATABASE_URL: database.url, PORT: '0', LOG_LEVEL: 'silent', NODE_ENV: 'test', EVENTS_ENABLED: 'false', ...env });
   let server: CatalogServer;
   try {
     server = await createCatalogServer({ config, log: createLogger('catalog', 'silent'), verifyToken: createTokenVerifier(issuer.keys) });

@@ -11,7 +11,7 @@ const CURRENCY = /^[A-Z0-9]{1,20}$/;
 
 /**
  * The kit's SubgraphConfig (REDIS_URL, EVENTS_*) plus prices, updates and snapshots. With
- * EVENTS_ENABLED the server consumes `events-portfolio` (FillExecuted) and runs
+ * EVENTS_ENABLED the server consumes `events-portfolio` (FillExecuted, UserDeleted) and runs
  * the snapshot worker; it publishes no events of its own.
  */
 export interface PortfolioConfig extends SubgraphConfig {

@@ -17,6 +17,7 @@ import type { PortfolioConfig } from './config';
 import { createPortfolioEventHandlers } from './holding/fill.events';
 import { HoldingEntity } from './holding/holding.entity';
 import { portfolioEntities, portfolioMigrations } from './mikro-orm.config';
+import { createErasureEventHandlers } from './portfolio/portfolio.events';
 import type { PortfolioService } from './portfolio/portfolio.service';
 import type { PortfolioUpdates } from './portfolio/portfolio.updates';
 import { PriceBook } from './price/price-book';
@@ -63,9 +64,9 @@ async function neededSymbols(orm: MikroORM, quoteCurrencies: readonly string[]):
  * Builds the portfolio subgraph from injected dependencies; reads no environment. Opens the ORM
  * (creating and migrating the database), the Redis pub/sub and the price book (loaded from
  * `last_price`, following the ticks of every held or targeted instrument). With workers it consumes
- * `events-portfolio` (fills, with inbox dedup) and runs the snapshot job. Portfolio publishes no
- * domain events, so it runs no outbox relay. `close()` stops the workers, writes the last prices,
- * then closes pub/sub and ORM.
+ * `events-portfolio` (fills and erasures, with inbox dedup) and runs the snapshot job. Portfolio
+ * publishes no domain events, so it runs no outbox relay. `close()` stops the workers, writes the
+ * last prices, then closes pub/sub and ORM.
  */
 export async function createPortfolioServer(deps: PortfolioServerDeps): Promise<PortfolioServer> {
   const { config, log } = deps;
@@ -98,7 +99,10 @@ export async function createPortfolioServer(deps: PortfolioServerDeps): Promise<
       snapshotsMaxPage: config.snapshotsMaxPage,
       riskMaxSamples: config.riskMaxSamples,
     });
-    const handlers = createPortfolioEventHandlers({ prices, updates: built.updates, quoteCurrencies: config.quoteCurrencies, log: log.child({ component: 'fills' }) });
+    const handlers = {
+      ...createPortfolioEventHandlers({ prices, updates: built.updates, quoteCurrencies: config.quoteCurrencies, log: log.child({ component: 'fills' }) }),
+      ...createErasureEventHandlers({ updates: built.updates }),
+    };
     const server = await createSubgraphServer({
       name: config.name,
       schema: built.schema,

@@ -26,19 +26,20 @@ import { OutcomeWatcher, WatchAnnouncer } from './outcome/outcome.watcher';
 import { planEventHandlers } from './plan/plan.events';
 import { buildSignalsSchemaWithServices } from './schema';
 import { createScreenshotService, createTradingCandleSource, type ScreenshotService } from './screenshots';
-import { recordScreenshotResult, staleScreenshotRequests } from './signal/signal.screenshots';
+import { recordScreenshotResult, signalExists, staleScreenshotRequests } from './signal/signal.screenshots';
 import type { SignalService } from './signal/signal.service';
 import { SignalUpdates } from './signal/signal.updates';
 import { openSessionCookies, TRADINGVIEW_LOG_PATHS } from './tradingview/session.cookies';
 import { resealTradingViewSessions } from './tradingview/session.keys';
+import { userEventHandlers } from './user/user.events';
 
 export interface SignalsServerDeps {
   config: SignalsConfig;
   log: Logger;
   verifyToken?: TokenVerifier;
   /**
-   * Run the event consumer (PlanChanged), the outcome watcher, the screenshot worker (unless
-   * SCREENSHOT_WORKERS=false) and the maintenance sweep. Default `config.eventsEnabled`.
+   * Run the event consumer (PlanChanged, UserDeleted), the outcome watcher, the screenshot worker
+   * (unless SCREENSHOT_WORKERS=false) and the maintenance sweep. Default `config.eventsEnabled`.
    */
   workers?: boolean;
   /**
@@ -60,7 +61,7 @@ export interface SignalsServer extends SubgraphServer {
   screenshots: ScreenshotService;
   /** Judges open signals against price ticks; null with workers off (new signals are announced to the workers' watchers). */
   watcher: OutcomeWatcher | null;
-  /** The handlers of the events signals consumes (PlanChanged), by type; tests call them directly. */
+  /** The handlers of the events signals consumes (PlanChanged, UserDeleted), by type; tests call them directly. */
   eventHandlers: EventHandlers;
   /** Deletes expired dedup claims and old refusals, queues screenshots left unqueued and re-seals TradingView sessions after a key rotation; the sweep runs it every minute. */
   maintain(): Promise<void>;
@@ -88,8 +89,8 @@ function whenReady(redis: Redis, timeoutMs: number): Promise<void> {
  * Builds the signals subgraph from injected dependencies; reads no environment. Opens the ORM
  * (creating and migrating the database), the Redis pub/sub and the rate limiter's connection, and
  * serves `POST /webhook/u/<token>`, the chart pages and signed screenshots next to GraphQL. With
- * workers on it also consumes PlanChanged, relays its outbox, takes screenshots, judges open
- * signals against price ticks and sweeps stale state every minute.
+ * workers on it also consumes PlanChanged and UserDeleted, relays its outbox, takes screenshots,
+ * judges open signals against price ticks and sweeps stale state every minute.
  */
 export async function createSignalsServer(deps: SignalsServerDeps): Promise<SignalsServer> {
   const { config } = deps;
@@ -142,12 +143,14 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
       await recordScreenshotResult(orm, updates, result);
       eventsCommitted();
     },
+    exists: (signalId) => signalExists(orm, signalId),
     browser: shots.browser,
     // The user's own chart when the job carries their sealed session; opened only for the job's user.
     tradingView: { baseUrl: shots.tradingViewBaseUrl, openCookies: (sealed, owner) => openSessionCookies(keyring, sealed, owner.userId) },
     metrics: earlyMetrics,
     log,
   });
+  const eventHandlers: EventHandlers = { ...planEventHandlers, ...userEventHandlers({ screenshots, watcher: watchList, log: log.child({ component: 'user-events' }) }) };
   let sweep: NodeJS.Timeout | undefined;
   let sweeping: Promise<void> | undefined;
   let sessionsResealed = false;
@@ -212,7 +215,7 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
         ? {
             redis: config.redisUrl,
             prefix: config.eventsPrefix,
-            handlers: workers ? planEventHandlers : undefined,
+            handlers: workers ? eventHandlers : undefined,
             concurrency: config.eventsConcurrency,
             batchSize: config.eventsBatchSize,
             pollIntervalMs: config.eventsPollMs,
@@ -244,7 +247,7 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
       ingest,
       screenshots,
       watcher,
-      eventHandlers: planEventHandlers,
+      eventHandlers,
       maintain,
     });
     try {

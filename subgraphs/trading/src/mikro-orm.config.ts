@@ -1,4 +1,4 @@
-import { OutboxEvent } from '../../kit/src';
+import { InboxRecord, OutboxEvent } from '../../kit/src';
 import { ExchangeAccountEntity, PaperBalanceEntity } from './accounts/account.entity';
 import { CandleEntity } from './market/candle.entity';
 import { InstrumentEntity } from './market/instrument.entity';
@@ -7,12 +7,14 @@ import { Migration0002Trading } from './migrations/Migration0002Trading';
 import { Migration0003OrderWrites } from './migrations/Migration0003OrderWrites';
 import { Migration0004OutboxWake } from './migrations/Migration0004OutboxWake';
 import { Migration0005TrailingActivation } from './migrations/Migration0005TrailingActivation';
+import { Migration0006UserErasure } from './migrations/Migration0006UserErasure';
 import { FillEntity, TradeOrderEntity, TradeOrderHistoryEntity } from './orders/trade-order.entity';
 
 export const tradingEntities = [
   InstrumentEntity,
   CandleEntity,
   OutboxEvent,
+  InboxRecord,
   ExchangeAccountEntity,
   PaperBalanceEntity,
   TradeOrderEntity,
@@ -26,4 +28,5 @@ export const tradingMigrations = [
   { name: 'Migration0003OrderWrites', class: Migration0003OrderWrites },
   { name: 'Migration0004OutboxWake', class: Migration0004OutboxWake },
   { name: 'Migration0005TrailingActivation', class: Migration0005TrailingActivation },
+  { name: 'Migration0006UserErasure', class: Migration0006UserErasure },
 ];

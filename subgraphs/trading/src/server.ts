@@ -32,6 +32,7 @@ import { TradeOrderUpdates } from './orders/trade-order.updates';
 import { createTwapWorker, TwapQueue, type TwapSliceJob, type TwapSliceResult } from './orders/twap.jobs';
 import { buildTradingSchemaWithServices } from './schema';
 import { cacheVerifiedTokens } from './shared/token-cache';
+import { userEventHandlers } from './user/user.events';
 
 /** How long after a commit the outbox relay drains: commits within it share one batch. */
 const RELAY_COMMIT_WAKE_MS = 20;
@@ -87,9 +88,9 @@ export interface TradingServer extends SubgraphServer {
 /**
  * Builds the trading subgraph from injected dependencies; reads no environment. Opens the ORM
  * (creating and migrating the database), the Redis pub/sub, the prices published by the feed and,
- * with EVENTS_ENABLED, the outbox relay; with workers on it starts the market feed, the order
- * engine's watch, the TWAP worker and the exchange sync. `close()` stops them, flushes the last
- * prices, then closes pub/sub and ORM.
+ * with EVENTS_ENABLED, the outbox relay (and with workers the consumer of UserDeleted); with workers
+ * on it starts the market feed, the order engine's watch, the TWAP worker and the exchange sync.
+ * `close()` stops them, flushes the last prices, then closes pub/sub and ORM.
  */
 export async function createTradingServer(deps: TradingServerDeps): Promise<TradingServer> {
   const { config } = deps;
@@ -190,7 +191,16 @@ export async function createTradingServer(deps: TradingServerDeps): Promise<Trad
       verifyToken: cacheVerifiedTokens(deps.verifyToken ?? createTokenVerifier(remoteKeys(config.jwksUrl))),
       api: deps.api,
       events: config.eventsEnabled
-        ? { redis: config.redisUrl, prefix: config.eventsPrefix, pollIntervalMs: config.eventsPollMs, commitWakeDelayMs: RELAY_COMMIT_WAKE_MS }
+        ? {
+            redis: config.redisUrl,
+            prefix: config.eventsPrefix,
+            pollIntervalMs: config.eventsPollMs,
+            commitWakeDelayMs: RELAY_COMMIT_WAKE_MS,
+            handlers: workers ? userEventHandlers({ orders, accounts, log: log.child({ component: 'user-erasure' }) }) : undefined,
+            // An erasure holds a pooled connection for its inbox transaction while its cancels take others:
+            // at most half the pool at once, so those cancels are not starved. No batches: it calls exchanges.
+            concurrency: Math.min(config.eventsConcurrency, Math.max(1, Math.floor(config.databasePoolSize / 2))),
+          }
         : undefined,
       readiness: { redis: () => pubsub.ping() },
       onClose: async () => {

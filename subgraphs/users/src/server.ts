@@ -21,6 +21,7 @@ import { buildUsersSchema } from './schema';
 import type { UsersServices } from './services';
 import { SecretBox } from './totp/secret-box';
 import { TotpService } from './totp/totp.service';
+import { repeatDueErasures } from './users/user.erasure';
 import { userEventHandlers } from './users/user.events';
 import { UserService } from './users/user.service';
 
@@ -36,9 +37,16 @@ export interface UsersServerDeps extends RoleDeps {
 export interface UsersServer extends SubgraphServer {
   orm: MikroORM;
   signingKeys: SigningKeys;
+  /** Sends the second UserDeleted of accounts whose tokens have all expired by `now` (the workers do every minute); returns how many. */
+  repeatErasures(now?: Date): Promise<number>;
 }
 
 export const JWKS_PATH = '/.well-known/jwks.json';
+
+/** How often the workers look for deleted accounts whose erasure is due again. */
+const ERASURE_SWEEP_MS = 60_000;
+/** Beyond a token's lifetime: the router keeps a verified token up to a minute, clocks drift. */
+const TOKEN_CACHE_AND_SKEW_SECONDS = 90;
 
 /** Public signing keys for every verifier (router, subgraphs); never the private key. */
 export const jwksRoute = (keys: SigningKeys): Route => ({
@@ -81,6 +89,19 @@ export async function createUsersServer(deps: UsersServerDeps): Promise<UsersSer
   const schema = await buildUsersSchema(services);
 
   const orm = await openOrm({ databaseUrl: config.databaseUrl, entities: usersEntities, migrations: usersMigrations });
+  const repeatErasures = async (now = clock()): Promise<number> => {
+    const tokensLiveSeconds = Math.max(config.accessTokenTtlSeconds, config.apiKeyTokenTtlSeconds) + TOKEN_CACHE_AND_SKEW_SECONDS;
+    return repeatDueErasures(orm.em.fork(), new Date(now.getTime() - tokensLiveSeconds * 1000), now);
+  };
+  let sweeping: Promise<unknown> | undefined;
+  const sweep =
+    config.eventsEnabled && (deps.workers ?? true)
+      ? setInterval(() => {
+          sweeping ??= repeatErasures()
+            .catch((error: unknown) => log.warn({ err: error }, 'repeating due erasures failed; the next sweep tries again'))
+            .finally(() => (sweeping = undefined));
+        }, ERASURE_SWEEP_MS).unref()
+      : undefined;
   try {
     const server = await createSubgraphServer({
       name: 'users',
@@ -100,9 +121,14 @@ export async function createUsersServer(deps: UsersServerDeps): Promise<UsersSer
             handlers: (deps.workers ?? true) ? userEventHandlers : undefined,
           }
         : undefined,
+      onClose: async () => {
+        clearInterval(sweep);
+        await sweeping;
+      },
     });
-    return Object.assign(server, { orm, signingKeys });
+    return Object.assign(server, { orm, signingKeys, repeatErasures });
   } catch (error) {
+    clearInterval(sweep);
     await orm.close();
     throw error;
   }

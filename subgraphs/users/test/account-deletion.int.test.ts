@@ -25,7 +25,7 @@ describe('users: deleting an account', () => {
   };
   const userRow = async (id: string) => (await users.sql('select * from users where id = ?', [id]))[0]!;
   const deletedEvents = (userId: string) =>
-    users.sql<{ type: string; subject: string; data: Record<string, unknown> }>(`select type, subject, data from outbox where type = 'UserDeleted' and subject = ?`, [userId]);
+    users.sql<{ type: string; subject: string; data: Record<string, unknown> }>(`select type, subject, data from outbox where type = 'UserDeleted' and subject = ? order by occurred_at`, [userId]);
   const exchange = (key: string) => fetch(`${users.base}${API_KEY_TOKEN_PATH}`, { method: 'POST', headers: { 'x-api-key': key } });
 
   beforeAll(async () => {
@@ -55,6 +55,8 @@ describe('users: deleting an account', () => {
     expect(row.deleted_at).not.toBeNull();
     expect(await users.sql('select id from refresh_token where user_id = ?', [user.id])).toEqual([]);
     expect(await users.sql('select id from api_key where user_id = ?', [user.id])).toEqual([]);
+    const [registered] = await users.sql<{ data: Record<string, unknown> }>(`select data from outbox where type = 'UserRegistered' and subject = ?`, [user.id]);
+    expect(registered!.data).toEqual({ userId: user.id, role: 'CUSTOMER', registeredAt: expect.any(String) });
     const [event] = await deletedEvents(user.id);
     expect(event).toMatchObject({ type: 'UserDeleted', subject: user.id, data: { userId: user.id, deletedAt: new Date(row.deleted_at).toISOString() } });
 
@@ -104,6 +106,26 @@ describe('users: deleting an account', () => {
     expect((await deleteAccount(accessToken, PASSWORD, codeAt(secret, users.clock.now()))).data).toEqual({ deleteAccount: true });
     expect(await userRow(user.id)).toMatchObject({ email: null, totp_enabled: false, totp_secret: null });
     expect(await deletedEvents(user.id)).toHaveLength(1);
+  });
+
+  it('sends UserDeleted once more when every token issued before the deletion has expired, so what one created meanwhile is erased too', async () => {
+    const { user, accessToken } = await users.register('second-pass@example.com');
+    expect((await deleteAccount(accessToken)).data).toEqual({ deleteAccount: true });
+    // Access tokens live 15 minutes (API key tokens 5), the router caches a verified one a minute, and clocks drift.
+    users.clock.advance(15 * 60 + 89);
+    await users.server.repeatErasures();
+    expect(await deletedEvents(user.id)).toHaveLength(1);
+
+    users.clock.advance(2);
+    expect(await users.server.repeatErasures()).toBeGreaterThanOrEqual(1);
+    const events = await deletedEvents(user.id);
+    expect(events).toHaveLength(2);
+    expect(events.map((event) => event.data)).toEqual([
+      { userId: user.id, deletedAt: expect.any(String) },
+      { userId: user.id, deletedAt: events[0]!.data.deletedAt, repeat: true },
+    ]);
+    await users.server.repeatErasures();
+    expect(await deletedEvents(user.id)).toHaveLength(2);
   });
 
   it('refuses the anonymous and tokens obtained from an API key', async () => {

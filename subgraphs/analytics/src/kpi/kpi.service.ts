@@ -39,12 +39,13 @@ export class KpiService {
          (select coalesce(sum("confirmed"), 0) from "daily_orders" where "day" between ?::date and ?::date) as "confirmed_30d",
          (select coalesce(sum("cancelled"), 0) from "daily_orders" where "day" between ?::date and ?::date) as "cancelled_30d",
          (select coalesce(sum("payment_failures"), 0) from "daily_orders" where "day" = ?::date) as "payment_failures_today",
-         (select count(*) from "trade_order_state" where "first_seen_at" >= ?) as "trade_orders_today",
+         (select count(*) from "trade_order_state" where "first_seen_at" >= ?)
+           + (select coalesce(sum("orders"), 0) from "daily_erased_trade_orders" where "day" >= ?::date) as "trade_orders_today",
          (select coalesce(sum("received"), 0) from "signal_stats" where "day" = ?::date) as "signals_today",
          (select coalesce(sum("wins" + "losses"), 0) from "signal_stats" where "day" = ?::date) as "signals_resolved_today",
          (select count(*) from "low_stock_alert" where "occurred_at" >= ?) as "low_stock_alerts_today",
          (select coalesce(sum("changes"), 0) from "daily_plan_changes" where "day" = ?::date) as "plan_changes_today"`,
-      [today, from30, today, from30, today, from30, today, today, todayStart, today, today, todayStart, today],
+      [today, from30, today, from30, today, from30, today, today, todayStart, today, today, today, todayStart, today],
     );
     const sales: { currency: string; orders: number; revenue_minor: string }[] = await ctx.em.execute(
       `select "currency", "orders", "revenue_minor" from "daily_sales" where "day" = ?::date order by "currency"`,

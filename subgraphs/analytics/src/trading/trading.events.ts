@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { EventEnvelope } from '../../../kit/src/events';
+import { mayKeepRowsOf } from '../erasure/erasure.events';
 import type { RollupHandler, RollupHandlers } from '../shared/consume';
 import { payloadReader } from '../shared/payload';
 import { hourOf } from '../shared/time';
@@ -42,23 +43,26 @@ export function parseFill(envelope: EventEnvelope): ExecutedFill {
   };
 }
 
-/** The trading side: each fill adds to its user's figures and to its hour's volume, per quote currency. */
+/** The trading side: each fill adds to its user's figures (unless erased) and to its hour's volume, per quote currency. */
 export function tradingHandlers(log: Logger): RollupHandlers {
   const fillExecuted: RollupHandler<ExecutedFill> = {
     parse: parseFill,
     async apply(em, fill, envelope) {
       const figures = fillFigures(fill);
       if (!figures.feeCounted) log.info({ eventId: envelope.id, fillId: fill.fillId, feeCurrency: fill.feeCurrency }, 'fee in a third currency left out of trading fees');
-      await em.execute(
-        `insert into "trading_stats" ("user_id", "quote", "fills", "volume", "fees", "last_fill_at") values (?, ?, 1, ?::numeric, ?::numeric, ?)
-         on conflict ("user_id", "quote") do update set
-           "fills" = "trading_stats"."fills" + 1,
-           "volume" = "trading_stats"."volume" + excluded."volume",
-           "fees" = "trading_stats"."fees" + excluded."fees",
-           "last_fill_at" = greatest("trading_stats"."last_fill_at", excluded."last_fill_at")`,
-        [fill.userId, fill.quote, figures.volume, figures.fees, fill.executedAt],
-        'run',
-      );
+      // A fill arriving after its user's erasure still counts in its hour, but no longer per user.
+      if (await mayKeepRowsOf(em, fill.userId)) {
+        await em.execute(
+          `insert into "trading_stats" ("user_id", "quote", "fills", "volume", "fees", "last_fill_at") values (?, ?, 1, ?::numeric, ?::numeric, ?)
+           on conflict ("user_id", "quote") do update set
+             "fills" = "trading_stats"."fills" + 1,
+             "volume" = "trading_stats"."volume" + excluded."volume",
+             "fees" = "trading_stats"."fees" + excluded."fees",
+             "last_fill_at" = greatest("trading_stats"."last_fill_at", excluded."last_fill_at")`,
+          [fill.userId, fill.quote, figures.volume, figures.fees, fill.executedAt],
+          'run',
+        );
+      }
       await em.execute(
         `insert into "hourly_trading" ("hour", "quote", "fills", "volume", "fees") values (?, ?, 1, ?::numeric, ?::numeric)
          on conflict ("hour", "quote") do update set
@@ -77,7 +81,10 @@ export function tradingHandlers(log: Logger): RollupHandlers {
       return { orderId: read.id('orderId'), userId: read.id('userId'), status: read.label('status', STATUS), updatedAt: read.timeOr('updatedAt') };
     },
     // Keeps each order's latest state (updates may arrive out of order) and when it was first seen.
+    // An update after its user's erasure is dropped: it is mostly trading cancelling an order that
+    // was counted before (in daily_erased_trade_orders since), which must not count twice.
     async apply(em, order) {
+      if (!(await mayKeepRowsOf(em, order.userId))) return;
       await em.execute(
         `insert into "trade_order_state" ("order_id", "user_id", "status", "first_seen_at", "updated_at") values (?, ?, ?, ?, ?)
          on conflict ("order_id") do update set

@@ -3,6 +3,7 @@ import { type EntityManager, isUuid } from '../../../kit/src';
 import { isDigital } from '../product/product-kind';
 import { handleProductChanged, PRODUCT_CHANGED } from '../product/product.events';
 import { EventPayloadError, payloadReader, withinTransaction, type EventEnvelope, type EventHandler, type EventHandlers } from '../shared/events';
+import { USER_DELETED, userDeletedHandler } from '../user/user.events';
 import { CancelReason, CANCELLABLE, OrderStatus } from './order-state';
 import { OrderHistoryEntity } from './order.entity';
 import { observeCompensated, observeCompleted, type SagaMetrics } from './order.metrics';
@@ -154,6 +155,7 @@ export function createOrdersEventHandlers(deps: OrdersEventDeps = {}): EventHand
 
   return {
     [PRODUCT_CHANGED]: handleProductChanged,
+    [USER_DELETED]: userDeletedHandler({ log, metrics, updates: deps.updates }),
 
     [STOCK_RESERVED]: sagaHandler(saga, (envelope) => {
       const read = payloadReader(envelope);
@@ -287,4 +289,4 @@ function readRefund(read: ReturnType<typeof payloadReader>): RefundIssuedData {
 }
 
 /** The event types this subgraph consumes. */
-export const CONSUMED_EVENT_TYPES = [PRODUCT_CHANGED, STOCK_RESERVED, STOCK_REJECTED, RESERVATION_EXPIRED, PAYMENT_SUCCEEDED, PAYMENT_FAILED, REFUND_ISSUED, REFUND_FAILED] as const;
+export const CONSUMED_EVENT_TYPES = [PRODUCT_CHANGED, USER_DELETED, STOCK_RESERVED, STOCK_REJECTED, RESERVATION_EXPIRED, PAYMENT_SUCCEEDED, PAYMENT_FAILED, REFUND_ISSUED, REFUND_FAILED] as const;

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { EntityManager } from '../../../kit/src';
 import type { EventEnvelope, EventHandlerHooks, EventHandlers } from '../../../kit/src/events';
+import { openPortfolio } from '../portfolio/erasure';
 import type { PortfolioUpdates } from '../portfolio/portfolio.updates';
 import type { PriceBook } from '../price/price-book';
 import { Dec, stored } from '../shared/decimal';
@@ -125,19 +126,18 @@ async function feeValueOf(em: EntityManager, fill: Omit<ParsedFill, 'feeValue' |
 /**
  * Applies one fill, at most once: the fill id is the ledger's key (the consumer's inbox already
  * drops a redelivered event; this also drops the same fill under another event id). The portfolio
- * row is locked first, so fills of one user apply one at a time. A fill newer than the holding's
- * last one folds in; an older one (arriving late) replays the asset's ledger in execution order.
- * Returns whether the fill was new.
+ * row is locked first, so fills of one user apply one at a time; a fill of an erased user (one that
+ * arrives after UserDeleted) is skipped. A fill newer than the holding's last one folds in; an older
+ * one (arriving late) replays the asset's ledger in execution order. Returns whether the fill was new.
  */
 export async function applyFillEvent(em: EntityManager, envelope: EventEnvelope, deps: FillHandlerDeps, hooks?: EventHandlerHooks): Promise<boolean> {
   const parsed = parseFill(envelope, deps.quoteCurrencies);
+  if (!(await openPortfolio(em, parsed.userId))) {
+    deps.log.info({ fillId: parsed.fillId, eventId: envelope.id }, 'fill of an erased user; skipped');
+    return false;
+  }
   const fill: ParsedFill = { ...parsed, feeInBase: parsed.feeCurrency === parsed.base, feeValue: await feeValueOf(em, parsed, deps) };
   const portfolioId = portfolioIdOf(fill.userId);
-  await em.execute(
-    `insert into "portfolio" ("id", "user_id", "created_at", "updated_at") values (?, ?, now(), now())
-     on conflict ("id") do update set "updated_at" = now()`,
-    [portfolioId, fill.userId],
-  );
   const recorded: unknown[] = await em.execute(
     `insert into "fill" ("fill_id", "portfolio_id", "order_id", "asset", "symbol", "side", "quantity", "price", "fee", "fee_currency", "fee_value", "executed_at")
      values (?, ?, ?, ?, ?, ?, ?::numeric, ?::numeric, ?::numeric, ?, ?::numeric, ?) on conflict ("fill_id") do nothing returning "fill_id"`,
@@ -210,7 +210,7 @@ export async function applyFillEvent(em: EntityManager, envelope: EventEnvelope,
   return true;
 }
 
-/** The events portfolio consumes (routed to `events-portfolio` by the kit's EVENT_ROUTES). */
+/** The fills portfolio consumes (routed to `events-portfolio` by the kit's EVENT_ROUTES; UserDeleted: portfolio.events.ts). */
 export function createPortfolioEventHandlers(deps: FillHandlerDeps): EventHandlers {
   return {
     [FILL_EXECUTED]: async (em, envelope, hooks) => {

@@ -22,6 +22,8 @@ export const portfolioTopic = (userId: string): string => `portfolio:${userId}`;
 /** What travels on a user's topic, and what the stream yields. */
 export interface PortfolioUpdateMessage {
   userId: string;
+  /** The user was erased: their streams end (their access token outlives the account by minutes). */
+  erased?: true;
 }
 
 /** What PortfolioUpdates needs of a pub/sub: the kit's RedisPubSub, or an in-memory one when printing SDL. */
@@ -47,9 +49,9 @@ export class PortfolioUpdates {
     this.pubsub = options.pubsub;
   }
 
-  /** Announces a committed change of `userId`'s portfolio (fire-and-forget: never throws). */
-  publish(userId: string): void {
-    const message: PortfolioUpdateMessage = { userId };
+  /** Announces a committed change of `userId`'s portfolio, or their erasure (fire-and-forget: never throws). */
+  publish(userId: string, options: { erased?: true } = {}): void {
+    const message: PortfolioUpdateMessage = { userId, ...options };
     try {
       this.pubsub.publish(portfolioTopic(userId), message);
     } catch (error) {
@@ -58,15 +60,15 @@ export class PortfolioUpdates {
   }
 
   /** Announces the change once the event handler's transaction committed (as orders' updates do). */
-  publishAfterCommit(em: EntityManager, hooks: EventHandlerHooks | undefined, userId: string): void {
-    if (hooks) hooks.afterCommit(async () => this.publish(userId));
-    else if (!em.isInTransaction()) this.publish(userId);
+  publishAfterCommit(em: EntityManager, hooks: EventHandlerHooks | undefined, userId: string, options: { erased?: true } = {}): void {
+    if (hooks) hooks.afterCommit(async () => this.publish(userId, options));
+    else if (!em.isInTransaction()) this.publish(userId, options);
   }
 
   /**
    * The signed-in user's portfolio changes (UNAUTHENTICATED when signed out): first a snapshot once
    * both the user's topic and their symbols' ticks are followed, then one message per throttle
-   * interval while fills or prices change it.
+   * interval while fills or prices change it. It ends when the user is erased.
    */
   stream(ctx: RequestContext): AsyncIterableIterator<PortfolioUpdateMessage> {
     const { id: userId } = requireViewer(ctx.viewer);
@@ -131,7 +133,7 @@ export class PortfolioUpdates {
       void push(message);
       for (;;) {
         const result = await pending;
-        if (result.done || stopped) break;
+        if (result.done || stopped || (result.value as PortfolioUpdateMessage).erased) break;
         // A fill may have opened or closed a position: follow the symbols held now.
         await follow().catch((error: unknown) => this.options.log?.warn({ err: error, userId }, 'reloading held symbols failed; keeping the previous ones'));
         throttle.signal();

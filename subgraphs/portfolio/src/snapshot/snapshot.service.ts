@@ -83,9 +83,12 @@ export class SnapshotService {
         params.push(id, takenAt, stored(value.totalValue), stored(value.netInvested), stored(value.costBasis), stored(value.realizedPnl), stored(value.unrealizedPnl));
         return '(?::uuid, ?::timestamptz, ?::numeric, ?::numeric, ?::numeric, ?::numeric, ?::numeric)';
       });
+      // Only portfolios still there, kept until the statement ends: one erased meanwhile is skipped, not a failed job.
       const inserted = await em.getConnection().execute<{ portfolio_id: string }[]>(
         `insert into "portfolio_snapshot" ("portfolio_id", "taken_at", "total_value", "net_invested", "cost_basis", "realized_pnl", "unrealized_pnl")
-         values ${values.join(', ')} on conflict do nothing returning "portfolio_id"`,
+         select v.* from (values ${values.join(', ')}) as v("portfolio_id", "taken_at", "total_value", "net_invested", "cost_basis", "realized_pnl", "unrealized_pnl")
+         join "portfolio" p on p."id" = v."portfolio_id" for key share of p
+         on conflict do nothing returning "portfolio_id"`,
         params,
       );
       written += inserted.length;

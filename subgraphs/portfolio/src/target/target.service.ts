@@ -1,4 +1,5 @@
-import { badInput, groupedBy, requireViewer, type RequestContext } from '../../../kit/src';
+import { badInput, groupedBy, requireViewer, unauthenticated, type RequestContext } from '../../../kit/src';
+import { openPortfolio } from '../portfolio/erasure';
 import type { PortfolioService } from '../portfolio/portfolio.service';
 import type { Portfolio } from '../portfolio/portfolio.type';
 import type { PriceBook } from '../price/price-book';
@@ -64,10 +65,8 @@ export class TargetService {
     const targets = normalizeTargets(inputs);
     const portfolioId = portfolioIdOf(viewer.id);
     await ctx.em.transactional(async (tx) => {
-      await tx.execute(
-        `insert into "portfolio" ("id", "user_id", "created_at", "updated_at") values (?, ?, now(), now()) on conflict ("id") do update set "updated_at" = now()`,
-        [portfolioId, viewer.id],
-      );
+      // An access token outlives its deleted account by minutes: it must not write a portfolio again.
+      if (!(await openPortfolio(tx, viewer.id))) throw unauthenticated('The signed-in account no longer exists');
       await tx.execute(`delete from "target_allocation" where "portfolio_id" = ?`, [portfolioId]);
       if (targets.length > 0) {
         const params = targets.flatMap((target) => [portfolioId, target.asset, stored(target.weight)]);

@@ -1,7 +1,7 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 
 export interface ScreenshotMetrics {
-  /** One attempt, by what it captured (chart, placeholder, tradingview, none) and its outcome (ready, retry, failed). */
+  /** One attempt, by what it captured (chart, placeholder, tradingview, none) and its outcome (ready, retry, failed; discarded is counted, not timed). */
   duration: Histogram<'source' | 'outcome'>;
   outcomes: Counter<'source' | 'outcome'>;
   browserRestarts: Counter<'reason'>;
@@ -24,7 +24,7 @@ export function screenshotMetrics(registry: Registry): ScreenshotMetrics {
       existing<Counter<'source' | 'outcome'>>('signal_screenshots_total') ??
       new Counter({
         name: 'signal_screenshots_total',
-        help: 'Signal screenshot attempts by outcome: ready, retry (failed, will retry), failed (gave up)',
+        help: 'Signal screenshot attempts by outcome: ready, retry (failed, will retry), failed (gave up), discarded (the signal was erased)',
         labelNames: ['source', 'outcome'],
         registers: [registry],
       }),

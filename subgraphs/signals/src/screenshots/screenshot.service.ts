@@ -55,6 +55,9 @@ export interface ScreenshotResult {
   attempts: number;
 }
 
+/** A job's return value: its result, or DISCARDED when its signal no longer exists (its user was erased) and no PNG is kept. */
+export type ScreenshotJobOutcome = ScreenshotResult | { signalId: string; status: 'DISCARDED'; attempts: number };
+
 export interface ScreenshotStats {
   waiting: number;
   active: number;
@@ -103,6 +106,12 @@ export interface ScreenshotServiceOptions {
   candleTimeoutMs?: number;
   /** Called once a screenshot is written, and once a job has failed its last attempt. A failure of a READY delivery retries the job. */
   onResult?: (result: ScreenshotResult) => Promise<void> | void;
+  /**
+   * Whether the signal still exists, asked before a shot and after its result is delivered: a job
+   * of an erased signal ends without a shot, and a PNG written while its signal was erased is
+   * removed again (the erasure may have looked for it before it was written).
+   */
+  exists?: (signalId: string) => Promise<boolean>;
   browser?: BrowserPoolOptions;
   /** Shoots the user's own TradingView chart for jobs that carry one. */
   tradingView?: TradingViewOptions;
@@ -124,6 +133,8 @@ export interface ScreenshotService {
   stats(): Promise<ScreenshotStats>;
   /** PIDs of this process's Chromium browsers (for operators and tests). */
   browserPids(): number[];
+  /** Forgets the screenshots of erased signals: removes their PNGs (gone already is fine) and their jobs unless running (see `exists`). */
+  discard(signalIds: readonly string[]): Promise<void>;
   /** Starts this process's worker (an API-only replica does not). */
   startWorkers(): void;
   /** Reports the queue's jobs per state on `registry` (`bullmq_queue_jobs`): the backlog that scaling screenshot workers reads. */
@@ -139,8 +150,17 @@ export const PLAN_PRIORITY: Record<ScreenshotJobData['plan'], number> = { premiu
 export const DEFAULT_VIEWPORT: Viewport = { width: 1280, height: 720 };
 const FILE_PATTERN = /^[A-Za-z0-9_-]{1,128}\.png$/;
 const FILE_PATH = /^\/screenshots\/([A-Za-z0-9_-]{1,128}\.png)$/;
+/** Signals whose PNGs and jobs `discard` removes at once. */
+const DISCARD_CHUNK = 100;
 
-type ScreenshotJob = Job<ScreenshotJobData, ScreenshotResult>;
+async function inChunks(ids: readonly string[], work: (id: string) => Promise<unknown>): Promise<void> {
+  for (let start = 0; start < ids.length; start += DISCARD_CHUNK) await Promise.all(ids.slice(start, start + DISCARD_CHUNK).map(work));
+}
+
+type ScreenshotJob = Job<ScreenshotJobData, ScreenshotJobOutcome>;
+
+/** The PNG of a signal in the screenshot directory. */
+export const screenshotFile = (signalId: string): string => `${signalId}.png`;
 
 /** Writes to a temporary file next to `file`, then renames it: readers never see half a PNG. */
 async function writeAtomically(file: string, data: Uint8Array): Promise<void> {
@@ -206,13 +226,13 @@ export function createScreenshotService(options: ScreenshotServiceOptions): Scre
   };
 
   let client: Redis | undefined;
-  let bullQueue: Queue<ScreenshotJobData, ScreenshotResult> | undefined;
-  let worker: Worker<ScreenshotJobData, ScreenshotResult> | undefined;
+  let bullQueue: Queue<ScreenshotJobData, ScreenshotJobOutcome> | undefined;
+  let worker: Worker<ScreenshotJobData, ScreenshotJobOutcome> | undefined;
   let directory: Promise<unknown> | undefined;
   let closing: Promise<void> | undefined;
 
   /** The producer side opens its connection on first use; commands fail fast (5 s) while Redis is away. */
-  function queue(): Queue<ScreenshotJobData, ScreenshotResult> {
+  function queue(): Queue<ScreenshotJobData, ScreenshotJobOutcome> {
     if (closing) throw new Error('screenshot service is closed');
     if (!bullQueue) {
       client = createRedisClient(options.redis, { maxRetriesPerRequest: 1, commandTimeout: 5_000 });
@@ -276,7 +296,7 @@ export function createScreenshotService(options: ScreenshotServiceOptions): Scre
     }
   }
 
-  async function processJob(job: ScreenshotJob, token?: string, cancel?: AbortSignal): Promise<ScreenshotResult> {
+  async function processJob(job: ScreenshotJob, token?: string, cancel?: AbortSignal): Promise<ScreenshotJobOutcome> {
     const { signalId, userId } = job.data;
     const attempt = job.attemptsMade + 1;
     const final = attempt >= (job.opts.attempts ?? 1);
@@ -289,9 +309,14 @@ export function createScreenshotService(options: ScreenshotServiceOptions): Scre
     let result: ScreenshotResult;
     try {
       if (!SIGNAL_ID_PATTERN.test(signalId ?? '')) throw new UnrecoverableError(`screenshot job ${job.id} has no valid signalId`);
+      if (options.exists && !(await options.exists(signalId))) {
+        metrics.outcomes.inc({ source, outcome: 'discarded' });
+        log.info({ signalId }, 'signal no longer exists; screenshot dropped');
+        return { signalId, status: 'DISCARDED', attempts: attempt };
+      }
       const shot = await unlessAborted(shoot(job.data, final, controller.signal), controller.signal, 10_000);
       source = shot.source;
-      const file = `${signalId}.png`;
+      const file = screenshotFile(signalId);
       directory ??= mkdir(options.dir, { recursive: true }).catch((error: unknown) => {
         directory = undefined;
         throw error;
@@ -318,6 +343,11 @@ export function createScreenshotService(options: ScreenshotServiceOptions): Scre
       cancel?.removeEventListener('abort', onCancel);
     }
     await options.onResult?.(result);
+    if (options.exists && !(await options.exists(signalId))) {
+      await rm(path.join(options.dir, screenshotFile(signalId)), { force: true });
+      log.info({ signalId }, 'signal erased while its screenshot was taken; PNG removed');
+      return { signalId, status: 'DISCARDED', attempts: attempt };
+    }
     log.info({ signalId, source: result.source, attempt, bytes: result.bytes, ms: Math.round(performance.now() - started) }, 'signal screenshot ready');
     return result;
   }
@@ -384,6 +414,16 @@ export function createScreenshotService(options: ScreenshotServiceOptions): Scre
 
     browserPids: () => pool.pids(),
 
+    async discard(signalIds) {
+      // Each on its own: Redis being away does not keep the PNGs. A job's data carries the user's
+      // sealed TradingView session; a running job is locked, and drops its PNG itself (`exists`).
+      const outcomes = await Promise.allSettled([
+        inChunks(signalIds, (id) => rm(path.join(options.dir, screenshotFile(id)), { force: true })),
+        inChunks(signalIds, (id) => queue().remove(id)),
+      ]);
+      for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
+    },
+
     reportQueueDepthOn(registry) {
       stopReporting?.();
       stopReporting = reportQueueDepth(registry, queue());
@@ -392,7 +432,7 @@ export function createScreenshotService(options: ScreenshotServiceOptions): Scre
     startWorkers() {
       if (closing) throw new Error('screenshot service is closed');
       if (worker) return;
-      worker = new Worker<ScreenshotJobData, ScreenshotResult>(queueName, processJob, {
+      worker = new Worker<ScreenshotJobData, ScreenshotJobOutcome>(queueName, processJob, {
         // Options rather than a client: the worker owns its (blocking) connections and reconnects them for ever.
         connection: bullConnection(options.redis, { maxRetriesPerRequest: null }),
         prefix: options.prefix,

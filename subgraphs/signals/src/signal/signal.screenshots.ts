@@ -38,6 +38,12 @@ export async function recordScreenshotResult(orm: MikroORM, updates: SignalUpdat
   for (const row of changed) updates.updated(row.user_id, result.signalId);
 }
 
+/** Whether the signal still exists (the screenshot worker asks: an erased user's signals are gone). */
+export async function signalExists(orm: MikroORM, signalId: string): Promise<boolean> {
+  const rows = await orm.em.getConnection().execute<unknown[]>(`select 1 from "signal" where "id" = ?`, [signalId]);
+  return rows.length > 0;
+}
+
 interface PendingRow {
   id: string;
   user_id: string;

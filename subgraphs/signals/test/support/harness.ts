@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLogger, createTokenVerifier, type Logger } from '../../../kit/src';
 import type { EventEnvelope } from '../../../kit/src/events';
-import { cleanupRedis, testPrefix } from '../../../kit/src/events/testing';
+import { applyEvent, cleanupRedis, testPrefix } from '../../../kit/src/events/testing';
 import { graphqlRequest, testDatabaseUrl, TestIssuer, type GraphQLResponse } from '../../../kit/src/testing';
 import { readSignalsConfig } from '../../src/config';
 import { createSignalsServer, type SignalsServer } from '../../src/server';
@@ -61,7 +61,7 @@ export interface SignalsHarness {
   endpoint(token: string, variables?: Record<string, unknown>): Promise<CreatedEndpoint>;
   /** Posts a body to a webhook token (the token, not the URL). */
   deliver(webhookToken: string, body: Buffer | string, options?: { contentType?: string; headers?: Record<string, string> }): Promise<Delivery>;
-  /** Applies an event as the consumer does, inside a transaction. */
+  /** Applies an event as the consumer does: inside a transaction, then its after-commit work. */
   apply(envelope: EventEnvelope): Promise<void>;
   envelope(type: string, data: Record<string, unknown>, occurredAt?: Date): EventEnvelope;
   sql<T = Record<string, any>>(query: string, params?: unknown[]): Promise<T[]>;
@@ -142,7 +142,7 @@ export async function startSignals(options: HarnessOptions = {}): Promise<Signal
     async apply(envelope) {
       const handler = server.eventHandlers[envelope.type];
       if (!handler) throw new Error(`no handler for ${envelope.type}`);
-      await server.orm.em.fork().transactional((em) => handler(em, envelope));
+      await applyEvent(server.orm.em, handler, envelope);
     },
     envelope(type, data, occurredAt = new Date()) {
       return { id: randomUUID(), type, version: 1, occurredAt: occurredAt.toISOString(), source: 'orders', subject: String(data.userId ?? ''), data };

@@ -90,18 +90,28 @@ export class AccountService {
   async unlink(ctx: RequestContext, rawId: string): Promise<ExchangeAccount> {
     const account = await this.ownedAccount(ctx, rawId, 'id');
     await ctx.em.transactional(async (tx) => {
-      const [locked] = await tx.execute<{ id: string }[]>(`select "id" from "exchange_account" where "id" = ? and "unlinked_at" is null for update`, [account.id]);
-      if (!locked) throw notFound('ExchangeAccount', account.id);
-      const [live] = await tx.execute<{ count: string }[]>(
-        `select count(*) as "count" from "trade_order" where "account_id" = ? and "status" in ('NEW', 'OPEN', 'PARTIALLY_FILLED')`,
-        [account.id],
-      );
-      if (Number(live!.count) > 0) throw conflict(`Account ${account.id} has ${live!.count} live orders; cancel them first`);
-      await tx.execute(`update "exchange_account" set "unlinked_at" = now(), "credentials" = null where "id" = ?`, [account.id], 'run');
+      const { accountIds, liveOrders } = await unlinkAccounts(tx, { id: account.id });
+      if (accountIds.length === 0) throw notFound('ExchangeAccount', account.id);
+      if (liveOrders > 0) throw conflict(`Account ${account.id} has ${liveOrders} live orders; cancel them first`);
     });
     await this.options.adapters.evict(account.id);
     ctx.log.info({ accountId: account.id }, 'exchange account unlinked');
     return toExchangeAccount(account);
+  }
+
+  /**
+   * Erasure: unlinks every linked account of `userId` in `tx`, as `unlink` does, and returns their
+   * ids (`evict` their adapters once `tx` has committed). Throws while any of them has live orders.
+   */
+  async unlinkAllOf(tx: EntityManager, userId: string): Promise<string[]> {
+    const { accountIds, liveOrders } = await unlinkAccounts(tx, { userId });
+    if (liveOrders > 0) throw new Error(`user ${userId} still has ${liveOrders} live orders; their accounts stay linked`);
+    return accountIds;
+  }
+
+  /** Forgets (and closes) the adapters of unlinked accounts, so their opened credentials leave memory too. */
+  async evict(accountIds: readonly string[]): Promise<void> {
+    for (const id of accountIds) await this.options.adapters.evict(id);
   }
 
   /** Sealed credentials of a ccxt account (the column is lazy: only this reads it). */
@@ -208,6 +218,26 @@ export class AccountService {
     ctx.log.info({ accountId: id, kind: 'ccxt', exchangeId }, 'exchange account linked');
     return toExchangeAccount(account);
   }
+}
+
+/**
+ * Unlinks the linked accounts `where` picks, in `tx`: hidden, credentials forgotten. They are locked
+ * first, so a placement in flight (it holds a key-share lock on its account) commits before, and a
+ * later one finds them unlinked. Nothing changes while any of them has live orders (`liveOrders`).
+ */
+async function unlinkAccounts(tx: EntityManager, where: { id: string } | { userId: string }): Promise<{ accountIds: string[]; liveOrders: number }> {
+  const [column, value] = 'id' in where ? ['id', where.id] : ['user_id', where.userId];
+  const locked = await tx.execute<{ id: string }[]>(`select "id" from "exchange_account" where "${column}" = ? and "unlinked_at" is null order by "id" for update`, [value]);
+  const accountIds = locked.map((row) => row.id);
+  if (accountIds.length === 0) return { accountIds, liveOrders: 0 };
+  const ids = accountIds.map(() => '?::uuid').join(', ');
+  const [live] = await tx.execute<{ count: string }[]>(
+    `select count(*) as "count" from "trade_order" where "account_id" in (${ids}) and "status" in ('NEW', 'OPEN', 'PARTIALLY_FILLED')`,
+    accountIds,
+  );
+  const liveOrders = Number(live!.count);
+  if (liveOrders === 0) await tx.execute(`update "exchange_account" set "unlinked_at" = now(), "credentials" = null where "id" in (${ids})`, accountIds, 'run');
+  return { accountIds, liveOrders };
 }
 
 /** An exchange failure as the client sees it: refused credentials are their input, the rest is upstream. */

@@ -1,5 +1,5 @@
 import { QueryOrder, type FilterQuery } from '@mikro-orm/core';
-import { AppError, badInput, conflict, decodeCursor, encodeCursor, forbidden, groupedBy, isUuid, notFound, orderedBy, type RequestContext, requireUuid, requireViewer, unauthenticated } from '../../../kit/src';
+import { AppError, badInput, conflict, decodeCursor, encodeCursor, type EntityManager, forbidden, groupedBy, isUuid, notFound, orderedBy, type RequestContext, requireUuid, requireViewer, unauthenticated } from '../../../kit/src';
 import { exchangeFailure } from '../accounts/account.service';
 import { ExchangeError } from '../exchange/exchange-adapter';
 import { freeBalance, InsufficientBalanceError } from '../paper/paper-ledger';
@@ -13,6 +13,9 @@ import { FillEntity, TradeOrderEntity, TradeOrderHistoryEntity } from './trade-o
 import { DEFAULT_TRADE_ORDERS_PAGE, type PlaceTradeOrderInput, type TradeOrdersArgs } from './trade-order.input';
 import type { TradeOrderRecord } from './trade-order.model';
 import { toFill, toHistoryEntry, toTradeOrder, type Fill, type TradeOrder, type TradeOrderConnection, type TradeOrderHistoryEntry } from './trade-order.type';
+
+/** Rounds of `cancelAllOf`: orders, then the exits they placed as they ended. */
+const CANCEL_ALL_ROUNDS = 3;
 
 /** What the service needs of the order engine. */
 export type TradeOrderEngine = Pick<OrderEngine, 'place' | 'cancel' | 'lastPrice' | 'instrument' | 'findAccount'>;
@@ -145,6 +148,29 @@ export class TradeOrderService {
     }
     ctx.log.info({ orderId: id }, 'trade order cancelled by its owner');
     return toTradeOrder(outcome);
+  }
+
+  /**
+   * Erasure: cancels every live order of `userId` the way `cancel` does (the engine asks a real
+   * exchange first, then cancels our copy and its OCO pair, each in its own transaction), oldest
+   * first, until none is left. Returns how many it cancelled. Throws what the engine throws
+   * (ExchangeError when an exchange cannot be asked); what was cancelled before stays cancelled.
+   */
+  async cancelAllOf(em: EntityManager, userId: string): Promise<number> {
+    let cancelled = 0;
+    // A partly filled order places its attached exits as it ends: the next round cancels those.
+    for (let round = 0; round < CANCEL_ALL_ROUNDS; round += 1) {
+      const live = await em.execute<{ id: string }[]>(
+        `select "id" from "trade_order" where "user_id" = ? and "status" in ('NEW', 'OPEN', 'PARTIALLY_FILLED') order by "created_at", "id"`,
+        [userId],
+      );
+      if (live.length === 0) break;
+      for (const { id } of live) {
+        const outcome = await this.options.engine.cancel(userId, id);
+        if (typeof outcome !== 'string') cancelled += 1;
+      }
+    }
+    return cancelled;
   }
 
   async order(ctx: RequestContext, rawId: string): Promise<TradeOrder> {

@@ -203,6 +203,8 @@ export class AuthService {
       });
       await tx.nativeDelete(RefreshTokenEntity, { user: user.id });
       await tx.nativeDelete(ApiKeyEntity, { user: user.id });
+      // The outbox keeps events a week after they are sent; analytics only counts the signup.
+      await tx.execute(`update "outbox" set "data" = "data" - 'email' - 'name' where "type" = 'UserRegistered' and "subject" = ?`, [user.id], 'run');
       recordEvent(tx, 'users', 'UserDeleted', user.id, { userId: user.id, deletedAt: now.toISOString() });
       return true;
     });

@@ -4,7 +4,7 @@ import type { Role } from '../../../kit/src';
 
 @Entity({ tableName: 'users' })
 export class UserEntity {
-  [OptionalProps]?: 'id' | 'role' | 'createdAt' | 'updatedAt' | 'failedLoginCount' | 'lockedUntil' | 'totpSecret' | 'totpEnabled' | 'totpLastStep' | 'plan' | 'planChangedAt' | 'deletedAt';
+  [OptionalProps]?: 'id' | 'role' | 'createdAt' | 'updatedAt' | 'failedLoginCount' | 'lockedUntil' | 'totpSecret' | 'totpEnabled' | 'totpLastStep' | 'plan' | 'planChangedAt' | 'deletedAt' | 'erasureRepeatedAt';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -58,4 +58,8 @@ export class UserEntity {
   /** When the user deleted the account: the row stays, scrubbed, so references to the id still resolve. */
   @Property({ type: 'datetime', nullable: true })
   deletedAt: Date | null = null;
+
+  /** When the second UserDeleted was sent (see user.erasure.ts). */
+  @Property({ type: 'datetime', nullable: true })
+  erasureRepeatedAt: Date | null = null;
 }
