@@ -53,3 +53,20 @@ export class DeleteAccountInput {
   @MaxLength(12)
   totp?: string | null;
 }
+
+@InputType('ChangePasswordInput')
+export class ChangePasswordInput {
+  @Field(() => String)
+  @MaxLength(1_000)
+  currentPassword!: string;
+
+  @Field(() => String)
+  @MinLength(PASSWORD_MIN_LENGTH, { message: `newPassword must be at least ${PASSWORD_MIN_LENGTH} characters` })
+  @MaxLength(PASSWORD_MAX_LENGTH, { message: `newPassword must be at most ${PASSWORD_MAX_LENGTH} characters` })
+  newPassword!: string;
+
+  @Field(() => String, { nullable: true, description: 'The current 6-digit code, required when two-factor sign-in is active.' })
+  @IsOptional()
+  @MaxLength(12)
+  totp?: string | null;
+}

@@ -1,7 +1,7 @@
 import { Arg, Ctx, Mutation, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../../kit/src';
 import type { UsersServices } from '../services';
-import { DeleteAccountInput, LoginInput, RegisterInput } from './auth.input';
+import { ChangePasswordInput, DeleteAccountInput, LoginInput, RegisterInput } from './auth.input';
 import { AuthPayload } from './auth.type';
 
 @Resolver(() => AuthPayload)
@@ -26,6 +26,13 @@ export class AuthResolver {
   @Mutation(() => Boolean, { description: 'Revokes every refresh token of this sign-in; false when the token is unknown.' })
   logout(@Arg('refreshToken', () => String) refreshToken: string, @Ctx() ctx: RequestContext): Promise<boolean> {
     return this.services.auth.logout(ctx, refreshToken);
+  }
+
+  @Mutation(() => AuthPayload, {
+    description: 'Sets a new password after checking the current one (and two-factor code) again. Every session ends; the answer signs this client in anew.',
+  })
+  changePassword(@Arg('input', () => ChangePasswordInput) input: ChangePasswordInput, @Ctx() ctx: RequestContext): Promise<AuthPayload> {
+    return this.services.auth.changePassword(ctx, input);
   }
 
   @Mutation(() => Boolean, {

@@ -6,7 +6,7 @@ import type { TotpService } from '../totp/totp.service';
 import { UserEntity } from '../users/user.entity';
 import { normalizeEmail } from '../users/user.service';
 import { toUser } from '../users/user.type';
-import type { DeleteAccountInput, LoginInput, RegisterInput } from './auth.input';
+import type { ChangePasswordInput, DeleteAccountInput, LoginInput, RegisterInput } from './auth.input';
 import type { AuthPayload } from './auth.type';
 import { activeLock, afterFailedLogin, afterSuccessfulLogin, type LockoutPolicy } from './lockout';
 import type { PasswordHasher } from './password';
@@ -97,26 +97,12 @@ export class AuthService {
       await ctx.em.transactional(async (tx) => this.recordUnknownEmailFailure(tx, emailHash, now));
       throw invalidCredentials();
     }
-    const lockedUntil = activeLock(found, now);
-    if (lockedUntil) throw accountLocked(lockedUntil, now);
-
-    if (!(await this.deps.passwords.verify(found.passwordHash, input.password))) {
-      await ctx.em.transactional(async (tx) => this.recordFailure(ctx, tx, found.id, now));
-      throw invalidCredentials();
-    }
-    if (found.totpEnabled && !input.totp) throw totpRequired();
+    await this.verifyPassword(ctx, found, input.password, input.totp, now);
     const newHash = this.deps.passwords.needsRehash(found.passwordHash) ? await this.deps.passwords.hash(input.password) : null;
 
     const outcome = await ctx.em.transactional(async (tx): Promise<{ ok: false } | { ok: true; user: UserEntity; refresh: IssuedRefreshToken }> => {
       const user = await tx.findOneOrFail(UserEntity, { id: found.id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
-      if (user.totpEnabled) {
-        const step = this.deps.totp.checkCode(user, input.totp ?? '', now);
-        if (step === null) {
-          await this.recordFailure(ctx, tx, user.id, now);
-          return { ok: false };
-        }
-        user.totpLastStep = step;
-      }
+      if (!(await this.acceptCode(ctx, tx, user, input.totp, now))) return { ok: false };
       Object.assign(user, afterSuccessfulLogin());
       if (newHash) user.passwordHash = newHash;
       return { ok: true, user, refresh: this.issueRefreshToken(tx, user, randomUUID(), now) };
@@ -170,26 +156,14 @@ export class AuthService {
    * what it holds of the user. Access tokens already issued live out their few minutes.
    */
   async deleteAccount(ctx: RequestContext, input: DeleteAccountInput): Promise<boolean> {
-    const viewer = requireViewer(ctx.viewer);
-    if (viewer.apiKeyId) throw forbidden('An account cannot be deleted with a token obtained from an API key');
+    const found = await this.accountInPerson(ctx, 'deleted');
     const now = this.deps.clock();
-    const found = await ctx.em.findOne(UserEntity, { id: viewer.id, deletedAt: null });
-    if (!found) throw unauthenticated('The signed-in account no longer exists');
-    const lockedUntil = activeLock(found, now);
-    if (lockedUntil) throw accountLocked(lockedUntil, now);
-    if (!(await this.deps.passwords.verify(found.passwordHash, input.password))) {
-      await ctx.em.transactional(async (tx) => this.recordFailure(ctx, tx, found.id, now));
-      throw invalidCredentials();
-    }
-    if (found.totpEnabled && !input.totp) throw totpRequired();
+    await this.verifyPassword(ctx, found, input.password, input.totp, now);
 
     const deleted = await ctx.em.transactional(async (tx): Promise<boolean> => {
       const user = await tx.findOneOrFail(UserEntity, { id: found.id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
       if (user.deletedAt) throw unauthenticated('The signed-in account no longer exists');
-      if (user.totpEnabled && this.deps.totp.checkCode(user, input.totp ?? '', now) === null) {
-        await this.recordFailure(ctx, tx, user.id, now);
-        return false;
-      }
+      if (!(await this.acceptCode(ctx, tx, user, input.totp, now))) return false;
       Object.assign(user, {
         email: null,
         name: DELETED_USER_NAME,
@@ -209,7 +183,70 @@ export class AuthService {
       return true;
     });
     if (!deleted) throw totpInvalid();
-    ctx.log.info({ userId: viewer.id }, 'account deleted');
+    ctx.log.info({ userId: found.id }, 'account deleted');
+    return true;
+  }
+
+  /**
+   * Sets a new password once the current one (and two-factor code) is given again, and ends every
+   * session: all refresh tokens are revoked, and the answer is a new sign-in for this client. API
+   * keys stay; access tokens already issued live out their few minutes.
+   */
+  async changePassword(ctx: RequestContext, input: ChangePasswordInput): Promise<AuthPayload> {
+    const found = await this.accountInPerson(ctx, 'changed');
+    const now = this.deps.clock();
+    await this.verifyPassword(ctx, found, input.currentPassword, input.totp, now);
+    const passwordHash = await this.deps.passwords.hash(input.newPassword);
+
+    const outcome = await ctx.em.transactional(async (tx): Promise<{ ok: false } | { ok: true; user: UserEntity; refresh: IssuedRefreshToken }> => {
+      const user = await tx.findOneOrFail(UserEntity, { id: found.id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+      if (user.deletedAt) throw unauthenticated('The signed-in account no longer exists');
+      if (!(await this.acceptCode(ctx, tx, user, input.totp, now))) return { ok: false };
+      Object.assign(user, afterSuccessfulLogin(), { passwordHash });
+      await tx.nativeUpdate(RefreshTokenEntity, { user: user.id, revokedAt: null }, { revokedAt: now });
+      return { ok: true, user, refresh: this.issueRefreshToken(tx, user, randomUUID(), now) };
+    });
+    if (!outcome.ok) throw totpInvalid();
+    ctx.log.info({ userId: found.id }, 'password changed; every session ended');
+    return this.payload(outcome.user, outcome.refresh);
+  }
+
+  /** The signed-in user's own account, for what only they may do in person (not with a token from an API key). */
+  private async accountInPerson(ctx: RequestContext, what: 'deleted' | 'changed'): Promise<UserEntity> {
+    const viewer = requireViewer(ctx.viewer);
+    if (viewer.apiKeyId) throw forbidden(`An account cannot be ${what} with a token obtained from an API key`);
+    const found = await ctx.em.findOne(UserEntity, { id: viewer.id, deletedAt: null });
+    if (!found) throw unauthenticated('The signed-in account no longer exists');
+    return found;
+  }
+
+  /**
+   * What every password prompt checks before its transaction: the lock, then the password (a wrong
+   * one counts towards the lockout), then that a two-factor code came when one is due; the code
+   * itself is checked in the transaction, which records the step it used.
+   */
+  private async verifyPassword(ctx: RequestContext, user: UserEntity, password: string, totp: string | null | undefined, now: Date): Promise<void> {
+    const lockedUntil = activeLock(user, now);
+    if (lockedUntil) throw accountLocked(lockedUntil, now);
+    if (!(await this.deps.passwords.verify(user.passwordHash, password))) {
+      await ctx.em.transactional(async (tx) => this.recordFailure(ctx, tx, user.id, now));
+      throw invalidCredentials();
+    }
+    if (user.totpEnabled && !totp) throw totpRequired();
+  }
+
+  /**
+   * In the transaction that holds the user's row: true when two-factor sign-in is off or `totp` is a
+   * valid code, whose step is then spent; a wrong code counts towards the lockout.
+   */
+  private async acceptCode(ctx: RequestContext, tx: EntityManager, user: UserEntity, totp: string | null | undefined, now: Date): Promise<boolean> {
+    if (!user.totpEnabled) return true;
+    const step = this.deps.totp.checkCode(user, totp ?? '', now);
+    if (step === null) {
+      await this.recordFailure(ctx, tx, user.id, now);
+      return false;
+    }
+    user.totpLastStep = step;
     return true;
   }
 

@@ -1,6 +1,7 @@
-import { IsIn, IsUUID } from 'class-validator';
-import { ArgsType, Field, ID } from 'type-graphql';
+import { IsIn, IsUUID, Matches, MaxLength } from 'class-validator';
+import { ArgsType, Field, ID, InputType } from 'type-graphql';
 import { ROLES, type Role } from '../../../kit/src';
+import { NAME_MAX_LENGTH } from '../auth/auth.input';
 import { RoleEnum } from './user.type';
 
 @ArgsType()
@@ -12,4 +13,12 @@ export class SetUserRoleArgs {
   @Field(() => RoleEnum)
   @IsIn([...ROLES])
   role!: Role;
+}
+
+@InputType('UpdateProfileInput')
+export class UpdateProfileInput {
+  @Field(() => String)
+  @Matches(/\S/, { message: 'name must not be empty' })
+  @MaxLength(NAME_MAX_LENGTH, { message: `name must be at most ${NAME_MAX_LENGTH} characters` })
+  name!: string;
 }

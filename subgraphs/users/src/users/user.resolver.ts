@@ -1,7 +1,7 @@
-import { Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../../kit/src';
 import type { UsersServices } from '../services';
-import { SetUserRoleArgs } from './user.input';
+import { SetUserRoleArgs, UpdateProfileInput } from './user.input';
 import { User } from './user.type';
 
 @Resolver(() => User)
@@ -11,6 +11,11 @@ export class UserResolver {
   @Query(() => User, { nullable: true, description: 'The signed-in user; null when anonymous.' })
   me(@Ctx() ctx: RequestContext): Promise<User | null> {
     return this.services.users.me(ctx);
+  }
+
+  @Mutation(() => User, { description: "Changes the signed-in user's profile." })
+  updateProfile(@Arg('input', () => UpdateProfileInput) input: UpdateProfileInput, @Ctx() ctx: RequestContext): Promise<User> {
+    return this.services.users.updateProfile(ctx, input);
   }
 
   @Mutation(() => User, { description: 'ADMIN only.' })

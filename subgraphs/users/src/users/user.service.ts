@@ -1,5 +1,6 @@
-import { badInput, notFound, orderedBy, requireRole, type RequestContext, type Role } from '../../../kit/src';
+import { badInput, notFound, orderedBy, requireRole, requireViewer, unauthenticated, type RequestContext, type Role } from '../../../kit/src';
 import { UserEntity } from './user.entity';
+import type { UpdateProfileInput } from './user.input';
 import { toUser, type User } from './user.type';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -31,6 +32,16 @@ export class UserService {
   async byReference(ctx: RequestContext, id: string): Promise<User | null> {
     const entity = await loadUser(ctx, id);
     return entity ? toUser(entity, { viewer: ctx.viewer }) : null;
+  }
+
+  /** The signed-in user's own name. */
+  async updateProfile(ctx: RequestContext, input: UpdateProfileInput): Promise<User> {
+    const viewer = requireViewer(ctx.viewer);
+    const user = await ctx.em.findOne(UserEntity, { id: viewer.id, deletedAt: null });
+    if (!user) throw unauthenticated('The signed-in account no longer exists');
+    user.name = input.name.trim();
+    await ctx.em.flush();
+    return toUser(user, { viewer });
   }
 
   async setUserRole(ctx: RequestContext, userId: string, role: Role): Promise<User> {
