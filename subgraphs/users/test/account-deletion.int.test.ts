@@ -128,7 +128,7 @@ describe('users: deleting an account', () => {
     expect(await deletedEvents(user.id)).toHaveLength(2);
   });
 
-  it('refuses the anonymous and tokens obtained from an API key', async () => {
+  it('refuses the anonymous and tokens obtained from an API key (which cannot change the password either)', async () => {
     expect((await deleteAccount(undefined)).errors![0]!.extensions!.code).toBe('UNAUTHENTICATED');
 
     const { user } = await users.register('partner-bot@example.com');
@@ -136,6 +136,9 @@ describe('users: deleting an account', () => {
     const { key } = (await users.gql(CREATE_KEY, {}, (await signIn('partner-bot@example.com')).accessToken)).data!.createApiKey;
     const { accessToken: keyToken } = (await (await exchange(key)).json()) as { accessToken: string };
     expect((await deleteAccount(keyToken)).errors![0]!.extensions!.code).toBe('FORBIDDEN');
+    // Nor may such a token change the password it does not know.
+    const change = await users.gql('mutation($input: ChangePasswordInput!) { changePassword(input: $input) { accessToken } }', { input: { currentPassword: PASSWORD, newPassword: 'another long password' } }, keyToken);
+    expect(change.errors![0]!.extensions!.code).toBe('FORBIDDEN');
     expect(await userRow(user.id)).toMatchObject({ deleted_at: null });
   });
 });
