@@ -73,7 +73,7 @@ export async function createUsersServer(deps: UsersServerDeps): Promise<UsersSer
   const passwords = await PasswordHasher.create();
   const totp = new TotpService({ clock, secrets, issuer: config.totpIssuer });
   const services: UsersServices = {
-    users: new UserService(),
+    users: new UserService({ clock }),
     totp,
     auth: new AuthService({
       clock,

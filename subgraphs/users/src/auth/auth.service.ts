@@ -4,13 +4,13 @@ import { AppError, conflict, forbidden, recordEvent, requireViewer, unauthentica
 import type { Clock } from '../clock';
 import type { TotpService } from '../totp/totp.service';
 import { UserEntity } from '../users/user.entity';
+import { eraseAccount } from '../users/user.erasure';
 import { normalizeEmail } from '../users/user.service';
 import { toUser } from '../users/user.type';
 import type { ChangePasswordInput, DeleteAccountInput, LoginInput, RegisterInput } from './auth.input';
 import type { AuthPayload } from './auth.type';
 import { activeLock, afterFailedLogin, afterSuccessfulLogin, type LockoutPolicy } from './lockout';
 import type { PasswordHasher } from './password';
-import { ApiKeyEntity } from '../api-keys/api-key.entity';
 import { RefreshTokenEntity } from './refresh-token.entity';
 import { generateRefreshToken, hashRefreshToken, looksLikeRefreshToken } from './refresh-tokens';
 import type { SigningKeys } from './signing-keys';
@@ -33,8 +33,6 @@ const refreshRefused = (reason: 'REFRESH_TOKEN_INVALID' | 'REFRESH_TOKEN_EXPIRED
     { reason },
   );
 
-/** What a deleted account is called wherever another subgraph still shows its id (an order's buyer, say). */
-export const DELETED_USER_NAME = 'Deleted user';
 
 /** How long the failures of an email without an account are remembered after the last one. */
 const UNKNOWN_EMAIL_RETENTION_MS = 24 * 3600 * 1000;
@@ -149,11 +147,9 @@ export class AuthService {
   }
 
   /**
-   * Deletes the signed-in account after asking for its password (and two-factor code) again; wrong
-   * ones count towards the lockout as at sign-in. The row stays as a tombstone without email, name,
-   * password or TOTP secret, so references to the id still resolve and the address can register
-   * again; refresh tokens and API keys go with it. `UserDeleted` tells every other subgraph to erase
-   * what it holds of the user. Access tokens already issued live out their few minutes.
+   * Deletes the signed-in account (`eraseAccount`) after asking for its password (and two-factor
+   * code) again; wrong ones count towards the lockout as at sign-in. Access tokens already issued
+   * live out their few minutes; the repeated UserDeleted erases what they create meanwhile.
    */
   async deleteAccount(ctx: RequestContext, input: DeleteAccountInput): Promise<boolean> {
     const found = await this.accountInPerson(ctx, 'deleted');
@@ -164,22 +160,7 @@ export class AuthService {
       const user = await tx.findOneOrFail(UserEntity, { id: found.id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
       if (user.deletedAt) throw unauthenticated('The signed-in account no longer exists');
       if (!(await this.acceptCode(ctx, tx, user, input.totp, now))) return false;
-      Object.assign(user, {
-        email: null,
-        name: DELETED_USER_NAME,
-        passwordHash: '',
-        totpSecret: null,
-        totpEnabled: false,
-        totpLastStep: null,
-        failedLoginCount: 0,
-        lockedUntil: null,
-        deletedAt: now,
-      });
-      await tx.nativeDelete(RefreshTokenEntity, { user: user.id });
-      await tx.nativeDelete(ApiKeyEntity, { user: user.id });
-      // The outbox keeps events a week after they are sent; analytics only counts the signup.
-      await tx.execute(`update "outbox" set "data" = "data" - 'email' - 'name' where "type" = 'UserRegistered' and "subject" = ?`, [user.id], 'run');
-      recordEvent(tx, 'users', 'UserDeleted', user.id, { userId: user.id, deletedAt: now.toISOString() });
+      await eraseAccount(tx, user, now);
       return true;
     });
     if (!deleted) throw totpInvalid();

@@ -1,7 +1,8 @@
 import type { RequestContext } from '../../../kit/src';
+import { systemClock } from '../clock';
 import { UserService } from './user.service';
 
-const users = new UserService();
+const users = new UserService({ clock: systemClock });
 
 /** `__resolveReference` for `User @key(fields: "id")`, batched through the request's DataLoader. */
 export const userReferences = {

@@ -1,7 +1,10 @@
-import { badInput, notFound, orderedBy, requireRole, requireViewer, unauthenticated, type RequestContext, type Role } from '../../../kit/src';
+import { LockMode, QueryOrder, type FilterQuery } from '@mikro-orm/core';
+import { badInput, conflict, decodeCursor, encodeCursor, notFound, orderedBy, requireRole, requireViewer, unauthenticated, type RequestContext, type Role } from '../../../kit/src';
+import type { Clock } from '../clock';
 import { UserEntity } from './user.entity';
-import type { UpdateProfileInput } from './user.input';
-import { toUser, type User } from './user.type';
+import { eraseAccount } from './user.erasure';
+import { DEFAULT_USERS_PAGE, type UpdateProfileInput, type UsersArgs } from './user.input';
+import { toUser, type User, type UserConnection } from './user.type';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (value: string): boolean => UUID.test(value);
@@ -20,7 +23,12 @@ export function loadUser(ctx: RequestContext, id: string): Promise<UserEntity | 
     .load(id);
 }
 
+/** `%`, `_` and `\` match themselves in a search. */
+const likePattern = (text: string): string => `%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+
 export class UserService {
+  constructor(private readonly deps: { clock: Clock }) {}
+
   async me(ctx: RequestContext): Promise<User | null> {
     if (!ctx.viewer) return null;
     const entity = await loadUser(ctx, ctx.viewer.id);
@@ -41,6 +49,49 @@ export class UserService {
     if (!user) throw unauthenticated('The signed-in account no longer exists');
     user.name = input.name.trim();
     await ctx.em.flush();
+    return toUser(user, { viewer });
+  }
+
+  /** ADMIN only: accounts newest first, live or deleted, by role and by part of the email or name. */
+  async list(ctx: RequestContext, args: UsersArgs): Promise<UserConnection> {
+    const viewer = requireRole(ctx.viewer, 'ADMIN');
+    const size = args.first ?? DEFAULT_USERS_PAGE;
+    const filter = args.filter ?? {};
+    const where: FilterQuery<UserEntity> = { deletedAt: filter.deleted ? { $ne: null } : null };
+    if (filter.role) where.role = filter.role;
+    if (filter.search) {
+      const pattern = likePattern(filter.search.trim().toLowerCase());
+      where.$and = [{ $or: [{ email: { $like: pattern } }, { name: { $ilike: pattern } }] }];
+    }
+    if (args.after) {
+      const position = decodeCursor(args.after);
+      where.$or = [{ createdAt: { $lt: position.at } }, { createdAt: position.at, id: { $lt: position.id } }];
+    }
+    const rows = await ctx.em.find(UserEntity, where, { orderBy: [{ createdAt: QueryOrder.DESC }, { id: QueryOrder.DESC }], limit: size + 1 });
+    const edges = rows.slice(0, size).map((row) => ({ cursor: encodeCursor({ at: row.createdAt, id: row.id }), node: toUser(row, { viewer }) }));
+    return {
+      edges,
+      pageInfo: { hasNextPage: rows.length > size, hasPreviousPage: Boolean(args.after), startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
+    };
+  }
+
+  /**
+   * ADMIN only: deletes another account as `deleteAccount` does (a request that reached support,
+   * say). Not the ADMIN's own (deleteAccount asks for the password) and not another ADMIN's (demote first).
+   */
+  async deleteUser(ctx: RequestContext, userId: string): Promise<User> {
+    const viewer = requireRole(ctx.viewer, 'ADMIN');
+    if (!isUuid(userId)) throw badInput('userId must be a UUID', 'userId');
+    if (userId === viewer.id) throw badInput('An ADMIN deletes their own account with deleteAccount', 'userId');
+    const now = this.deps.clock();
+    const user = await ctx.em.transactional(async (tx) => {
+      const found = await tx.findOne(UserEntity, { id: userId, deletedAt: null }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!found) throw notFound('User', userId);
+      if (found.role === 'ADMIN') throw conflict('An ADMIN account cannot be deleted; change its role first');
+      await eraseAccount(tx, found, now);
+      return found;
+    });
+    ctx.log.info({ userId, by: viewer.id }, 'account deleted by an ADMIN');
     return toUser(user, { viewer });
   }
 

@@ -1,5 +1,6 @@
 import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import type { Role, Viewer } from '../../../kit/src';
+import { PageInfo } from '../shared/connection.type';
 import type { UserEntity } from './user.entity';
 
 /** GraphQL enum `Role`; values match the kit's `ROLES`. */
@@ -29,6 +30,27 @@ export class User {
 
   @Field(() => Boolean, { nullable: true, description: 'Whether two-factor sign-in is active; only for the user themself and ADMINs.' })
   totpEnabled!: boolean | null;
+
+  @Field(() => Date, { nullable: true, description: 'When the account was deleted (its name is then "Deleted user"); only for ADMINs.' })
+  deletedAt!: Date | null;
+}
+
+@ObjectType('UserEdge')
+export class UserEdge {
+  @Field(() => String)
+  cursor!: string;
+
+  @Field(() => User)
+  node!: User;
+}
+
+@ObjectType('UserConnection', { description: 'Newest first.' })
+export class UserConnection {
+  @Field(() => [UserEdge])
+  edges!: UserEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
 }
 
 /** May `viewer` see the private fields of `userId`? Only the user and ADMINs. */
@@ -45,5 +67,6 @@ export function toUser(entity: UserEntity, access: { viewer: Viewer | null } | {
   user.createdAt = entity.createdAt;
   user.totpEnabled = visible ? entity.totpEnabled : null;
   user.plan = visible ? entity.plan : null;
+  user.deletedAt = 'viewer' in access && access.viewer?.role === 'ADMIN' ? entity.deletedAt : null;
   return user;
 }
