@@ -116,6 +116,12 @@ describe('account deletion (UserDeleted from users)', () => {
     const before = await rowsOf(CUSTOMER_ID);
     const others = await rowsOf(OTHER_ID);
     expect(before.carts).toHaveLength(1);
+    // Every PaymentRequested is sent, as a week-old one would be.
+    while ((await h.server.relay!.drainOnce()) > 0);
+    const methodsRequested = async (orderId: string) => (await h.outbox('PaymentRequested', orderId)).map((event) => event.data.paymentMethod);
+    const othersRequested = await methodsRequested(data[OTHER_ID]!.fulfilled);
+    expect(othersRequested).toHaveLength(1);
+    expect(othersRequested).not.toEqual([ERASED]);
 
     const { outcome, result } = await deliver(userDeleted(CUSTOMER_ID));
 
@@ -136,6 +142,8 @@ describe('account deletion (UserDeleted from users)', () => {
     const scrubbed = (rows: Record<string, any>[], fields: Record<string, unknown>) => rows.map((row) => ({ ...row, ...fields }));
     const kept = (rows: Record<string, any>[]) => rows.map(({ status, cancel_reason, version, updated_at, closed_at, ...rest }) => rest);
     expect(after.orders.map((order) => order.payment_method)).toEqual([ERASED, ERASED, ERASED]);
+    for (const orderId of [mine.fulfilled, mine.awaiting]) expect(await methodsRequested(orderId)).toEqual([ERASED]);
+    expect(await methodsRequested(data[OTHER_ID]!.fulfilled)).toEqual(othersRequested);
     expect(kept(after.orders)).toEqual(kept(scrubbed(before.orders, { payment_method: ERASED })));
     expect(after.orders.find((order) => order.id === mine.fulfilled)).toMatchObject({ status: 'FULFILLED', total_amount: 5000, tracking_number: `TRK-${mine.fulfilled}` });
     expect(after.lines).toEqual(before.lines);

@@ -31,8 +31,8 @@ export interface UserEventDeps {
  * - orders, their lines and history, and returns stay (accounting records), keyed by the user id;
  *   what is not needed for them is scrubbed: the payment method (a card or provider token, which
  *   payments keeps with the payment) and the return's free text (the customer's reason, the
- *   admin's note). Amounts, products, statuses, dates, tracking numbers and the checkout's
- *   idempotency key stay (the key still refuses a replayed checkout).
+ *   admin's note), also in sent PaymentRequested events. Amounts, products, statuses, dates,
+ *   tracking numbers and the checkout's idempotency key stay (the key still refuses a replayed checkout).
  * No event recreates a user's cart, order or return, so no tombstone is kept. Running it again, or
  * for a user orders never saw, changes nothing.
  */
@@ -48,6 +48,14 @@ export function userDeletedHandler({ log, metrics, updates }: UserEventDeps): Ev
       const open = await tx.find(OrderEntity, { userId, status: { $in: [...CANCELLABLE] } }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true, orderBy: { id: 'asc' } });
       for (const order of open) await cancelLockedOrder(tx, order, CancelReason.CUSTOMER, metrics, ACCOUNT_DELETED);
       await tx.execute('update "orders" set "payment_method" = ? where "user_id" = ? and "payment_method" <> ?', [ERASED, userId, ERASED], 'run');
+      // Sent PaymentRequested events stay in the outbox for a week; those still to be sent keep the
+      // method, which payments needs to act on them (it charges nothing for a cancelled order).
+      await tx.execute(
+        `update "outbox" set "data" = jsonb_set("data", '{paymentMethod}', to_jsonb(?::text))
+          where "type" = 'PaymentRequested' and "published_at" is not null and "data"->>'userId' = ? and "data"->>'paymentMethod' <> ?`,
+        [ERASED, userId, ERASED],
+        'run',
+      );
       await tx.execute(
         'update "order_return" set "reason" = ?, "decision_note" = null where "user_id" = ? and ("reason" <> ? or "decision_note" is not null)',
         [ERASED, userId, ERASED],
