@@ -54,7 +54,10 @@ const SMALL: Resources = { cpu: '250m', memory: '256Mi', memoryLimit: '512Mi' };
 
 /** What each process needs beyond every subgraph's own database, Redis and the shared config. */
 const EXTRA: Record<string, Partial<Workload>> = {
-  users: { secrets: { JWT_PRIVATE_KEY: 'JWT_PRIVATE_KEY', TOTP_ENCRYPTION_KEY: 'TOTP_ENCRYPTION_KEY' }, config: { JWT_PUBLIC_KEYS: 'USERS_JWT_PUBLIC_KEYS' } },
+  users: {
+    secrets: { JWT_PRIVATE_KEY: 'JWT_PRIVATE_KEY', TOTP_ENCRYPTION_KEY: 'TOTP_ENCRYPTION_KEY', SMTP_URL: 'SMTP_URL' },
+    config: { JWT_PUBLIC_KEYS: 'USERS_JWT_PUBLIC_KEYS', PASSWORD_RESET_URL: 'USERS_PASSWORD_RESET_URL', MAIL_FROM: 'USERS_MAIL_FROM' },
+  },
   payments: {
     optionalSecrets: { STRIPE_SECRET_KEY: 'STRIPE_SECRET_KEY', STRIPE_WEBHOOK_SECRET: 'STRIPE_WEBHOOK_SECRET' },
     publicPaths: ['/webhooks/stripe'],

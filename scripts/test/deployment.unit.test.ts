@@ -37,6 +37,7 @@ const aesKey = () => `k1:${randomBytes(32).toString('base64')}`;
 const SECRETS: Record<string, string> = {
   JWT_PRIVATE_KEY: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
   TOTP_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+  SMTP_URL: 'smtps://mercado:secret@smtp.internal:465',
   CREDENTIALS_KEYS: aesKey(),
   SIGNALS_SECRETS_KEYS: aesKey(),
   SCREENSHOT_URL_SECRET: randomBytes(32).toString('base64url'),

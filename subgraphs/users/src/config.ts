@@ -22,6 +22,12 @@ export interface UsersConfig extends SubgraphConfig {
   totpIssuer: string;
   /** Lifetime of the access tokens `POST /api-keys/token` gives for an API key. */
   apiKeyTokenTtlSeconds: number;
+  /** `SMTP_URL` of the relay that sends mail; required in production, else mail goes to the log. */
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  /** The web page a password reset link opens; the token follows as `?token=`. */
+  passwordResetUrl: string;
+  passwordResetTtlSeconds: number;
 }
 
 /** `JWT_PUBLIC_KEYS`: a JWKS document (`{"keys":[…]}`) of ES256 public keys, each with its `kid`. */
@@ -90,6 +96,8 @@ export function readUsersConfig(env: Record<string, string | undefined> = proces
 
   const pem = production ? reader.string('JWT_PRIVATE_KEY') : reader.optional('JWT_PRIVATE_KEY');
   const totpKey = production ? reader.string('TOTP_ENCRYPTION_KEY') : reader.optional('TOTP_ENCRYPTION_KEY');
+  const smtpUrl = production ? reader.url('SMTP_URL') : reader.optional('SMTP_URL');
+  if (smtpUrl && !/^smtps?:\/\//.test(smtpUrl)) problems.push('SMTP_URL must be an smtp:// or smtps:// URL');
   const config: UsersConfig = {
     ...base,
     jwtPrivateKey: pem ? parseSigningKey(pem, problems) : undefined,
@@ -102,6 +110,10 @@ export function readUsersConfig(env: Record<string, string | undefined> = proces
     totpEncryptionKey: totpKey ? parseEncryptionKey(totpKey, problems) : undefined,
     totpIssuer: reader.string('TOTP_ISSUER', 'Mercado'),
     apiKeyTokenTtlSeconds: reader.int('API_KEY_TOKEN_TTL_SECONDS', 300, { min: 30, max: 3600 }),
+    smtpUrl,
+    mailFrom: reader.string('MAIL_FROM', 'Mercado <no-reply@mercado.local>'),
+    passwordResetUrl: reader.url('PASSWORD_RESET_URL', 'http://localhost:4000/reset-password'),
+    passwordResetTtlSeconds: reader.int('PASSWORD_RESET_TTL_SECONDS', 30 * 60, { min: 5 * 60, max: 24 * 3600 }),
   };
 
   try {

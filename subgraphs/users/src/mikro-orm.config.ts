@@ -7,6 +7,7 @@ import { Migration0003OutboxWake } from './migrations/Migration0003OutboxWake';
 import { Migration0004UnknownEmailLockout } from './migrations/Migration0004UnknownEmailLockout';
 import { Migration0005ApiKeys } from './migrations/Migration0005ApiKeys';
 import { Migration0006AccountDeletion } from './migrations/Migration0006AccountDeletion';
+import { Migration0007PasswordReset } from './migrations/Migration0007PasswordReset';
 import { UserEntity } from './users/user.entity';
 
 export const usersEntities = [UserEntity, RefreshTokenEntity, ApiKeyEntity, OutboxEvent, InboxRecord];
@@ -18,4 +19,5 @@ export const usersMigrations = [
   { name: 'Migration0004UnknownEmailLockout', class: Migration0004UnknownEmailLockout },
   { name: 'Migration0005ApiKeys', class: Migration0005ApiKeys },
   { name: 'Migration0006AccountDeletion', class: Migration0006AccountDeletion },
+  { name: 'Migration0007PasswordReset', class: Migration0007PasswordReset },
 ];

@@ -22,6 +22,7 @@ import type { UsersServices } from './services';
 import { SecretBox } from './totp/secret-box';
 import { TotpService } from './totp/totp.service';
 import { repeatDueErasures } from './users/user.erasure';
+import { createMailer } from './mail/mail.queue';
 import { userEventHandlers } from './users/user.events';
 import { UserService } from './users/user.service';
 
@@ -71,6 +72,8 @@ export async function createUsersServer(deps: UsersServerDeps): Promise<UsersSer
     secrets = SecretBox.development();
   }
   const passwords = await PasswordHasher.create();
+  const workers = deps.workers ?? true;
+  const mailer = createMailer({ redis: config.redisUrl, prefix: config.eventsPrefix, smtpUrl: config.smtpUrl, from: config.mailFrom, log });
   const totp = new TotpService({ clock, secrets, issuer: config.totpIssuer });
   const services: UsersServices = {
     users: new UserService({ clock }),
@@ -83,6 +86,8 @@ export async function createUsersServer(deps: UsersServerDeps): Promise<UsersSer
       lockout: { maxFailures: config.loginMaxFailures, lockoutSeconds: config.loginLockoutSeconds },
       accessTokenTtlSeconds: config.accessTokenTtlSeconds,
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+      mailer,
+      passwordReset: { url: config.passwordResetUrl, ttlSeconds: config.passwordResetTtlSeconds },
     }),
     apiKeys: new ApiKeyService({ clock, keys: signingKeys, tokenTtlSeconds: config.apiKeyTokenTtlSeconds }),
   };
@@ -95,7 +100,7 @@ export async function createUsersServer(deps: UsersServerDeps): Promise<UsersSer
   };
   let sweeping: Promise<unknown> | undefined;
   const sweep =
-    config.eventsEnabled && (deps.workers ?? true)
+    config.eventsEnabled && workers
       ? setInterval(() => {
           sweeping ??= repeatErasures()
             .catch((error: unknown) => log.warn({ err: error }, 'repeating due erasures failed; the next sweep tries again'))
@@ -118,17 +123,20 @@ export async function createUsersServer(deps: UsersServerDeps): Promise<UsersSer
             concurrency: config.eventsConcurrency,
             batchSize: config.eventsBatchSize,
             pollIntervalMs: config.eventsPollMs,
-            handlers: (deps.workers ?? true) ? userEventHandlers : undefined,
+            handlers: workers ? userEventHandlers : undefined,
           }
         : undefined,
       onClose: async () => {
         clearInterval(sweep);
         await sweeping;
+        await mailer.close();
       },
     });
+    if (workers) mailer.startWorker();
     return Object.assign(server, { orm, signingKeys, repeatErasures });
   } catch (error) {
     clearInterval(sweep);
+    await mailer.close();
     await orm.close();
     throw error;
   }

@@ -70,3 +70,20 @@ export class ChangePasswordInput {
   @MaxLength(12)
   totp?: string | null;
 }
+
+@InputType('ResetPasswordInput')
+export class ResetPasswordInput {
+  @Field(() => String, { description: 'The token of the link mailed by requestPasswordReset.' })
+  @MaxLength(100)
+  token!: string;
+
+  @Field(() => String)
+  @MinLength(PASSWORD_MIN_LENGTH, { message: `newPassword must be at least ${PASSWORD_MIN_LENGTH} characters` })
+  @MaxLength(PASSWORD_MAX_LENGTH, { message: `newPassword must be at most ${PASSWORD_MAX_LENGTH} characters` })
+  newPassword!: string;
+
+  @Field(() => String, { nullable: true, description: 'The current 6-digit code, required when two-factor sign-in is active.' })
+  @IsOptional()
+  @MaxLength(12)
+  totp?: string | null;
+}

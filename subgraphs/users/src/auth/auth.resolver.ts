@@ -1,7 +1,7 @@
 import { Arg, Ctx, Mutation, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../../kit/src';
 import type { UsersServices } from '../services';
-import { ChangePasswordInput, DeleteAccountInput, LoginInput, RegisterInput } from './auth.input';
+import { ChangePasswordInput, DeleteAccountInput, LoginInput, RegisterInput, ResetPasswordInput } from './auth.input';
 import { AuthPayload } from './auth.type';
 
 @Resolver(() => AuthPayload)
@@ -26,6 +26,18 @@ export class AuthResolver {
   @Mutation(() => Boolean, { description: 'Revokes every refresh token of this sign-in; false when the token is unknown.' })
   logout(@Arg('refreshToken', () => String) refreshToken: string, @Ctx() ctx: RequestContext): Promise<boolean> {
     return this.services.auth.logout(ctx, refreshToken);
+  }
+
+  @Mutation(() => Boolean, {
+    description: 'Mails a one-time link to reset the password of the account with this email, if there is one. Always true: the answer does not tell who has an account.',
+  })
+  requestPasswordReset(@Arg('email', () => String) email: string, @Ctx() ctx: RequestContext): Promise<boolean> {
+    return this.services.auth.requestPasswordReset(ctx, email);
+  }
+
+  @Mutation(() => AuthPayload, { description: 'Sets a new password with the token of a reset link, once. Every session ends; the answer signs this client in.' })
+  resetPassword(@Arg('input', () => ResetPasswordInput) input: ResetPasswordInput, @Ctx() ctx: RequestContext): Promise<AuthPayload> {
+    return this.services.auth.resetPassword(ctx, input);
   }
 
   @Mutation(() => AuthPayload, {

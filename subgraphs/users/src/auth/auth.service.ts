@@ -1,13 +1,14 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
-import { AppError, conflict, forbidden, recordEvent, requireViewer, unauthenticated, type EntityManager, type RequestContext } from '../../../kit/src';
+import { AppError, badInput, conflict, forbidden, recordEvent, requireViewer, unauthenticated, type EntityManager, type RequestContext } from '../../../kit/src';
 import type { Clock } from '../clock';
 import type { TotpService } from '../totp/totp.service';
 import { UserEntity } from '../users/user.entity';
 import { eraseAccount } from '../users/user.erasure';
 import { normalizeEmail } from '../users/user.service';
 import { toUser } from '../users/user.type';
-import type { ChangePasswordInput, DeleteAccountInput, LoginInput, RegisterInput } from './auth.input';
+import type { Mailer } from '../mail/mail.queue';
+import { EMAIL_MAX_LENGTH, type ChangePasswordInput, type DeleteAccountInput, type LoginInput, type RegisterInput, type ResetPasswordInput } from './auth.input';
 import type { AuthPayload } from './auth.type';
 import { activeLock, afterFailedLogin, afterSuccessfulLogin, type LockoutPolicy } from './lockout';
 import type { PasswordHasher } from './password';
@@ -24,6 +25,8 @@ export const accountLocked = (until: Date, now: Date) =>
     lockedUntil: until.toISOString(),
     retryAfterSeconds: Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000)),
   });
+const resetRefused = (reason: 'RESET_TOKEN_INVALID' | 'RESET_TOKEN_EXPIRED') =>
+  new AppError('UNAUTHENTICATED', reason === 'RESET_TOKEN_EXPIRED' ? 'This password reset link has expired; ask for a new one' : 'Invalid password reset link', { reason });
 const refreshRefused = (reason: 'REFRESH_TOKEN_INVALID' | 'REFRESH_TOKEN_EXPIRED' | 'REFRESH_TOKEN_REVOKED' | 'REFRESH_TOKEN_REUSED') =>
   new AppError(
     'UNAUTHENTICATED',
@@ -33,6 +36,12 @@ const refreshRefused = (reason: 'REFRESH_TOKEN_INVALID' | 'REFRESH_TOKEN_EXPIRED
     { reason },
   );
 
+
+/** A reset link's token: 32 random bytes, base64url. */
+const RESET_TOKEN = /^[A-Za-z0-9_-]{43}$/;
+const hashResetToken = (token: string): Buffer => createHash('sha256').update(token).digest();
+/** A second reset mail for the same account within this long is not sent (the first link still works). */
+const RESET_RESEND_SECONDS = 60;
 
 /** How long the failures of an email without an account are remembered after the last one. */
 const UNKNOWN_EMAIL_RETENTION_MS = 24 * 3600 * 1000;
@@ -45,6 +54,8 @@ export interface AuthServiceDeps {
   lockout: LockoutPolicy;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
+  mailer: Pick<Mailer, 'send'>;
+  passwordReset: { url: string; ttlSeconds: number };
 }
 
 interface IssuedRefreshToken {
@@ -189,6 +200,86 @@ export class AuthService {
     });
     if (!outcome.ok) throw totpInvalid();
     ctx.log.info({ userId: found.id }, 'password changed; every session ended');
+    return this.payload(outcome.user, outcome.refresh);
+  }
+
+  /**
+   * Mails a one-time link to reset the password of the account with this email, if there is one:
+   * the answer is the same either way, so it does not tell who has an account. A new link replaces
+   * the previous one; within a minute of the last, none is sent (the last still works).
+   */
+  async requestPasswordReset(ctx: RequestContext, rawEmail: string): Promise<boolean> {
+    if (rawEmail.length > EMAIL_MAX_LENGTH) throw badInput(`email must be at most ${EMAIL_MAX_LENGTH} characters`, 'email');
+    const email = normalizeEmail(rawEmail);
+    const now = this.deps.clock();
+    const user = await ctx.em.findOne(UserEntity, { email, deletedAt: null });
+    if (!user) return true;
+    const token = randomBytes(32).toString('base64url');
+    const expiresAt = new Date(now.getTime() + this.deps.passwordReset.ttlSeconds * 1000);
+    const issued = await ctx.em.transactional(async (tx) => {
+      await tx.execute(`select 1 from "users" where "id" = ? for update`, [user.id]);
+      const [recent] = await tx.execute<unknown[]>(`select 1 from "password_reset" where "user_id" = ? and "created_at" > ? and "expires_at" > ?`, [
+        user.id,
+        new Date(now.getTime() - RESET_RESEND_SECONDS * 1000),
+        now,
+      ]);
+      if (recent) return false;
+      await tx.execute(`delete from "password_reset" where "user_id" = ?`, [user.id], 'run');
+      await tx.execute(`insert into "password_reset" ("token_hash", "user_id", "created_at", "expires_at") values (?, ?, ?, ?)`, [hashResetToken(token), user.id, now, expiresAt], 'run');
+      return true;
+    });
+    if (!issued) return true;
+    const link = new URL(this.deps.passwordReset.url);
+    link.searchParams.set('token', token);
+    try {
+      await this.deps.mailer.send({
+        to: email,
+        subject: 'Reset your Mercado password',
+        text: `Someone asked to reset the password of your Mercado account. To choose a new one, open\n\n${link.href}\n\nThe link works once, until ${expiresAt.toISOString()}. If you did not ask, ignore this mail: your password stays as it is.\n`,
+      });
+    } catch (error) {
+      // The same answer as ever; asking again sends a new link.
+      ctx.log.error({ err: error, userId: user.id }, 'password reset mail not queued');
+      await ctx.em.execute(`delete from "password_reset" where "token_hash" = ?`, [hashResetToken(token)], 'run');
+      return true;
+    }
+    ctx.log.info({ userId: user.id }, 'password reset link mailed');
+    return true;
+  }
+
+  /**
+   * Sets a new password with a link's token (and the two-factor code, when active: a mailbox alone
+   * does not take over an account), once. Every session ends, the lockout clears, and the answer
+   * signs this client in.
+   */
+  async resetPassword(ctx: RequestContext, input: ResetPasswordInput): Promise<AuthPayload> {
+    if (!RESET_TOKEN.test(input.token)) throw resetRefused('RESET_TOKEN_INVALID');
+    const now = this.deps.clock();
+    const tokenHash = hashResetToken(input.token);
+    const [pending] = await ctx.em.execute<{ user_id: string; expires_at: Date | string }[]>(`select "user_id", "expires_at" from "password_reset" where "token_hash" = ?`, [tokenHash]);
+    if (!pending) throw resetRefused('RESET_TOKEN_INVALID');
+    if (new Date(pending.expires_at).getTime() <= now.getTime()) throw resetRefused('RESET_TOKEN_EXPIRED');
+    const passwordHash = await this.deps.passwords.hash(input.newPassword);
+
+    type Outcome = { refused: 'RESET_TOKEN_INVALID' | 'TOTP_REQUIRED' | 'TOTP_INVALID' } | { user: UserEntity; refresh: IssuedRefreshToken };
+    const outcome = await ctx.em.transactional(async (tx): Promise<Outcome> => {
+      const user = await tx.findOne(UserEntity, { id: pending.user_id, deletedAt: null }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+      // The user's row lock orders concurrent uses of one token: the second finds it gone.
+      const [claimed] = user ? await tx.execute<unknown[]>(`select 1 from "password_reset" where "token_hash" = ? and "expires_at" > ?`, [tokenHash, now]) : [];
+      if (!user || !claimed) return { refused: 'RESET_TOKEN_INVALID' };
+      if (user.totpEnabled && !input.totp) return { refused: 'TOTP_REQUIRED' };
+      if (!(await this.acceptCode(ctx, tx, user, input.totp, now))) return { refused: 'TOTP_INVALID' };
+      Object.assign(user, afterSuccessfulLogin(), { passwordHash });
+      await tx.execute(`delete from "password_reset" where "user_id" = ?`, [user.id], 'run');
+      await tx.nativeUpdate(RefreshTokenEntity, { user: user.id, revokedAt: null }, { revokedAt: now });
+      return { user, refresh: this.issueRefreshToken(tx, user, randomUUID(), now) };
+    });
+    if ('refused' in outcome) {
+      if (outcome.refused === 'TOTP_REQUIRED') throw totpRequired();
+      if (outcome.refused === 'TOTP_INVALID') throw totpInvalid();
+      throw resetRefused(outcome.refused);
+    }
+    ctx.log.info({ userId: outcome.user.id }, 'password reset; every session ended');
     return this.payload(outcome.user, outcome.refresh);
   }
 

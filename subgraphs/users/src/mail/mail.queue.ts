@@ -1,0 +1,122 @@
+import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { createTransport, type Transporter } from 'nodemailer';
+import type { Logger } from 'pino';
+import { bullConnection, createErrorReporter, createRedisClient, type RedisTarget } from '../../../kit/src/events';
+
+/** Users' own BullMQ queue (not an event queue): mail to users, sent by the workers. */
+export const MAIL_QUEUE = 'users-mail';
+
+export interface MailMessage {
+  to: string;
+  subject: string;
+  text: string;
+}
+
+const MAIL_JOB_OPTIONS: JobsOptions = {
+  attempts: 6,
+  backoff: { type: 'exponential', delay: 2000 },
+  removeOnComplete: true,
+  // A mail carries a one-time link: a failed one is kept a day for inspection, no longer.
+  removeOnFail: { age: 24 * 3600 },
+};
+
+export interface MailerOptions {
+  redis: RedisTarget;
+  /** BullMQ key prefix (tests use a unique one). Default BullMQ's. */
+  prefix?: string;
+  /** `smtp://` or `smtps://` URL of the relay; without one (development) mail is written to the log instead. */
+  smtpUrl: string | undefined;
+  /** The From header. */
+  from: string;
+  log: Logger;
+}
+
+export interface Mailer {
+  /** Queues `message`; the workers send it, retrying while the SMTP relay refuses or is away. */
+  send(message: MailMessage): Promise<void>;
+  /** Starts this process's worker (an API-only replica does not). */
+  startWorker(): void;
+  close(): Promise<void>;
+}
+
+/** A message the SMTP relay refused for good (5xx): retrying would not help. */
+const permanent = (error: unknown): boolean => typeof (error as { responseCode?: unknown }).responseCode === 'number' && (error as { responseCode: number }).responseCode >= 500;
+
+/**
+ * Mail through a queue, so a request never waits on SMTP and a relay that is down delays mail
+ * instead of losing it. The producer connects on first use; the worker sends with nodemailer, or in
+ * development without `SMTP_URL` logs the message (the development mailbox).
+ */
+export function createMailer(options: MailerOptions): Mailer {
+  const log = options.log.child({ component: 'mail', queue: MAIL_QUEUE });
+  let client: Redis | undefined;
+  let queue: Queue<MailMessage> | undefined;
+  let worker: Worker<MailMessage> | undefined;
+  let transport: Transporter | undefined;
+
+  function producer(): Queue<MailMessage> {
+    if (!queue) {
+      client = createRedisClient(options.redis, { maxRetriesPerRequest: 1, commandTimeout: 5000 });
+      const errors = createErrorReporter(log, {}, 'redis connection error');
+      client.on('error', (error) => errors.error(error));
+      client.on('ready', () => errors.recovered());
+      queue = new Queue<MailMessage>(MAIL_QUEUE, { connection: client, prefix: options.prefix });
+      // The client reports connection errors already.
+      queue.on('error', (error) => log.debug({ err: error }, 'queue error'));
+    }
+    return queue;
+  }
+
+  async function deliver(job: Job<MailMessage>): Promise<void> {
+    const { to, subject, text } = job.data;
+    if (typeof to !== 'string' || typeof subject !== 'string' || typeof text !== 'string') throw new UnrecoverableError(`mail job ${job.id} is malformed`);
+    if (!options.smtpUrl) {
+      log.info({ to, subject, text }, 'development mailbox (SMTP_URL is not set): mail not sent');
+      return;
+    }
+    transport ??= createTransport(options.smtpUrl);
+    try {
+      const info = await transport.sendMail({ from: options.from, to, subject, text });
+      log.info({ jobId: job.id, messageId: info.messageId }, 'mail sent');
+    } catch (error) {
+      if (permanent(error)) throw new UnrecoverableError(`the SMTP relay refused the mail: ${(error as Error).message}`);
+      throw error;
+    }
+  }
+
+  return {
+    async send(message) {
+      await producer().add('mail', message, MAIL_JOB_OPTIONS);
+    },
+
+    startWorker() {
+      if (worker) return;
+      worker = new Worker<MailMessage>(MAIL_QUEUE, deliver, {
+        connection: bullConnection(options.redis, { maxRetriesPerRequest: null }),
+        prefix: options.prefix,
+        concurrency: 5,
+      });
+      const errors = createErrorReporter(log, {}, 'mail worker error');
+      worker.on('error', (error) => errors.error(error));
+      worker.on('ready', () => errors.recovered());
+      worker.on('failed', (job, error) => {
+        const final = !job || job.attemptsMade >= (job.opts.attempts ?? 1) || error instanceof UnrecoverableError;
+        const context = { err: error, jobId: job?.id, attemptsMade: job?.attemptsMade };
+        if (final) log.error(context, 'mail not sent; kept in the failed set for a day');
+        else log.warn(context, 'mail not sent yet; will retry');
+      });
+    },
+
+    async close() {
+      await worker?.close().catch((error: unknown) => log.debug({ err: error }, 'mail worker close failed'));
+      await queue?.close().catch((error: unknown) => log.debug({ err: error }, 'mail queue close failed'));
+      if (client) await client.quit().catch(() => client?.disconnect());
+      transport?.close();
+      worker = undefined;
+      queue = undefined;
+      client = undefined;
+      transport = undefined;
+    },
+  };
+}
