@@ -20,6 +20,7 @@ import {
   type ValidationRule,
 } from 'graphql';
 import { CloseCode } from 'graphql-ws';
+import { decodeJwt } from 'jose';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
@@ -178,6 +179,26 @@ const toWebSocketUrl = (url: string): string => url.replace(/^http(s?):/, 'ws$1:
 
 /** Close code 1013 (RFC 6455's "try again later"). */
 const TRY_AGAIN_LATER = 1013;
+
+/** setTimeout's longest delay; access tokens live far less. */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Closes the socket with 4401 when its (verified) bearer token expires: a socket is not a way to
+ * outlive a token, whose user may since have lost a role or deleted the account. The client
+ * reconnects with a fresh token.
+ */
+function closeWhenExpired(socket: WebSocket, authorization: string): void {
+  const token = /^Bearer\s+(\S+)$/i.exec(authorization.trim())?.[1];
+  const exp = token ? decodeJwt(token).exp : undefined;
+  if (typeof exp !== 'number') return;
+  const timer = setTimeout(
+    () => socket.close(CloseCode.Unauthorized, 'Unauthorized: the access token expired; reconnect with a fresh one'),
+    Math.min(LONGEST_TIMER_MS, Math.max(0, exp * 1000 - Date.now())),
+  );
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+}
 
 /** The API key a client connects with: `connectionParams.apiKey` (browsers cannot set headers) or the upgrade's `x-api-key`. */
 function apiKeyOf(params: Record<string, unknown>, headers: IncomingMessage['headers']): unknown {
@@ -362,6 +383,7 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
         try {
           ctx.extra.viewer = await viewerFromHeader(header, verifyToken);
           ctx.extra.authorization = header || undefined;
+          if (header) closeWhenExpired(ctx.extra.socket, header);
           return true;
         } catch {
           // 4401 rather than graphql-ws's 4403: clients do not retry it with the same token.

@@ -105,6 +105,20 @@ describe('subscriptions through the router (graphql-ws on /graphql)', () => {
     expect(stack.orders.connections.length).toBe(connectionsBefore);
   });
 
+  it('closes a socket with 4401 when its token expires, releasing what it held upstream', async () => {
+    const expiresAt = Math.floor(Date.now() / 1000) + 2;
+    const { orders } = stack;
+    const subscription = record(client({ token: await stack.issuer.sign('u1', { expiresAt }) }), ORDER_SUBSCRIPTION, { id: 'o1' });
+    await orders.until(() => orders.pubsub.count('order:o1') === 1);
+
+    const outcome = await subscription.ended();
+
+    expect(outcome).toEqual({ error: expect.objectContaining({ code: 4401, reason: expect.stringContaining('expired') }) });
+    expect(Date.now()).toBeGreaterThanOrEqual(expiresAt * 1000);
+    expect(subscription.results).toEqual([]);
+    await orders.until(() => orders.pubsub.count('order:o1') === 0);
+  });
+
   it('refuses operations past SUBSCRIPTION_MAX_PER_CONNECTION on one connection, and frees the slot on unsubscribe', async () => {
     const { orders } = stack;
     const shared = client();
