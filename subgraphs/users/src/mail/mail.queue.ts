@@ -72,7 +72,7 @@ export function createMailer(options: MailerOptions): Mailer {
     const { to, subject, text } = job.data;
     if (typeof to !== 'string' || typeof subject !== 'string' || typeof text !== 'string') throw new UnrecoverableError(`mail job ${job.id} is malformed`);
     if (!options.smtpUrl) {
-      log.info({ to, subject, text }, 'development mailbox (SMTP_URL is not set): mail not sent');
+      log.warn({ to, subject, text }, 'SMTP_URL is not set: mail written here instead of sent (development mailbox)');
       return;
     }
     transport ??= createTransport(options.smtpUrl);
