@@ -7,7 +7,7 @@ import { eventQueueName, isEventEnvelope, type EventEnvelope } from './envelope'
 import { reportQueueDepth } from '../queue-depth';
 import { eventMetrics } from './metrics';
 import { bullConnection, createErrorReporter, type RedisTarget } from './redis';
-import { INBOX_RETENTION_MS, schedulePruning, type RetentionOptions } from './retention';
+import { FAILED_EVENT_RETENTION_MS, INBOX_RETENTION_MS, pruneFailedJobs, schedulePeriodicPrune, schedulePruning, type RetentionOptions } from './retention';
 
 /**
  * Applies one event. `em` is inside the transaction that also records the event in the inbox:
@@ -45,7 +45,10 @@ export interface EventConsumerOptions {
   /** Start fetching jobs at once. Default true. */
   autorun?: boolean;
   metrics?: Registry;
-  /** Inbox rows are deleted after `keepMs` (default 30 days, far beyond any redelivery); false keeps them. */
+  /**
+   * Inbox rows, and jobs that failed for good, are deleted after `keepMs` (default 30 days, far
+   * beyond any redelivery, and time enough to inspect and replay a failure); false keeps them.
+   */
   retention?: Partial<RetentionOptions> | false;
   /**
    * Events applied in one transaction when the worker holds several at once (group commit): one
@@ -201,12 +204,15 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
 
   const pruning = options.retention === false ? undefined : schedulePruning(orm, 'inbox', { keepMs: INBOX_RETENTION_MS, ...options.retention }, log);
 
-  // Its own connection, failing fast while Redis is away, so a scrape never waits on the worker's reconnects.
-  const depthQueue = options.metrics
-    ? new Queue(queueName, { connection: bullConnection(options.redis, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }), prefix: options.prefix })
-    : null;
-  depthQueue?.on('error', (error) => redisErrors.error(error));
-  const stopReporting = depthQueue ? reportQueueDepth(options.metrics!, depthQueue) : undefined;
+  // Its own connection, failing fast while Redis is away, so a scrape or a prune never waits on the worker's reconnects.
+  const adminQueue = new Queue(queueName, { connection: bullConnection(options.redis, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }), prefix: options.prefix });
+  adminQueue.on('error', (error) => redisErrors.error(error));
+  const stopReporting = options.metrics ? reportQueueDepth(options.metrics, adminQueue) : undefined;
+  const { retention } = options;
+  const failedPruning =
+    retention === false
+      ? undefined
+      : schedulePeriodicPrune(() => pruneFailedJobs(adminQueue, retention?.keepMs ?? FAILED_EVENT_RETENTION_MS), `failed jobs of ${queueName}`, retention?.intervalMs, log);
 
   return {
     worker,
@@ -216,8 +222,9 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     async close() {
       stopReporting?.();
       await pruning?.stop();
+      await failedPruning?.stop();
       await worker.close();
-      await depthQueue?.close();
+      await adminQueue.close();
     },
   };
 }

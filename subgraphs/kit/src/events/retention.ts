@@ -1,4 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 
 /**
@@ -18,6 +19,12 @@ export interface RetentionOptions {
 
 export const OUTBOX_RETENTION_MS = 7 * 24 * 3600 * 1000;
 export const INBOX_RETENTION_MS = 30 * 24 * 3600 * 1000;
+/**
+ * Event jobs that failed for good stay in the failed set for inspection and replay this long, as
+ * long as the inbox remembers processed events; then they go, as their payloads can hold personal
+ * data (a UserRegistered's email) and Redis should not grow with every failure forever.
+ */
+export const FAILED_EVENT_RETENTION_MS = INBOX_RETENTION_MS;
 
 const PRUNABLE = {
   // Only published rows: an unpublished row is work still to do, however old.
@@ -40,20 +47,35 @@ export async function pruneEventTable(orm: MikroORM, table: keyof typeof PRUNABL
   }
 }
 
+/** Removes the queue's jobs that failed more than `keepMs` ago, `batchSize` at a time; returns how many went. */
+export async function pruneFailedJobs(queue: Queue, keepMs: number, batchSize = 1000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const removed = await queue.clean(keepMs, batchSize, 'failed');
+    total += removed.length;
+    if (removed.length < batchSize) return total;
+  }
+}
+
 /** Prunes `table` every `intervalMs` until the returned stop() is called. Failures are logged and retried next period. */
 export function schedulePruning(orm: MikroORM, table: keyof typeof PRUNABLE, options: RetentionOptions, log: Logger): { stop(): Promise<void> } {
+  return schedulePeriodicPrune(() => pruneEventTable(orm, table, options.keepMs, options.batchSize), table, options.intervalMs, log);
+}
+
+/** Runs `prune` (which answers how much it removed) every `intervalMs` (default an hour) until stop(); failures are logged and retried next period. */
+export function schedulePeriodicPrune(prune: () => Promise<number>, what: string, intervalMs: number | undefined, log: Logger): { stop(): Promise<void> } {
   let running: Promise<void> | undefined;
   const timer = setInterval(() => {
     if (running) return;
-    running = pruneEventTable(orm, table, options.keepMs, options.batchSize)
+    running = prune()
       .then((count) => {
-        if (count > 0) log.info({ table, count }, 'pruned old event rows');
+        if (count > 0) log.info({ what, count }, 'pruned old event records');
       })
-      .catch((error: unknown) => log.warn({ err: error, table }, 'event table prune failed; retried next period'))
+      .catch((error: unknown) => log.warn({ err: error, what }, 'event record prune failed; retried next period'))
       .finally(() => {
         running = undefined;
       });
-  }, options.intervalMs ?? 3600_000);
+  }, intervalMs ?? 3600_000);
   timer.unref();
   return {
     async stop() {

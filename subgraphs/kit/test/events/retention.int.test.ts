@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { MikroORM } from '../../src/orm';
 import { testDatabaseUrl } from '../../src/testing';
-import { pruneEventTable } from '../../src/events';
+import { bullConnection, eventQueueName, pruneEventTable, pruneFailedJobs } from '../../src/events';
+import { cleanupRedis, jobSettled, REDIS_URL, testPrefix } from '../../src/events/testing';
 import { openTestOrm } from './fixture';
 
 const DAY = 24 * 3600 * 1000;
@@ -61,5 +63,35 @@ describe('event table retention', () => {
     expect(await pruneEventTable(orm, 'inbox', 30 * DAY)).toBe(2);
 
     expect(await ids('inbox')).toEqual([recent]);
+  });
+
+  it('removes event jobs that failed longer ago than retention, in batches, and keeps newer failures and other jobs', async () => {
+    const prefix = testPrefix('retention');
+    const queue = new Queue<{ fail: boolean }>(eventQueueName('analytics'), { connection: bullConnection(REDIS_URL), prefix });
+    const worker = new Worker<{ fail: boolean }>(queue.name, async (job) => {
+      if (job.data.fail) throw new UnrecoverableError('handler refused the event');
+      return 'processed';
+    }, { connection: bullConnection(REDIS_URL, { maxRetriesPerRequest: null }), prefix });
+    try {
+      const ids = ['a', 'b', 'c', 'kept'].map((name) => `${name}-${randomUUID()}`);
+      for (const [index, jobId] of ids.entries()) {
+        const settled = jobSettled(worker, index < 3 ? 'failed' : 'completed', jobId);
+        await queue.add('Event', { fail: index < 3 }, { jobId, removeOnFail: false, removeOnComplete: false });
+        await settled;
+      }
+      expect(await queue.getJobCountByTypes('failed')).toBe(3);
+
+      // Failed a moment ago: within a day's retention they stay.
+      expect(await pruneFailedJobs(queue, DAY)).toBe(0);
+      expect(await queue.getJobCountByTypes('failed')).toBe(3);
+      // Past retention (none left to wait for), two at a time: the prune loops until none is left.
+      expect(await pruneFailedJobs(queue, 0, 2)).toBe(3);
+      expect(await queue.getJobCountByTypes('failed')).toBe(0);
+      expect(await queue.getJobState(ids[3]!)).toBe('completed');
+    } finally {
+      await worker.close();
+      await queue.close();
+      await cleanupRedis(prefix, []);
+    }
   });
 });
