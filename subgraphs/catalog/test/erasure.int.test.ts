@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { EventEmitter } from 'node:events';
 import type { Job, Queue } from 'bullmq';
 import { DEMO_CATEGORIES, DEMO_PRODUCTS } from '../../../scripts/demo-data';
 import type { EventEnvelope } from '../../kit/src/events';
-import { cleanupRedis, eventQueue, REDIS_URL, testPrefix } from '../../kit/src/events/testing';
+import { cleanupRedis, eventQueue, jobEnded, REDIS_URL, testPrefix } from '../../kit/src/events/testing';
 import { seedCatalog } from '../src/seeds/catalog.seed';
 import { startCatalog, type CatalogHarness } from './harness';
 
@@ -53,19 +52,7 @@ describe('account deletion (UserDeleted from users)', () => {
 
   /** Puts the envelope on events-catalog (as the relay does, with retries) and resolves with how its job ended. */
   async function deliver(envelope: EventEnvelope, jobId = envelope.id): Promise<{ outcome: 'completed' | 'failed'; job: Job; result: unknown }> {
-    const worker = catalog.server.eventing!.consumer!.worker as unknown as EventEmitter;
-    const settled = new Promise<{ outcome: 'completed' | 'failed'; job: Job; result: unknown }>((resolve) => {
-      const on = (outcome: 'completed' | 'failed') => (job: Job | undefined, result: unknown) => {
-        if (job?.id !== jobId) return;
-        worker.off('completed', completed);
-        worker.off('failed', failed);
-        resolve({ outcome, job, result });
-      };
-      const completed = on('completed');
-      const failed = on('failed');
-      worker.on('completed', completed);
-      worker.on('failed', failed);
-    });
+    const settled = jobEnded(catalog.server.eventing!.consumer!.worker, jobId);
     await queue.add(envelope.type, envelope, { jobId, attempts: 3, backoff: { type: 'fixed', delay: 10 }, removeOnFail: false });
     return settled;
   }

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { EventEmitter } from 'node:events';
 import type { Job, Queue } from 'bullmq';
 import type { EventEnvelope } from '../../kit/src/events';
-import { cleanupRedis, eventQueue, REDIS_URL, testPrefix } from '../../kit/src/events/testing';
+import { cleanupRedis, eventQueue, jobEnded, REDIS_URL, testPrefix } from '../../kit/src/events/testing';
 import { ACCOUNT_DELETED, ERASED } from '../src/user/user.events';
 import { ADD_TO_CART, CUSTOMER_ID, MARK_DELIVERED, ORDER, OTHER_ID, SHIP, startOrders, type OrdersHarness, type TestProduct } from './harness';
 
@@ -46,19 +45,7 @@ describe('account deletion (UserDeleted from users)', () => {
 
   /** Puts the envelope on events-orders (as the relay does, with retries) and resolves with how its job ended. */
   async function deliver(envelope: EventEnvelope, jobId = envelope.id): Promise<{ outcome: 'completed' | 'failed'; job: Job; result: unknown }> {
-    const worker = h.server.consumer!.worker as unknown as EventEmitter;
-    const settled = new Promise<{ outcome: 'completed' | 'failed'; job: Job; result: unknown }>((resolve) => {
-      const on = (outcome: 'completed' | 'failed') => (job: Job | undefined, result: unknown) => {
-        if (job?.id !== jobId) return;
-        worker.off('completed', completed);
-        worker.off('failed', failed);
-        resolve({ outcome, job, result });
-      };
-      const completed = on('completed');
-      const failed = on('failed');
-      worker.on('completed', completed);
-      worker.on('failed', failed);
-    });
+    const settled = jobEnded(h.server.consumer!.worker, jobId);
     await queue.add(envelope.type, envelope, { jobId, attempts: 3, backoff: { type: 'fixed', delay: 10 }, removeOnFail: false });
     return settled;
   }

@@ -1,8 +1,6 @@
 import { UnrecoverableError } from 'bullmq';
-import type { EntityManager } from '../../../kit/src';
+import { isUuid, type EntityManager } from '../../../kit/src';
 import type { RollupHandler, RollupHandlers } from '../shared/consume';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The key of the transaction lock that orders a user's erasure against writes of their rows. */
 const lockKey = (userId: string): string => `analytics:user:${userId}`;
@@ -29,7 +27,7 @@ export async function mayKeepRowsOf(em: EntityManager, userId: string): Promise<
 const userDeleted: RollupHandler<string> = {
   parse(envelope) {
     const { userId } = envelope.data as { userId?: unknown };
-    if (typeof userId !== 'string' || !UUID.test(userId)) throw new UnrecoverableError(`UserDeleted event ${envelope.id}: data.userId must be a uuid`);
+    if (!isUuid(userId)) throw new UnrecoverableError(`UserDeleted event ${envelope.id}: data.userId must be a uuid`);
     return userId;
   },
   async apply(em, userId) {

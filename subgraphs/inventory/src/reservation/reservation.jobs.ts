@@ -1,8 +1,7 @@
 import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { MikroORM } from '../../../kit/src';
-import { bullConnection, createErrorReporter, createRedisClient, type RedisTarget } from '../../../kit/src/events';
+import { bullConnection, createErrorReporter, LazyQueue, type RedisTarget } from '../../../kit/src/events';
 import type { ExpiryJobData, ExpiryScheduler, ReservationService, SettleResult } from './reservation.service';
 
 /** Inventory's own BullMQ queue (not an event queue): delayed expiry jobs and the periodic sweep. */
@@ -41,26 +40,16 @@ export interface ExpiryQueueOptions {
  * rolls back and the event is retried.
  */
 export class ReservationExpiryQueue implements ExpiryScheduler {
-  private client: Redis | undefined;
-  private bullQueue: Queue<Partial<ExpiryJobData>, ExpiryJobResult> | undefined;
   private readonly log: Logger;
+  private readonly producer: LazyQueue<Partial<ExpiryJobData>, ExpiryJobResult>;
 
-  constructor(private readonly options: ExpiryQueueOptions) {
+  constructor(options: ExpiryQueueOptions) {
     this.log = options.log.child({ component: 'reservation-expiry', queue: RESERVATION_EXPIRY_QUEUE });
+    this.producer = new LazyQueue<Partial<ExpiryJobData>, ExpiryJobResult>(RESERVATION_EXPIRY_QUEUE, { redis: options.redis, prefix: options.prefix, log: this.log });
   }
 
   get queue(): Queue<Partial<ExpiryJobData>, ExpiryJobResult> {
-    if (!this.bullQueue) {
-      const client = createRedisClient(this.options.redis, { maxRetriesPerRequest: 1, commandTimeout: 5000 });
-      const errors = createErrorReporter(this.log, {}, 'redis connection error');
-      client.on('error', (error) => errors.error(error));
-      client.on('ready', () => errors.recovered());
-      this.client = client;
-      this.bullQueue = new Queue(RESERVATION_EXPIRY_QUEUE, { connection: client, prefix: this.options.prefix });
-      // The client reports connection errors already.
-      this.bullQueue.on('error', (error) => this.log.debug({ err: error }, 'queue error'));
-    }
-    return this.bullQueue;
+    return this.producer.get();
   }
 
   /** Adds the delayed expire job; a job with this reservation id already there is left as it is. */
@@ -82,12 +71,7 @@ export class ReservationExpiryQueue implements ExpiryScheduler {
   }
 
   async close(): Promise<void> {
-    const queue = this.bullQueue;
-    const client = this.client;
-    this.bullQueue = undefined;
-    this.client = undefined;
-    await queue?.close().catch((error: unknown) => this.log.debug({ err: error }, 'queue close failed'));
-    if (client) await client.quit().catch(() => client.disconnect());
+    await this.producer.close();
   }
 }
 

@@ -7,7 +7,7 @@ import { eventQueueName, isEventEnvelope, type EventEnvelope } from './envelope'
 import { reportQueueDepth } from '../queue-depth';
 import { eventMetrics } from './metrics';
 import { bullConnection, createErrorReporter, type RedisTarget } from './redis';
-import { FAILED_EVENT_RETENTION_MS, INBOX_RETENTION_MS, pruneFailedJobs, schedulePeriodicPrune, schedulePruning, type RetentionOptions } from './retention';
+import { INBOX_RETENTION_MS, pruneEventTable, pruneFailedJobs, schedulePeriodicPrune, type RetentionOptions } from './retention';
 
 /**
  * Applies one event. `em` is inside the transaction that also records the event in the inbox:
@@ -202,17 +202,24 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   });
   worker.on('stalled', (jobId) => log.warn({ jobId }, 'event job stalled; it will be processed again'));
 
-  const pruning = options.retention === false ? undefined : schedulePruning(orm, 'inbox', { keepMs: INBOX_RETENTION_MS, ...options.retention }, log);
-
-  // Its own connection, failing fast while Redis is away, so a scrape or a prune never waits on the worker's reconnects.
-  const adminQueue = new Queue(queueName, { connection: bullConnection(options.redis, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }), prefix: options.prefix });
-  adminQueue.on('error', (error) => redisErrors.error(error));
-  const stopReporting = options.metrics ? reportQueueDepth(options.metrics, adminQueue) : undefined;
   const { retention } = options;
-  const failedPruning =
-    retention === false
+  // Its own connection, failing fast while Redis is away, so a scrape or a prune never waits on the worker's reconnects.
+  const adminQueue =
+    options.metrics || retention !== false
+      ? new Queue(queueName, { connection: bullConnection(options.redis, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }), prefix: options.prefix })
+      : undefined;
+  adminQueue?.on('error', (error) => redisErrors.error(error));
+  const stopReporting = options.metrics && adminQueue ? reportQueueDepth(options.metrics, adminQueue) : undefined;
+  const keepMs = (retention === false ? undefined : retention?.keepMs) ?? INBOX_RETENTION_MS;
+  const pruning =
+    retention === false || !adminQueue
       ? undefined
-      : schedulePeriodicPrune(() => pruneFailedJobs(adminQueue, retention?.keepMs ?? FAILED_EVENT_RETENTION_MS), `failed jobs of ${queueName}`, retention?.intervalMs, log);
+      : schedulePeriodicPrune(
+          async () => (await pruneEventTable(orm, 'inbox', keepMs, retention?.batchSize)) + (await pruneFailedJobs(adminQueue, keepMs)),
+          `inbox and failed jobs of ${queueName}`,
+          retention?.intervalMs,
+          log,
+        );
 
   return {
     worker,
@@ -222,9 +229,8 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     async close() {
       stopReporting?.();
       await pruning?.stop();
-      await failedPruning?.stop();
       await worker.close();
-      await adminQueue.close();
+      await adminQueue?.close();
     },
   };
 }

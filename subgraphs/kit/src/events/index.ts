@@ -14,3 +14,4 @@ export * from './replay';
 export * from './eventing';
 export * from './retention';
 export * from './coalesced-wake';
+export * from './lazy-queue';

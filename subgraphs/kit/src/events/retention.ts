@@ -18,13 +18,11 @@ export interface RetentionOptions {
 }
 
 export const OUTBOX_RETENTION_MS = 7 * 24 * 3600 * 1000;
-export const INBOX_RETENTION_MS = 30 * 24 * 3600 * 1000;
 /**
- * Event jobs that failed for good stay in the failed set for inspection and replay this long, as
- * long as the inbox remembers processed events; then they go, as their payloads can hold personal
- * data (a UserRegistered's email) and Redis should not grow with every failure forever.
+ * Inbox rows, and event jobs that failed for good (kept for inspection and replay; their payloads
+ * can hold personal data, and Redis should not grow with every failure), are kept this long.
  */
-export const FAILED_EVENT_RETENTION_MS = INBOX_RETENTION_MS;
+export const INBOX_RETENTION_MS = 30 * 24 * 3600 * 1000;
 
 const PRUNABLE = {
   // Only published rows: an unpublished row is work still to do, however old.

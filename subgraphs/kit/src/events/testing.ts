@@ -82,6 +82,23 @@ export function jobSettled(worker: Worker, event: 'completed' | 'failed', jobId:
   });
 }
 
+/** Resolves with how the job with this id first finished on `worker`: completed, or failed (an attempt). Attach before the job can run. */
+export function jobEnded(worker: Worker, jobId: string): Promise<{ outcome: 'completed' | 'failed'; job: Job; result: unknown }> {
+  const emitter = worker as unknown as EventEmitter;
+  return new Promise((resolve) => {
+    const on = (outcome: 'completed' | 'failed') => (job: Job | undefined, result: unknown) => {
+      if (job?.id !== jobId) return;
+      emitter.off('completed', completed);
+      emitter.off('failed', failed);
+      resolve({ outcome, job, result });
+    };
+    const completed = on('completed');
+    const failed = on('failed');
+    emitter.on('completed', completed);
+    emitter.on('failed', failed);
+  });
+}
+
 /** Removes the test's queues and every key under its prefix. */
 export async function cleanupRedis(prefix: string, subgraphs: readonly string[]): Promise<void> {
   for (const subgraph of subgraphs) {

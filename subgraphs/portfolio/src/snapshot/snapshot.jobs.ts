@@ -1,8 +1,7 @@
 import { Queue, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { MikroORM } from '../../../kit/src';
-import { bullConnection, createErrorReporter, createRedisClient, type RedisTarget } from '../../../kit/src/events';
+import { bullConnection, createErrorReporter, LazyQueue, type RedisTarget } from '../../../kit/src/events';
 import type { SnapshotService } from './snapshot.service';
 
 /** Portfolio's own BullMQ queue (not an event queue): the repeating snapshot job. */
@@ -33,26 +32,17 @@ export interface SnapshotJobsOptions {
  * snapshot key (portfolio, time) the guard, so a period run twice writes its rows once.
  */
 export class SnapshotJobs {
-  private client: Redis | undefined;
-  private bullQueue: Queue | undefined;
   private worker: Worker<Record<string, never>, { written: number }> | undefined;
   private readonly log: Logger;
+  private readonly producer: LazyQueue;
 
   constructor(private readonly options: SnapshotJobsOptions) {
     this.log = options.log.child({ component: 'snapshots', queue: SNAPSHOT_QUEUE });
+    this.producer = new LazyQueue(SNAPSHOT_QUEUE, { redis: options.redis, prefix: options.prefix, log: this.log });
   }
 
   get queue(): Queue {
-    if (!this.bullQueue) {
-      const client = createRedisClient(this.options.redis, { maxRetriesPerRequest: 1, commandTimeout: 5000 });
-      const errors = createErrorReporter(this.log, {}, 'redis connection error');
-      client.on('error', (error) => errors.error(error));
-      client.on('ready', () => errors.recovered());
-      this.client = client;
-      this.bullQueue = new Queue(SNAPSHOT_QUEUE, { connection: client, prefix: this.options.prefix });
-      this.bullQueue.on('error', (error) => this.log.debug({ err: error }, 'queue error'));
-    }
-    return this.bullQueue;
+    return this.producer.get();
   }
 
   /** Starts the worker and creates or updates the schedule (0 seconds removes it). */
@@ -93,11 +83,6 @@ export class SnapshotJobs {
 
   async close(): Promise<void> {
     await this.worker?.close();
-    const queue = this.bullQueue;
-    const client = this.client;
-    this.bullQueue = undefined;
-    this.client = undefined;
-    await queue?.close().catch((error: unknown) => this.log.debug({ err: error }, 'queue close failed'));
-    if (client) await client.quit().catch(() => client.disconnect());
+    await this.producer.close();
   }
 }

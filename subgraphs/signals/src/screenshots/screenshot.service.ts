@@ -4,10 +4,9 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job, type KeepJobs } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { AppError, badInput, createBatcher, reportQueueDepth, sendJson, type Logger, type Route } from '../../../kit/src';
-import { bullConnection, createErrorReporter, createRedisClient, type RedisTarget } from '../../../kit/src/events';
+import { bullConnection, createErrorReporter, LazyQueue, type RedisTarget } from '../../../kit/src/events';
 import { BrowserPool, type BrowserPoolOptions } from './browser-pool';
 import type { CandleSource } from './chart-data';
 import { chartPageUrl, chartRoutes, SIGNAL_ID_PATTERN } from './chart.page';
@@ -225,8 +224,7 @@ export function createScreenshotService(options: ScreenshotServiceOptions): Scre
     removeOnFail: options.removeOnFail ?? { age: 7 * 24 * 3600 },
   };
 
-  let client: Redis | undefined;
-  let bullQueue: Queue<ScreenshotJobData, ScreenshotJobOutcome> | undefined;
+  const producer = new LazyQueue<ScreenshotJobData, ScreenshotJobOutcome>(queueName, { redis: options.redis, prefix: options.prefix, log });
   let worker: Worker<ScreenshotJobData, ScreenshotJobOutcome> | undefined;
   let directory: Promise<unknown> | undefined;
   let closing: Promise<void> | undefined;
@@ -234,16 +232,7 @@ export function createScreenshotService(options: ScreenshotServiceOptions): Scre
   /** The producer side opens its connection on first use; commands fail fast (5 s) while Redis is away. */
   function queue(): Queue<ScreenshotJobData, ScreenshotJobOutcome> {
     if (closing) throw new Error('screenshot service is closed');
-    if (!bullQueue) {
-      client = createRedisClient(options.redis, { maxRetriesPerRequest: 1, commandTimeout: 5_000 });
-      const errors = createErrorReporter(log, {}, 'screenshot queue redis error');
-      client.on('error', (error) => errors.error(error));
-      client.on('ready', () => errors.recovered());
-      bullQueue = new Queue(queueName, { connection: client, prefix: options.prefix });
-      // The client reports connection errors already.
-      bullQueue.on('error', (error) => log.debug({ err: error }, 'screenshot queue error'));
-    }
-    return bullQueue;
+    return producer.get();
   }
   let stopReporting: (() => void) | undefined;
 
@@ -461,8 +450,7 @@ export function createScreenshotService(options: ScreenshotServiceOptions): Scre
           }
         }
         stopReporting?.();
-        await bullQueue?.close().catch((error: unknown) => log.debug({ err: error }, 'screenshot queue close failed'));
-        if (client) await client.quit().catch(() => client?.disconnect());
+        await producer.close();
         await pool.close();
       })();
       return closing;

@@ -1,11 +1,9 @@
 import { UnrecoverableError } from 'bullmq';
-import type { EntityManager, EventEnvelope, EventHandlerHooks, EventHandlers, Logger } from '../../../kit/src';
+import { isUuid, type EntityManager, type EventEnvelope, type EventHandlerHooks, type EventHandlers, type Logger } from '../../../kit/src';
 import type { SignalWatchList } from '../outcome/outcome.watcher';
 import type { ScreenshotService } from '../screenshots';
 
 export const USER_DELETED = 'UserDeleted';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Locks the user until the transaction ends: shared by writers of per-user rows, exclusive by the
@@ -42,7 +40,7 @@ export interface UserEventsDeps {
 function eraseUser(deps: UserEventsDeps) {
   return async (em: EntityManager, envelope: EventEnvelope, hooks?: EventHandlerHooks): Promise<void> => {
     const { userId, deletedAt } = envelope.data as { userId?: unknown; deletedAt?: unknown };
-    if (typeof userId !== 'string' || !UUID.test(userId) || typeof deletedAt !== 'string' || Number.isNaN(Date.parse(deletedAt))) {
+    if (!isUuid(userId) || typeof deletedAt !== 'string' || Number.isNaN(Date.parse(deletedAt))) {
       throw new UnrecoverableError(`UserDeleted ${envelope.id} has no valid userId and deletedAt`);
     }
     // Files and jobs can only go once the rows are gone for good.

@@ -1,7 +1,6 @@
 import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { bullConnection, createErrorReporter, createRedisClient, type RedisTarget } from '../../../kit/src/events';
+import { bullConnection, createErrorReporter, LazyQueue, type RedisTarget } from '../../../kit/src/events';
 
 /** Trading's own BullMQ queue (not an event queue): the delayed slices of TWAP orders. */
 export const TWAP_QUEUE = 'trading-twap';
@@ -30,25 +29,16 @@ export interface TwapScheduler {
 
 /** The producer side; its Redis connection opens on first use (a process that never places a TWAP never connects). */
 export class TwapQueue implements TwapScheduler {
-  private client: Redis | undefined;
-  private bullQueue: Queue<TwapSliceJob, TwapSliceResult> | undefined;
   private readonly log: Logger;
+  private readonly producer: LazyQueue<TwapSliceJob, TwapSliceResult>;
 
-  constructor(private readonly options: { redis: RedisTarget; prefix?: string; log: Logger }) {
+  constructor(options: { redis: RedisTarget; prefix?: string; log: Logger }) {
     this.log = options.log.child({ component: 'twap', queue: TWAP_QUEUE });
+    this.producer = new LazyQueue<TwapSliceJob, TwapSliceResult>(TWAP_QUEUE, { redis: options.redis, prefix: options.prefix, log: this.log });
   }
 
   get queue(): Queue<TwapSliceJob, TwapSliceResult> {
-    if (!this.bullQueue) {
-      const client = createRedisClient(this.options.redis, { maxRetriesPerRequest: 1, commandTimeout: 5000 });
-      const errors = createErrorReporter(this.log, {}, 'redis connection error');
-      client.on('error', (error) => errors.error(error));
-      client.on('ready', () => errors.recovered());
-      this.client = client;
-      this.bullQueue = new Queue(TWAP_QUEUE, { connection: client, prefix: this.options.prefix });
-      this.bullQueue.on('error', (error) => this.log.debug({ err: error }, 'queue error'));
-    }
-    return this.bullQueue;
+    return this.producer.get();
   }
 
   async schedule(orderId: string, slices: readonly { index: number; at: number }[]): Promise<void> {
@@ -63,12 +53,7 @@ export class TwapQueue implements TwapScheduler {
   }
 
   async close(): Promise<void> {
-    const queue = this.bullQueue;
-    const client = this.client;
-    this.bullQueue = undefined;
-    this.client = undefined;
-    await queue?.close().catch((error: unknown) => this.log.debug({ err: error }, 'queue close failed'));
-    if (client) await client.quit().catch(() => client.disconnect());
+    await this.producer.close();
   }
 }
 

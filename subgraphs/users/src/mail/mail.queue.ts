@@ -1,8 +1,7 @@
-import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import { createTransport, type Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
-import { bullConnection, createErrorReporter, createRedisClient, type RedisTarget } from '../../../kit/src/events';
+import { bullConnection, createErrorReporter, LazyQueue, type RedisTarget } from '../../../kit/src/events';
 
 /** Users' own BullMQ queue (not an event queue): mail to users, sent by the workers. */
 export const MAIL_QUEUE = 'users-mail';
@@ -50,23 +49,9 @@ const permanent = (error: unknown): boolean => typeof (error as { responseCode?:
  */
 export function createMailer(options: MailerOptions): Mailer {
   const log = options.log.child({ component: 'mail', queue: MAIL_QUEUE });
-  let client: Redis | undefined;
-  let queue: Queue<MailMessage> | undefined;
+  const producer = new LazyQueue<MailMessage>(MAIL_QUEUE, { redis: options.redis, prefix: options.prefix, log });
   let worker: Worker<MailMessage> | undefined;
   let transport: Transporter | undefined;
-
-  function producer(): Queue<MailMessage> {
-    if (!queue) {
-      client = createRedisClient(options.redis, { maxRetriesPerRequest: 1, commandTimeout: 5000 });
-      const errors = createErrorReporter(log, {}, 'redis connection error');
-      client.on('error', (error) => errors.error(error));
-      client.on('ready', () => errors.recovered());
-      queue = new Queue<MailMessage>(MAIL_QUEUE, { connection: client, prefix: options.prefix });
-      // The client reports connection errors already.
-      queue.on('error', (error) => log.debug({ err: error }, 'queue error'));
-    }
-    return queue;
-  }
 
   async function deliver(job: Job<MailMessage>): Promise<void> {
     const { to, subject, text } = job.data;
@@ -87,7 +72,7 @@ export function createMailer(options: MailerOptions): Mailer {
 
   return {
     async send(message) {
-      await producer().add('mail', message, MAIL_JOB_OPTIONS);
+      await producer.get().add('mail', message, MAIL_JOB_OPTIONS);
     },
 
     startWorker() {
@@ -110,12 +95,9 @@ export function createMailer(options: MailerOptions): Mailer {
 
     async close() {
       await worker?.close().catch((error: unknown) => log.debug({ err: error }, 'mail worker close failed'));
-      await queue?.close().catch((error: unknown) => log.debug({ err: error }, 'mail queue close failed'));
-      if (client) await client.quit().catch(() => client?.disconnect());
+      await producer.close();
       transport?.close();
       worker = undefined;
-      queue = undefined;
-      client = undefined;
       transport = undefined;
     },
   };

@@ -4,7 +4,7 @@ import { RefreshTokenEntity } from '../auth/refresh-token.entity';
 import type { UserEntity } from './user.entity';
 
 /** What a deleted account is called wherever another subgraph still shows its id (an order's buyer, say). */
-export const DELETED_USER_NAME = 'Deleted user';
+const DELETED_USER_NAME = 'Deleted user';
 
 /** Accounts handled per sweep transaction. */
 const REPEAT_BATCH = 100;
