@@ -28,6 +28,9 @@ export interface UsersConfig extends SubgraphConfig {
   /** The web page a password reset link opens; the token follows as `?token=`. */
   passwordResetUrl: string;
   passwordResetTtlSeconds: number;
+  /** The web page an email verification link opens; the token follows as `?token=`. */
+  emailVerificationUrl: string;
+  emailVerificationTtlSeconds: number;
 }
 
 /** `JWT_PUBLIC_KEYS`: a JWKS document (`{"keys":[…]}`) of ES256 public keys, each with its `kid`. */
@@ -114,6 +117,8 @@ export function readUsersConfig(env: Record<string, string | undefined> = proces
     mailFrom: reader.string('MAIL_FROM', 'Mercado <no-reply@mercado.local>'),
     passwordResetUrl: reader.url('PASSWORD_RESET_URL', 'http://localhost:4000/reset-password'),
     passwordResetTtlSeconds: reader.int('PASSWORD_RESET_TTL_SECONDS', 30 * 60, { min: 5 * 60, max: 24 * 3600 }),
+    emailVerificationUrl: reader.url('EMAIL_VERIFICATION_URL', 'http://localhost:4000/verify-email'),
+    emailVerificationTtlSeconds: reader.int('EMAIL_VERIFICATION_TTL_SECONDS', 48 * 3600, { min: 3600, max: 14 * 24 * 3600 }),
   };
 
   try {

@@ -3,12 +3,13 @@ import type { ContainerType } from 'type-graphql';
 import { buildFederatedSchema } from '../../kit/src';
 import { ApiKeyResolver } from './api-keys/api-key.resolver';
 import { AuthResolver } from './auth/auth.resolver';
+import { EmailResolver } from './email/email.resolver';
 import type { UsersServices } from './services';
 import { TotpResolver } from './totp/totp.resolver';
 import { UserResolver } from './users/user.resolver';
 import { userReferences } from './users/user.reference';
 
-const RESOLVERS = [UserResolver, AuthResolver, TotpResolver, ApiKeyResolver] as const;
+const RESOLVERS = [UserResolver, AuthResolver, EmailResolver, TotpResolver, ApiKeyResolver] as const;
 
 /**
  * The users subgraph schema. Resolvers receive `services` through type-graphql's container;

@@ -13,7 +13,9 @@ import { apiKeyTokenRoute } from './api-keys/api-key.route';
 import { ApiKeyService } from './api-keys/api-key.service';
 import { AuthService } from './auth/auth.service';
 import { PasswordHasher } from './auth/password';
+import { PasswordCheck } from './auth/password-check';
 import { SigningKeys } from './auth/signing-keys';
+import { EmailService } from './email/email.service';
 import { systemClock, type Clock } from './clock';
 import type { UsersConfig } from './config';
 import { usersEntities, usersMigrations } from './mikro-orm.config';
@@ -75,18 +77,23 @@ export async function createUsersServer(deps: UsersServerDeps): Promise<UsersSer
   const workers = deps.workers ?? true;
   const mailer = createMailer({ redis: config.redisUrl, prefix: config.eventsPrefix, smtpUrl: config.smtpUrl, from: config.mailFrom, log });
   const totp = new TotpService({ clock, secrets, issuer: config.totpIssuer });
+  const lockout = { maxFailures: config.loginMaxFailures, lockoutSeconds: config.loginLockoutSeconds };
+  const check = new PasswordCheck({ passwords, totp, lockout });
+  const email = new EmailService({ clock, mailer, check, verification: { url: config.emailVerificationUrl, ttlSeconds: config.emailVerificationTtlSeconds } });
   const services: UsersServices = {
     users: new UserService({ clock }),
     totp,
+    email,
     auth: new AuthService({
       clock,
       passwords,
       keys: signingKeys,
-      totp,
-      lockout: { maxFailures: config.loginMaxFailures, lockoutSeconds: config.loginLockoutSeconds },
+      check,
+      lockout,
       accessTokenTtlSeconds: config.accessTokenTtlSeconds,
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
       mailer,
+      emails: email,
       passwordReset: { url: config.passwordResetUrl, ttlSeconds: config.passwordResetTtlSeconds },
     }),
     apiKeys: new ApiKeyService({ clock, keys: signingKeys, tokenTtlSeconds: config.apiKeyTokenTtlSeconds }),

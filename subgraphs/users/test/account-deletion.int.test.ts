@@ -42,6 +42,7 @@ describe('users: deleting an account', () => {
   it('scrubs the account, ends its sessions and keys, emits UserDeleted and frees the email; other accounts stay', async () => {
     const { user, accessToken, refreshToken } = await users.register('leaving@example.com', PASSWORD, 'Leaving Person');
     const other = await users.register('staying@example.com', PASSWORD, 'Staying Person');
+    await users.markEmailVerified(user.id);
     const setRole = await users.gql(SET_ROLE, { userId: user.id, role: 'PARTNER' }, adminToken);
     expect(setRole.errors).toBeUndefined();
     const partner = await signIn('leaving@example.com');
@@ -132,6 +133,7 @@ describe('users: deleting an account', () => {
     expect((await deleteAccount(undefined)).errors![0]!.extensions!.code).toBe('UNAUTHENTICATED');
 
     const { user } = await users.register('partner-bot@example.com');
+    await users.markEmailVerified(user.id);
     await users.gql(SET_ROLE, { userId: user.id, role: 'PARTNER' }, adminToken);
     const { key } = (await users.gql(CREATE_KEY, {}, (await signIn('partner-bot@example.com')).accessToken)).data!.createApiKey;
     const { accessToken: keyToken } = (await (await exchange(key)).json()) as { accessToken: string };

@@ -42,9 +42,10 @@ describe('users: API keys and their exchange for access tokens', () => {
     if (result.errors) throw new Error(`setUserRole failed: ${JSON.stringify(result.errors)}`);
   };
 
-  /** A new account with `role`, signed in again so its token carries the role. */
+  /** A new account with `role` and a verified email, signed in again so its token carries the role. */
   const account = async (email: string, role = 'PARTNER'): Promise<{ id: string; token: string }> => {
     const { user } = await users.register(email, PASSWORD);
+    await users.markEmailVerified(user.id);
     if (role !== 'CUSTOMER') await setRole(user.id, role);
     return { id: user.id, token: await signIn(email) };
   };
@@ -114,6 +115,19 @@ describe('users: API keys and their exchange for access tokens', () => {
     const created = await createKey(adminToken, { name: 'Admin tooling' });
     expect(created.apiKey.active).toBe(true);
     expect((await exchange(created.key)).status).toBe(200);
+  });
+
+  it('refuses a PARTNER whose email is not verified (FORBIDDEN, EMAIL_NOT_VERIFIED), writing nothing', async () => {
+    const { user } = await users.register('unverified-partner@example.com', PASSWORD);
+    await setRole(user.id, 'PARTNER');
+    const token = await signIn('unverified-partner@example.com');
+    const before = await apiKeyRows();
+    const refused = await users.gql(CREATE, { input: { name: 'Too early', scopes: ['READ'] } }, token);
+    expect(refused.errors![0]!.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'EMAIL_NOT_VERIFIED' });
+    expect(await apiKeyRows()).toBe(before);
+
+    await users.markEmailVerified(user.id);
+    expect((await createKey(token)).apiKey.active).toBe(true);
   });
 
   it('refuses a CUSTOMER (FORBIDDEN) and an anonymous caller (UNAUTHENTICATED) before looking at the input, writing nothing', async () => {

@@ -1,12 +1,10 @@
-import { EventEmitter, once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import { QueueEvents } from 'bullmq';
 import { authenticator } from 'otplib';
-import { SMTPServer } from 'smtp-server';
 import { bullConnection, createRedisClient } from '../../kit/src/events';
 import { cleanupRedis, REDIS_URL, testPrefix } from '../../kit/src/events/testing';
 import { MAIL_QUEUE } from '../src/mail/mail.queue';
 import { AUTH_FIELDS, LOGIN, REFRESH, startUsers, type UsersHarness } from './harness';
+import { linkToken, SmtpInbox } from './smtp-inbox';
 
 const REQUEST = 'mutation Request($email: String!) { requestPasswordReset(email: $email) }';
 const RESET = `mutation Reset($input: ResetPasswordInput!) { resetPassword(input: $input) { ${AUTH_FIELDS} } }`;
@@ -16,74 +14,12 @@ const PASSWORD = 'correct horse battery';
 const NEW_PASSWORD = 'a brand new passphrase';
 const RESET_PAGE = 'https://app.example.com/reset-password';
 
-interface Mail {
-  to: string;
-  text: string;
-}
-
-/** A real SMTP server on port 0 that keeps what it receives; it can refuse the next messages. */
-class Inbox {
-  readonly mails: Mail[] = [];
-  /** SMTP codes to answer the next messages with instead of accepting them. */
-  readonly refusals: number[] = [];
-  private readonly arrivals = new EventEmitter();
-  readonly server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData: (stream, session, callback) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () => {
-        const code = this.refusals.shift();
-        if (code !== undefined) {
-          callback(Object.assign(new Error(code >= 500 ? 'mailbox unavailable' : 'try again later'), { responseCode: code }));
-          return;
-        }
-        // Quoted-printable: soft line breaks and `=` as =3D.
-        const text = Buffer.concat(chunks).toString('utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
-        const mail = { to: session.envelope.rcptTo.map((address) => address.address).join(','), text };
-        this.mails.push(mail);
-        this.arrivals.emit('mail', mail);
-        callback();
-      });
-    },
-  });
-
-  async start(): Promise<string> {
-    this.server.listen(0, '127.0.0.1');
-    await once(this.server.server, 'listening');
-    return `smtp://127.0.0.1:${(this.server.server.address() as AddressInfo).port}`;
-  }
-
-  /** The next mail to `to` (one already here counts). */
-  mailTo(to: string): Promise<Mail> {
-    const here = this.mails.find((mail) => mail.to === to);
-    if (here) return Promise.resolve(here);
-    return new Promise((resolve) => {
-      const onMail = (mail: Mail) => {
-        if (mail.to !== to) return;
-        this.arrivals.off('mail', onMail);
-        resolve(mail);
-      };
-      this.arrivals.on('mail', onMail);
-    });
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
-
-const tokenIn = (mail: Mail): string => {
-  const link = new RegExp(`${RESET_PAGE.replace(/[.]/g, '\\.')}\\?token=([A-Za-z0-9_-]{43})`).exec(mail.text);
-  if (!link) throw new Error(`no reset link in ${mail.text}`);
-  return link[1]!;
-};
+const RESET_SUBJECT = 'Reset your Mercado password';
+const WELCOME_SUBJECT = 'Confirm your Mercado email address';
 
 describe('users: password reset by mail', () => {
   const prefix = testPrefix('users-mail');
-  const inbox = new Inbox();
+  const inbox = new SmtpInbox();
   const redis = createRedisClient(REDIS_URL);
   let users: UsersHarness;
 
@@ -94,11 +30,16 @@ describe('users: password reset by mail', () => {
   const mailsQueued = async () => Number((await redis.get(`${prefix}:${MAIL_QUEUE}:id`)) ?? 0);
   /** Asks for a reset of `email` and returns the token of the link that arrives. */
   const resetLink = async (email: string): Promise<string> => {
-    const arrived = inbox.mailTo(email);
+    const arrived = inbox.take(email, RESET_SUBJECT);
     expect((await request(email)).data).toEqual({ requestPasswordReset: true });
-    const mail = await arrived;
-    inbox.mails.splice(inbox.mails.indexOf(mail), 1);
-    return tokenIn(mail);
+    return linkToken(await arrived, RESET_PAGE);
+  };
+  /** Registers `email` and waits for its verification mail, so the relay's next answer is the reset mail's. */
+  const registerDelivered = async (email: string) => {
+    const welcomed = inbox.take(email, WELCOME_SUBJECT);
+    const registered = await users.register(email, PASSWORD);
+    await welcomed;
+    return registered;
   };
 
   beforeAll(async () => {
@@ -174,7 +115,7 @@ describe('users: password reset by mail', () => {
   });
 
   it('retries while the SMTP relay refuses for now, and gives up at once on a permanent refusal', async () => {
-    await users.register('patient@example.com', PASSWORD);
+    await registerDelivered('patient@example.com');
     inbox.refusals.push(451);
     expect(await resetLink('patient@example.com')).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
@@ -182,7 +123,7 @@ describe('users: password reset by mail', () => {
     try {
       await events.waitUntilReady();
       const failed = new Promise<{ jobId: string; failedReason: string }>((resolve) => events.once('failed', resolve));
-      await users.register('bounced@example.com', PASSWORD);
+      await registerDelivered('bounced@example.com');
       inbox.refusals.push(550);
       expect((await request('bounced@example.com')).data).toEqual({ requestPasswordReset: true });
       expect((await failed).failedReason).toContain('refused the mail');

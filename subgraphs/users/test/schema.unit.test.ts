@@ -37,9 +37,10 @@ describe('toUser', () => {
 
   it('shows private fields to the user, ADMINs and self payloads only', () => {
     expect(toUser(entity, { viewer: null }).email).toBeNull();
-    expect(toUser(entity, { viewer: { id: 'u2', role: 'TRADER', scopes: [] } })).toMatchObject({ email: null, totpEnabled: null });
+    expect(toUser(entity, { viewer: { id: 'u2', role: 'TRADER', scopes: [] } })).toMatchObject({ email: null, emailVerified: null, totpEnabled: null });
     expect(toUser(entity, { viewer: { id: 'u2', role: 'PARTNER', scopes: ['users:read'] } }).email).toBeNull();
-    expect(toUser(entity, { viewer: { id: 'u1', role: 'CUSTOMER', scopes: [] } })).toMatchObject({ email: 'u1@example.com', totpEnabled: false });
+    expect(toUser(entity, { viewer: { id: 'u1', role: 'CUSTOMER', scopes: [] } })).toMatchObject({ email: 'u1@example.com', emailVerified: false, totpEnabled: false });
+    expect(toUser(Object.assign(new UserEntity(), entity, { emailVerifiedAt: new Date() }), { viewer: { id: 'u9', role: 'ADMIN', scopes: [] } }).emailVerified).toBe(true);
     expect(toUser(entity, { viewer: { id: 'u9', role: 'ADMIN', scopes: [] } }).email).toBe('u1@example.com');
     expect(toUser(entity, { self: true }).email).toBe('u1@example.com');
     expect(toUser(entity, { self: true })).not.toHaveProperty('passwordHash');

@@ -21,7 +21,7 @@ export class ApiKeyResolver {
     return this.services.apiKeys.list(ctx);
   }
 
-  @Mutation(() => CreatedApiKey, { description: `A new key for \`POST /api-keys/token\`; the key is in this answer only. PARTNER or ADMIN, at most ${MAX_ACTIVE_API_KEYS} active.` })
+  @Mutation(() => CreatedApiKey, { description: `A new key for \`POST /api-keys/token\`; the key is in this answer only. PARTNER or ADMIN with a verified email, at most ${MAX_ACTIVE_API_KEYS} active.` })
   @UseMiddleware(keyManager)
   createApiKey(@Arg('input', () => CreateApiKeyInput) input: CreateApiKeyInput, @Ctx() ctx: RequestContext): Promise<CreatedApiKey> {
     return this.services.apiKeys.create(ctx, input);

@@ -1,5 +1,5 @@
 import { LockMode, QueryOrder } from '@mikro-orm/core';
-import { conflict, forbidden, notFound, requireRole, requireUuid, unauthenticated, type EntityManager, type RequestContext, type Role, type Viewer } from '../../../kit/src';
+import { AppError, conflict, forbidden, notFound, requireRole, requireUuid, unauthenticated, type EntityManager, type RequestContext, type Role, type Viewer } from '../../../kit/src';
 import type { SigningKeys } from '../auth/signing-keys';
 import type { Clock } from '../clock';
 import { UserEntity } from '../users/user.entity';
@@ -61,6 +61,8 @@ export class ApiKeyService {
     const entity = await ctx.em.transactional(async (tx) => {
       const owner = await tx.findOne(UserEntity, { id: viewer.id, deletedAt: null }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!owner) throw unauthenticated('The signed-in account no longer exists');
+      // A key outlives every session; its owner must be reachable about it.
+      if (!owner.emailVerifiedAt) throw new AppError('FORBIDDEN', 'Verify your email address before creating API keys', { reason: 'EMAIL_NOT_VERIFIED' });
       const active = await tx.count(ApiKeyEntity, { user: owner, revokedAt: null, $or: [{ expiresAt: null }, { expiresAt: { $gt: now } }] });
       if (active >= MAX_ACTIVE_API_KEYS) throw conflict(`At most ${MAX_ACTIVE_API_KEYS} active API keys; revoke one first`);
       return tx.create(ApiKeyEntity, {

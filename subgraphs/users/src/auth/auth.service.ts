@@ -1,30 +1,22 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
-import { AppError, badInput, conflict, forbidden, recordEvent, requireViewer, unauthenticated, type EntityManager, type RequestContext } from '../../../kit/src';
+import { AppError, badInput, conflict, recordEvent, unauthenticated, type EntityManager, type RequestContext } from '../../../kit/src';
 import type { Clock } from '../clock';
-import type { TotpService } from '../totp/totp.service';
 import { UserEntity } from '../users/user.entity';
 import { eraseAccount } from '../users/user.erasure';
 import { normalizeEmail } from '../users/user.service';
 import { toUser } from '../users/user.type';
+import type { EmailService } from '../email/email.service';
 import type { Mailer } from '../mail/mail.queue';
 import { EMAIL_MAX_LENGTH, type ChangePasswordInput, type DeleteAccountInput, type LoginInput, type RegisterInput, type ResetPasswordInput } from './auth.input';
 import type { AuthPayload } from './auth.type';
 import { activeLock, afterFailedLogin, afterSuccessfulLogin, type LockoutPolicy } from './lockout';
+import { accountLocked, invalidCredentials, totpInvalid, totpRequired, type PasswordCheck } from './password-check';
 import type { PasswordHasher } from './password';
 import { RefreshTokenEntity } from './refresh-token.entity';
 import { generateRefreshToken, hashRefreshToken, looksLikeRefreshToken } from './refresh-tokens';
 import type { SigningKeys } from './signing-keys';
 
-export const invalidCredentials = () => new AppError('UNAUTHENTICATED', 'Invalid email or password', { reason: 'INVALID_CREDENTIALS' });
-export const totpRequired = () => new AppError('UNAUTHENTICATED', 'A two-factor code is required', { reason: 'TOTP_REQUIRED' });
-export const totpInvalid = () => new AppError('UNAUTHENTICATED', 'Invalid two-factor code', { reason: 'TOTP_INVALID' });
-export const accountLocked = (until: Date, now: Date) =>
-  new AppError('RATE_LIMITED', `Too many failed sign-in attempts; the account is locked until ${until.toISOString()}`, {
-    reason: 'ACCOUNT_LOCKED',
-    lockedUntil: until.toISOString(),
-    retryAfterSeconds: Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000)),
-  });
 const resetRefused = (reason: 'RESET_TOKEN_INVALID' | 'RESET_TOKEN_EXPIRED') =>
   new AppError('UNAUTHENTICATED', reason === 'RESET_TOKEN_EXPIRED' ? 'This password reset link has expired; ask for a new one' : 'Invalid password reset link', { reason });
 const refreshRefused = (reason: 'REFRESH_TOKEN_INVALID' | 'REFRESH_TOKEN_EXPIRED' | 'REFRESH_TOKEN_REVOKED' | 'REFRESH_TOKEN_REUSED') =>
@@ -50,11 +42,13 @@ export interface AuthServiceDeps {
   clock: Clock;
   passwords: PasswordHasher;
   keys: SigningKeys;
-  totp: TotpService;
+  check: PasswordCheck;
   lockout: LockoutPolicy;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   mailer: Pick<Mailer, 'send'>;
+  /** The verification link every new account is mailed. */
+  emails: Pick<EmailService, 'issueLink' | 'mailLink'>;
   passwordReset: { url: string; ttlSeconds: number };
 }
 
@@ -66,7 +60,10 @@ interface IssuedRefreshToken {
 export class AuthService {
   constructor(private readonly deps: AuthServiceDeps) {}
 
-  /** Creates a CUSTOMER, its first session and a `UserRegistered` event, all in one transaction. */
+  /**
+   * Creates a CUSTOMER, its first session, a link that verifies its email and a `UserRegistered`
+   * event, all in one transaction; the link is mailed once it commits.
+   */
   async register(ctx: RequestContext, input: RegisterInput): Promise<AuthPayload> {
     const email = normalizeEmail(input.email);
     const name = input.name.trim();
@@ -75,12 +72,14 @@ export class AuthService {
     const passwordHash = await this.deps.passwords.hash(input.password);
     const now = this.deps.clock();
     try {
-      const { user, refresh } = await ctx.em.transactional(async (tx) => {
+      const { user, refresh, link } = await ctx.em.transactional(async (tx) => {
         const user = tx.create(UserEntity, { email, name, passwordHash, role: 'CUSTOMER', createdAt: now, updatedAt: now });
         recordEvent(tx, 'users', 'UserRegistered', user.id, { userId: user.id, email, name, role: user.role, registeredAt: now.toISOString() });
-        return { user, refresh: this.issueRefreshToken(tx, user, randomUUID(), now) };
+        const link = await this.deps.emails.issueLink(tx, user, 'VERIFY', email, now);
+        return { user, refresh: this.issueRefreshToken(tx, user, randomUUID(), now), link };
       });
       ctx.log.info({ userId: user.id }, 'user registered');
+      if (link) await this.deps.emails.mailLink(ctx, link);
       return await this.payload(user, refresh);
     } catch (error) {
       // Someone registered the same email between our check and our insert.
@@ -106,12 +105,12 @@ export class AuthService {
       await ctx.em.transactional(async (tx) => this.recordUnknownEmailFailure(tx, emailHash, now));
       throw invalidCredentials();
     }
-    await this.verifyPassword(ctx, found, input.password, input.totp, now);
+    await this.deps.check.verifyPassword(ctx, found, input.password, input.totp, now);
     const newHash = this.deps.passwords.needsRehash(found.passwordHash) ? await this.deps.passwords.hash(input.password) : null;
 
     const outcome = await ctx.em.transactional(async (tx): Promise<{ ok: false } | { ok: true; user: UserEntity; refresh: IssuedRefreshToken }> => {
       const user = await tx.findOneOrFail(UserEntity, { id: found.id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
-      if (!(await this.acceptCode(ctx, tx, user, input.totp, now))) return { ok: false };
+      if (!(await this.deps.check.acceptCode(ctx, tx, user, input.totp, now))) return { ok: false };
       Object.assign(user, afterSuccessfulLogin());
       if (newHash) user.passwordHash = newHash;
       return { ok: true, user, refresh: this.issueRefreshToken(tx, user, randomUUID(), now) };
@@ -163,14 +162,14 @@ export class AuthService {
    * live out their few minutes; the repeated UserDeleted erases what they create meanwhile.
    */
   async deleteAccount(ctx: RequestContext, input: DeleteAccountInput): Promise<boolean> {
-    const found = await this.accountInPerson(ctx, 'deleted');
+    const found = await this.deps.check.accountInPerson(ctx, 'deleted');
     const now = this.deps.clock();
-    await this.verifyPassword(ctx, found, input.password, input.totp, now);
+    await this.deps.check.verifyPassword(ctx, found, input.password, input.totp, now);
 
     const deleted = await ctx.em.transactional(async (tx): Promise<boolean> => {
       const user = await tx.findOneOrFail(UserEntity, { id: found.id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
       if (user.deletedAt) throw unauthenticated('The signed-in account no longer exists');
-      if (!(await this.acceptCode(ctx, tx, user, input.totp, now))) return false;
+      if (!(await this.deps.check.acceptCode(ctx, tx, user, input.totp, now))) return false;
       await eraseAccount(tx, user, now);
       return true;
     });
@@ -185,15 +184,15 @@ export class AuthService {
    * keys stay; access tokens already issued live out their few minutes.
    */
   async changePassword(ctx: RequestContext, input: ChangePasswordInput): Promise<AuthPayload> {
-    const found = await this.accountInPerson(ctx, 'changed');
+    const found = await this.deps.check.accountInPerson(ctx, 'changed');
     const now = this.deps.clock();
-    await this.verifyPassword(ctx, found, input.currentPassword, input.totp, now);
+    await this.deps.check.verifyPassword(ctx, found, input.currentPassword, input.totp, now);
     const passwordHash = await this.deps.passwords.hash(input.newPassword);
 
     const outcome = await ctx.em.transactional(async (tx): Promise<{ ok: false } | { ok: true; user: UserEntity; refresh: IssuedRefreshToken }> => {
       const user = await tx.findOneOrFail(UserEntity, { id: found.id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
       if (user.deletedAt) throw unauthenticated('The signed-in account no longer exists');
-      if (!(await this.acceptCode(ctx, tx, user, input.totp, now))) return { ok: false };
+      if (!(await this.deps.check.acceptCode(ctx, tx, user, input.totp, now))) return { ok: false };
       Object.assign(user, afterSuccessfulLogin(), { passwordHash });
       await tx.nativeUpdate(RefreshTokenEntity, { user: user.id, revokedAt: null }, { revokedAt: now });
       return { ok: true, user, refresh: this.issueRefreshToken(tx, user, randomUUID(), now) };
@@ -268,8 +267,9 @@ export class AuthService {
       const [claimed] = user ? await tx.execute<unknown[]>(`select 1 from "password_reset" where "token_hash" = ? and "expires_at" > ?`, [tokenHash, now]) : [];
       if (!user || !claimed) return { refused: 'RESET_TOKEN_INVALID' };
       if (user.totpEnabled && !input.totp) return { refused: 'TOTP_REQUIRED' };
-      if (!(await this.acceptCode(ctx, tx, user, input.totp, now))) return { refused: 'TOTP_INVALID' };
-      Object.assign(user, afterSuccessfulLogin(), { passwordHash });
+      if (!(await this.deps.check.acceptCode(ctx, tx, user, input.totp, now))) return { refused: 'TOTP_INVALID' };
+      // The link came to the account's address: it is verified now, if it was not.
+      Object.assign(user, afterSuccessfulLogin(), { passwordHash, emailVerifiedAt: user.emailVerifiedAt ?? now });
       await tx.execute(`delete from "password_reset" where "user_id" = ?`, [user.id], 'run');
       await tx.nativeUpdate(RefreshTokenEntity, { user: user.id, revokedAt: null }, { revokedAt: now });
       return { user, refresh: this.issueRefreshToken(tx, user, randomUUID(), now) };
@@ -281,53 +281,6 @@ export class AuthService {
     }
     ctx.log.info({ userId: outcome.user.id }, 'password reset; every session ended');
     return this.payload(outcome.user, outcome.refresh);
-  }
-
-  /** The signed-in user's own account, for what only they may do in person (not with a token from an API key). */
-  private async accountInPerson(ctx: RequestContext, what: 'deleted' | 'changed'): Promise<UserEntity> {
-    const viewer = requireViewer(ctx.viewer);
-    if (viewer.apiKeyId) throw forbidden(`An account cannot be ${what} with a token obtained from an API key`);
-    const found = await ctx.em.findOne(UserEntity, { id: viewer.id, deletedAt: null });
-    if (!found) throw unauthenticated('The signed-in account no longer exists');
-    return found;
-  }
-
-  /**
-   * What every password prompt checks before its transaction: the lock, then the password (a wrong
-   * one counts towards the lockout), then that a two-factor code came when one is due; the code
-   * itself is checked in the transaction, which records the step it used.
-   */
-  private async verifyPassword(ctx: RequestContext, user: UserEntity, password: string, totp: string | null | undefined, now: Date): Promise<void> {
-    const lockedUntil = activeLock(user, now);
-    if (lockedUntil) throw accountLocked(lockedUntil, now);
-    if (!(await this.deps.passwords.verify(user.passwordHash, password))) {
-      await ctx.em.transactional(async (tx) => this.recordFailure(ctx, tx, user.id, now));
-      throw invalidCredentials();
-    }
-    if (user.totpEnabled && !totp) throw totpRequired();
-  }
-
-  /**
-   * In the transaction that holds the user's row: true when two-factor sign-in is off or `totp` is a
-   * valid code, whose step is then spent; a wrong code counts towards the lockout.
-   */
-  private async acceptCode(ctx: RequestContext, tx: EntityManager, user: UserEntity, totp: string | null | undefined, now: Date): Promise<boolean> {
-    if (!user.totpEnabled) return true;
-    const step = this.deps.totp.checkCode(user, totp ?? '', now);
-    if (step === null) {
-      await this.recordFailure(ctx, tx, user.id, now);
-      return false;
-    }
-    user.totpLastStep = step;
-    return true;
-  }
-
-  private async recordFailure(ctx: RequestContext, tx: EntityManager, userId: string, now: Date): Promise<void> {
-    const user = await tx.findOneOrFail(UserEntity, { id: userId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
-    const next = afterFailedLogin(user, this.deps.lockout, now);
-    user.failedLoginCount = next.failedLoginCount;
-    user.lockedUntil = next.lockedUntil;
-    if (next.lockedNow) ctx.log.warn({ userId, lockedUntil: next.lockedUntil }, 'account locked after repeated failed sign-ins');
   }
 
   private async unknownEmailLock(em: EntityManager, emailHash: Buffer, now: Date): Promise<Date | null> {

@@ -5,8 +5,8 @@ import { UserEntity } from '../users/user.entity';
 import { normalizeEmail } from '../users/user.service';
 
 /**
- * Creates the demo users that do not exist yet (matched by email), with their roles,
- * and a `UserRegistered` event for each one created. Running it again changes nothing.
+ * Creates the demo users that do not exist yet (matched by email), with their roles and verified
+ * addresses, and a `UserRegistered` event for each one created. Running it again changes nothing.
  */
 export async function seedUsers(em: EntityManager, users: DemoUser[]): Promise<{ created: number; skipped: number }> {
   const wanted = new Map(users.map((user) => [normalizeEmail(user.email), user]));
@@ -19,7 +19,7 @@ export async function seedUsers(em: EntityManager, users: DemoUser[]): Promise<{
   await em.transactional(async (tx) => {
     const now = new Date();
     for (const { email, user, passwordHash } of rows) {
-      const entity = tx.create(UserEntity, { id: user.id, email, name: user.name.trim(), passwordHash, role: user.role, createdAt: now, updatedAt: now });
+      const entity = tx.create(UserEntity, { id: user.id, email, name: user.name.trim(), passwordHash, role: user.role, emailVerifiedAt: now, createdAt: now, updatedAt: now });
       recordEvent(tx, 'users', 'UserRegistered', entity.id, { userId: entity.id, email, name: entity.name, role: entity.role, registeredAt: now.toISOString() });
     }
   });

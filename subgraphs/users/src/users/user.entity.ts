@@ -4,7 +4,7 @@ import type { Role } from '../../../kit/src';
 
 @Entity({ tableName: 'users' })
 export class UserEntity {
-  [OptionalProps]?: 'id' | 'role' | 'createdAt' | 'updatedAt' | 'failedLoginCount' | 'lockedUntil' | 'totpSecret' | 'totpEnabled' | 'totpLastStep' | 'plan' | 'planChangedAt' | 'deletedAt' | 'erasureRepeatedAt';
+  [OptionalProps]?: 'id' | 'role' | 'createdAt' | 'updatedAt' | 'failedLoginCount' | 'lockedUntil' | 'totpSecret' | 'totpEnabled' | 'totpLastStep' | 'plan' | 'planChangedAt' | 'deletedAt' | 'erasureRepeatedAt' | 'emailVerifiedAt';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -12,6 +12,10 @@ export class UserEntity {
   /** Trimmed and lowercased; unique. Null once the account is deleted, so the address can register again. */
   @Property({ type: 'string', length: 254, unique: true, nullable: true })
   email!: string | null;
+
+  /** When a mailed link proved the user reads `email`; null until then. */
+  @Property({ type: 'datetime', nullable: true })
+  emailVerifiedAt: Date | null = null;
 
   /** argon2id encoded hash (parameters and salt included). */
   @Property({ type: 'text', hidden: true })

@@ -1,6 +1,7 @@
 import { recordEvent, type EntityManager } from '../../../kit/src';
 import { ApiKeyEntity } from '../api-keys/api-key.entity';
 import { RefreshTokenEntity } from '../auth/refresh-token.entity';
+import { EmailVerificationEntity } from '../email/email-verification.entity';
 import type { UserEntity } from './user.entity';
 
 /** What a deleted account is called wherever another subgraph still shows its id (an order's buyer, say). */
@@ -12,12 +13,13 @@ const REPEAT_BATCH = 100;
 /**
  * Deletes `user`, whose row the caller's transaction `tx` has locked. The row stays as a tombstone
  * without email, name, password or TOTP secret, so references to the id still resolve and the
- * address can register again; refresh tokens and API keys go with it. `UserDeleted` tells every
+ * address can register again; refresh tokens, API keys and mailed links go with it. `UserDeleted` tells every
  * other subgraph to erase what it holds of the user.
  */
 export async function eraseAccount(tx: EntityManager, user: UserEntity, now: Date): Promise<void> {
   Object.assign(user, {
     email: null,
+    emailVerifiedAt: null,
     name: DELETED_USER_NAME,
     passwordHash: '',
     totpSecret: null,
@@ -29,6 +31,8 @@ export async function eraseAccount(tx: EntityManager, user: UserEntity, now: Dat
   });
   await tx.nativeDelete(RefreshTokenEntity, { user: user.id });
   await tx.nativeDelete(ApiKeyEntity, { user: user.id });
+  await tx.nativeDelete(EmailVerificationEntity, { user: user.id });
+  await tx.execute(`delete from "password_reset" where "user_id" = ?`, [user.id], 'run');
   // The outbox keeps events a week after they are sent; analytics only counts the signup.
   await tx.execute(`update "outbox" set "data" = "data" - 'email' - 'name' where "type" = 'UserRegistered' and "subject" = ?`, [user.id], 'run');
   recordEvent(tx, 'users', 'UserDeleted', user.id, { userId: user.id, deletedAt: now.toISOString() });

@@ -16,6 +16,9 @@ export class User {
   @Field(() => String, { nullable: true, description: 'Only for the user themself and ADMINs; null for anyone else.' })
   email!: string | null;
 
+  @Field(() => Boolean, { nullable: true, description: 'Whether a mailed link proved the user reads `email`; only for the user themself and ADMINs.' })
+  emailVerified!: boolean | null;
+
   @Field(() => String)
   name!: string;
 
@@ -62,6 +65,7 @@ export function toUser(entity: UserEntity, access: { viewer: Viewer | null } | {
   const user = new User();
   user.id = entity.id;
   user.email = visible ? entity.email : null;
+  user.emailVerified = visible ? entity.emailVerifiedAt !== null : null;
   user.name = entity.name;
   user.role = entity.role;
   user.createdAt = entity.createdAt;
