@@ -31,8 +31,8 @@ describe('erasing a deleted user (UserDeleted)', () => {
 
   const db = () => h.server.orm.em.fork();
   const accountsOf = (userId: string) =>
-    db().execute<{ id: string; kind: string; unlinked: boolean; credentials: string | null }[]>(
-      `select "id", "kind", "unlinked_at" is not null as "unlinked", "credentials" from "exchange_account" where "user_id" = ? order by "kind"`,
+    db().execute<{ id: string; kind: string; label: string; api_key_hint: string | null; unlinked: boolean; credentials: string | null }[]>(
+      `select "id", "kind", "label", "api_key_hint", "unlinked_at" is not null as "unlinked", "credentials" from "exchange_account" where "user_id" = ? order by "kind"`,
       [userId],
     );
   const paperBalances = async (accountId: string) =>
@@ -72,7 +72,7 @@ describe('erasing a deleted user (UserDeleted)', () => {
     const apiKey = credential();
     const secret = credential();
     fake.addAccount(apiKey, secret, { BTC: '1', USDT: '10000' });
-    const linked = await h.request(LINK, { input: { kind: 'CCXT', exchangeId: 'binance', apiKey, secret } }, token);
+    const linked = await h.request(LINK, { input: { kind: 'CCXT', exchangeId: 'binance', apiKey, secret, label: 'Savings of Jane Doe' } }, token);
     expect(linked.errors).toBeUndefined();
     return { userId, token, apiKey, ccxtAccountId: linked.data!.linkExchangeAccount.id as string };
   }
@@ -153,10 +153,12 @@ describe('erasing a deleted user (UserDeleted)', () => {
     // The cancellations were published as usual.
     expect((await stopCancelled).data).toMatchObject({ status: 'CANCELLED', userId: deleted.userId });
 
-    // Both accounts unlinked, the sealed API key and secret gone from the database.
+    // Both accounts unlinked, the sealed API key and secret gone from the database, and the labels
+    // and key hint the user gave them too.
     const accounts = await accountsOf(deleted.userId);
     expect(accounts.map((account) => account.kind)).toEqual(['ccxt', 'paper']);
-    for (const account of accounts) expect(account).toMatchObject({ unlinked: true, credentials: null });
+    for (const account of accounts) expect(account).toMatchObject({ unlinked: true, credentials: null, api_key_hint: null });
+    expect(accounts.map((account) => account.label)).toEqual(['binance', 'paper']);
     expect((await h.request(`{ exchangeAccounts { id } }`, {}, deleted.token)).data!.exchangeAccounts).toEqual([]);
 
     // Nothing of theirs waits on a price any more: the other user's order is still watched and fills.

@@ -102,10 +102,13 @@ export class AccountService {
   /**
    * Erasure: unlinks every linked account of `userId` in `tx`, as `unlink` does, and returns their
    * ids (`evict` their adapters once `tx` has committed). Throws while any of them has live orders.
+   * Every account of the user, unlinked earlier too, loses what the user wrote or gave: the label
+   * (free text, now the exchange's id) and the API key's last characters.
    */
-  async unlinkAllOf(tx: EntityManager, userId: string): Promise<string[]> {
+  async eraseAllOf(tx: EntityManager, userId: string): Promise<string[]> {
     const { accountIds, liveOrders } = await unlinkAccounts(tx, { userId });
     if (liveOrders > 0) throw new Error(`user ${userId} still has ${liveOrders} live orders; their accounts stay linked`);
+    await tx.execute(`update "exchange_account" set "label" = "exchange_id", "api_key_hint" = null where "user_id" = ?`, [userId], 'run');
     return accountIds;
   }
 

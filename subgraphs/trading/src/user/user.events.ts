@@ -14,7 +14,7 @@ export interface UserEventDeps {
 
 /**
  * UserDeleted from users (`{ userId, deletedAt }`): the user's live orders are cancelled and their
- * exchange accounts unlinked, so the sealed API keys are gone. Trade orders and fills stay: they are
+ * exchange accounts unlinked and scrubbed, so the sealed API keys, labels and key hints are gone. Trade orders and fills stay: they are
  * financial records, and carry only the user id.
  */
 export function userEventHandlers({ orders, accounts, log }: UserEventDeps): EventHandlers {
@@ -28,7 +28,7 @@ export function userEventHandlers({ orders, accounts, log }: UserEventDeps): Eve
     const cancelled = await orders.cancelAllOf(em, userId);
     // In this transaction with the inbox row; it throws (and the event retries) if an order went live
     // meanwhile, e.g. one placed before the accounts were locked.
-    const unlinked = await accounts.unlinkAllOf(em, userId);
+    const unlinked = await accounts.eraseAllOf(em, userId);
     const evict = () => accounts.evict(unlinked);
     if (hooks) hooks.afterCommit(evict);
     else await evict();
