@@ -96,7 +96,7 @@ describe('catalog admin mutations', () => {
         version: 1,
         subject: productId,
         publishedAt: null,
-        data: { productId, sku: 'IND-TEST-1', kind: 'INDICATOR', priceAmount: 1234, currency: 'USD', active: true },
+        data: { productId, sku: 'IND-TEST-1', name: expect.any(String), kind: 'INDICATOR', priceAmount: 1234, currency: 'USD', active: true },
       });
       // It is found through the parent category too.
       const inTools = await harness.request('{ products(filter: { categorySlug: "tools" }) { edges { node { id } } } }');
@@ -116,7 +116,7 @@ describe('catalog admin mutations', () => {
         categories: [{ slug: 'tools' }],
       });
       const latest = (await events(productId)).at(-1)!;
-      expect(latest.data).toEqual({ productId, sku: 'IND-TEST-1', kind: 'INDICATOR', priceAmount: 1500, currency: 'EUR', active: true });
+      expect(latest.data).toEqual({ productId, sku: 'IND-TEST-1', name: 'Renamed Indicator', kind: 'INDICATOR', priceAmount: 1500, currency: 'EUR', active: true });
       expect(await events(productId)).toHaveLength(2);
 
       const cleared = await harness.request(UPDATE, { id: productId, input: { attributes: null, categoryIds: [] } }, harness.adminToken);

@@ -2,6 +2,7 @@ import { OutboxEvent } from '../../kit/src';
 import { CartEntity, CartLineEntity } from './cart/cart.entity';
 import { Migration0001Init } from './migrations/Migration0001Init';
 import { Migration0002OutboxWake } from './migrations/Migration0002OutboxWake';
+import { Migration0003ProductNames } from './migrations/Migration0003ProductNames';
 import { OrderEntity, OrderHistoryEntity, OrderLineEntity } from './order/order.entity';
 import { ProductSnapshotEntity } from './product/product-snapshot.entity';
 import { OrderReturnEntity } from './return/return.entity';
@@ -11,4 +12,5 @@ export const ordersEntities = [ProductSnapshotEntity, CartEntity, CartLineEntity
 export const ordersMigrations = [
   { name: 'Migration0001Init', class: Migration0001Init },
   { name: 'Migration0002OutboxWake', class: Migration0002OutboxWake },
+  { name: 'Migration0003ProductNames', class: Migration0003ProductNames },
 ];

@@ -28,6 +28,8 @@ export const MARK_DELIVERED = `mutation($id: ID!) { markDelivered(id: $id) { ${O
 export interface TestProduct {
   productId: string;
   sku: string;
+  /** Null: a ProductChanged from before catalog sent names. */
+  name: string | null;
   kind: 'INDICATOR' | 'PLAN' | 'GOOD';
   priceAmount: number;
   currency: string;
@@ -127,6 +129,7 @@ export async function startOrders(env: Record<string, string> = {}): Promise<Ord
       const product: TestProduct = {
         productId,
         sku: `GOOD-${productId.slice(0, 8).toUpperCase()}`,
+        name: 'Test product',
         kind: 'GOOD',
         priceAmount: 1000,
         currency: 'USD',

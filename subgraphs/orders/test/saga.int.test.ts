@@ -9,8 +9,8 @@ describe('checkout saga', () => {
 
   beforeAll(async () => {
     h = await startOrders();
-    good = await h.product({ kind: 'GOOD', priceAmount: 7900, sku: 'GOOD-HW-WALLET' });
-    indicator = await h.product({ kind: 'INDICATOR', priceAmount: 4900, sku: 'IND-RSI-DIV' });
+    good = await h.product({ kind: 'GOOD', priceAmount: 7900, sku: 'GOOD-HW-WALLET', name: 'Hardware wallet' });
+    indicator = await h.product({ kind: 'INDICATOR', priceAmount: 4900, sku: 'IND-RSI-DIV', name: null });
     plan = await h.product({ kind: 'PLAN', priceAmount: 1900, sku: 'PLAN-PRO' });
   });
 
@@ -85,6 +85,7 @@ describe('checkout saga', () => {
     expect(await types(placed.id)).toEqual(['OrderPlaced', 'OrderCancelled']);
     expect((await h.outbox('OrderCancelled', placed.id))[0]!.data).toEqual({
       orderId: placed.id,
+      userId: placed.user.id,
       reason: 'OUT_OF_STOCK',
       lines: [{ productId: good.productId, kind: 'GOOD', quantity: 1 }],
     });
@@ -102,7 +103,9 @@ describe('checkout saga', () => {
     expect((await h.outbox('OrderConfirmed', placed.id))[0]!.data).toEqual({
       orderId: placed.id,
       userId: placed.user.id,
-      lines: [{ productId: good.productId, kind: 'GOOD', quantity: 1, unitAmount: 7900 }],
+      totalAmount: 7900,
+      currency: 'USD',
+      lines: [{ productId: good.productId, sku: 'GOOD-HW-WALLET', name: 'Hardware wallet', kind: 'GOOD', quantity: 1, unitAmount: 7900 }],
     });
     expect(await h.outbox('PlanChanged', placed.user.id)).toEqual([]);
   });
@@ -130,7 +133,10 @@ describe('checkout saga', () => {
       ['PAID', null],
       ['FULFILLED', 'DIGITAL_DELIVERY'],
     ]);
-    expect(await h.outbox('OrderConfirmed', placed.id)).toHaveLength(1);
+    const [confirmed, ...again] = await h.outbox('OrderConfirmed', placed.id);
+    expect(again).toEqual([]);
+    // The indicator's snapshot came from a ProductChanged without a name.
+    expect(confirmed!.data).toMatchObject({ totalAmount: 6800, lines: [{ sku: 'IND-RSI-DIV', name: null }, { sku: 'PLAN-PRO', name: 'Test product' }] });
     expect(await h.outbox('PlanChanged', userId)).toEqual([
       { type: 'PlanChanged', subject: userId, source: 'orders', data: { userId, productId: plan.productId, sku: 'PLAN-PRO', plan: 'PRO' } },
     ]);
@@ -174,6 +180,7 @@ describe('checkout saga', () => {
     expect(await types(placed.id)).toEqual(['OrderPlaced', 'PaymentRequested', 'OrderCancelled']);
     expect((await h.outbox('OrderCancelled', placed.id))[0]!.data).toEqual({
       orderId: placed.id,
+      userId: placed.user.id,
       reason: 'PAYMENT_FAILED',
       lines: [{ productId: good.productId, kind: 'GOOD', quantity: 3 }],
       reservationId: placed.reservationId,
@@ -342,6 +349,10 @@ describe('checkout saga', () => {
       expect(shipped.errors).toBeUndefined();
       expect(shipped.data!.shipOrder).toMatchObject({ status: 'SHIPPED', trackingNumber: 'TRK-1' });
       expect(errorCode(await h.request(SHIP, { id: placed.id, trackingNumber: 'TRK-2' }, h.admin))).toBe('CONFLICT');
+      // One OrderShipped (the buyer's mail), from the one shipment that happened.
+      expect(await h.outbox('OrderShipped', placed.id)).toEqual([
+        { type: 'OrderShipped', subject: placed.id, source: 'orders', data: { orderId: placed.id, userId: placed.user.id, trackingNumber: 'TRK-1' } },
+      ]);
 
       expect(errorCode(await h.request(MARK_DELIVERED, { id: placed.id }, h.customer))).toBe('FORBIDDEN');
       const delivered = await h.request(MARK_DELIVERED, { id: placed.id }, h.admin);

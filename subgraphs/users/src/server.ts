@@ -25,6 +25,7 @@ import { SecretBox } from './totp/secret-box';
 import { TotpService } from './totp/totp.service';
 import { repeatDueErasures } from './users/user.erasure';
 import { createMailer } from './mail/mail.queue';
+import { orderMailHandlers } from './notifications/order-mail.events';
 import { userEventHandlers } from './users/user.events';
 import { UserService } from './users/user.service';
 
@@ -130,7 +131,7 @@ export async function createUsersServer(deps: UsersServerDeps): Promise<UsersSer
             concurrency: config.eventsConcurrency,
             batchSize: config.eventsBatchSize,
             pollIntervalMs: config.eventsPollMs,
-            handlers: workers ? userEventHandlers : undefined,
+            handlers: workers ? { ...userEventHandlers, ...orderMailHandlers(mailer) } : undefined,
           }
         : undefined,
       onClose: async () => {

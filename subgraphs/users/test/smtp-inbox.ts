@@ -9,6 +9,22 @@ export interface Mail {
   text: string;
 }
 
+/** Undoes quoted-printable (nodemailer's choice for our text mails): soft line breaks and `=XX` bytes. */
+function decodeQuotedPrintable(raw: string): string {
+  const soft = raw.replace(/=\r?\n/g, '');
+  const bytes: number[] = [];
+  for (let index = 0; index < soft.length; index += 1) {
+    const hex = soft.slice(index + 1, index + 3);
+    if (soft[index] === '=' && /^[0-9A-F]{2}$/.test(hex)) {
+      bytes.push(parseInt(hex, 16));
+      index += 2;
+    } else {
+      bytes.push(...Buffer.from(soft[index]!, 'utf8'));
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
 /** A real SMTP server on port 0 that keeps what it receives; it can refuse the next messages. */
 export class SmtpInbox {
   readonly mails: Mail[] = [];
@@ -28,8 +44,7 @@ export class SmtpInbox {
           callback(Object.assign(new Error(code >= 500 ? 'mailbox unavailable' : 'try again later'), { responseCode: code }));
           return;
         }
-        // Quoted-printable: soft line breaks and `=` as =3D.
-        const text = Buffer.concat(chunks).toString('utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+        const text = decodeQuotedPrintable(Buffer.concat(chunks).toString('utf8'));
         const subject = /^Subject: (.*)$/m.exec(text)?.[1]?.trim() ?? '';
         const mail = { to: session.envelope.rcptTo.map((address) => address.address).join(','), subject, text };
         this.mails.push(mail);

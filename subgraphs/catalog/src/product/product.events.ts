@@ -7,6 +7,7 @@ export const PRODUCT_CHANGED = 'ProductChanged';
 export interface ProductChangedData {
   productId: string;
   sku: string;
+  name: string;
   kind: string;
   priceAmount: number;
   currency: string;
@@ -17,6 +18,7 @@ export interface ProductChangedData {
 export const productChangedData = (product: ProductEntity): ProductChangedData => ({
   productId: product.id,
   sku: product.sku,
+  name: product.name,
   kind: product.kind,
   priceAmount: product.priceAmount,
   currency: product.currency,

@@ -24,9 +24,12 @@ export const EVENT_ROUTES = {
   RefundIssued: ['orders', 'analytics'],
   // Beyond DESIGN.md's table: Stripe reported a refund failed after all (refunds are final only when Stripe says so).
   RefundFailed: ['orders', 'analytics'],
-  OrderConfirmed: ['inventory', 'analytics'],
+  // users joins DESIGN.md's consumers of both: it mails the buyer (a receipt; why it was cancelled).
+  OrderConfirmed: ['inventory', 'analytics', 'users'],
   // payments joins DESIGN.md's consumers: a payment that succeeded late for a cancelled order is refunded.
-  OrderCancelled: ['inventory', 'payments', 'analytics'],
+  OrderCancelled: ['inventory', 'payments', 'analytics', 'users'],
+  // Beyond DESIGN.md's table: an admin shipped an order's goods; users mails the buyer the tracking number.
+  OrderShipped: ['users'],
   // Beyond DESIGN.md's table: an admin approved a return; payments refunds, inventory restocks goods.
   ReturnApproved: ['payments', 'inventory', 'analytics'],
   LowStock: ['analytics'],
@@ -63,6 +66,7 @@ export const EVENT_SOURCES: Readonly<Record<EventType, SubgraphName>> = {
   RefundFailed: 'payments',
   OrderConfirmed: 'orders',
   OrderCancelled: 'orders',
+  OrderShipped: 'orders',
   ReturnApproved: 'orders',
   LowStock: 'inventory',
   ReservationExpired: 'inventory',

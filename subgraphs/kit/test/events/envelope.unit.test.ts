@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { consumersOf, EVENT_ROUTES, EVENT_SOURCES, EVENT_TYPES, eventQueueName, isEventEnvelope, SUBGRAPHS } from '../../src/events/envelope';
 
 describe('event catalog', () => {
-  it('routes every event type as DESIGN.md lists it, plus UserDeleted, ReservationExpired, RefundFailed and ReturnApproved', () => {
+  it('routes every event type as DESIGN.md lists it, plus UserDeleted, ReservationExpired, RefundFailed, ReturnApproved and OrderShipped, and users mailing buyers', () => {
     expect(EVENT_ROUTES).toEqual({
       UserRegistered: ['analytics'],
       UserDeleted: ['catalog', 'orders', 'trading', 'portfolio', 'signals', 'analytics'],
@@ -16,8 +16,9 @@ describe('event catalog', () => {
       PaymentFailed: ['orders', 'analytics'],
       RefundIssued: ['orders', 'analytics'],
       RefundFailed: ['orders', 'analytics'],
-      OrderConfirmed: ['inventory', 'analytics'],
-      OrderCancelled: ['inventory', 'payments', 'analytics'],
+      OrderConfirmed: ['inventory', 'analytics', 'users'],
+      OrderCancelled: ['inventory', 'payments', 'analytics', 'users'],
+      OrderShipped: ['users'],
       ReturnApproved: ['payments', 'inventory', 'analytics'],
       LowStock: ['analytics'],
       ReservationExpired: ['orders', 'analytics'],

@@ -19,6 +19,7 @@ interface CheckoutRow {
   product_id: string | null;
   quantity: number | null;
   sku: string | null;
+  name: string | null;
   kind: string | null;
   price_amount: number | null;
   currency: string | null;
@@ -38,7 +39,7 @@ export async function placeOrder(
   // After the cart lock: the order placed with this key, if any, and the cart's lines with their snapshots.
   const rows = await tx.execute<CheckoutRow[]>(
     `select (select o."id" from "orders" o where o."user_id" = ? and o."idempotency_key" = ?) as "previous_id",
-            l."id", l."product_id", l."quantity", s."sku", s."kind", s."price_amount", s."currency", s."active"
+            l."id", l."product_id", l."quantity", s."sku", s."name", s."kind", s."price_amount", s."currency", s."active"
        from (select 1) as "one"
        left join ("cart_line" l left join "product_snapshot" s on s."product_id" = l."product_id") on l."cart_id" = ?
       order by l."added_at", l."id"`,
@@ -73,6 +74,7 @@ export async function placeOrder(
     position,
     productId: item.product_id!,
     sku: item.sku!,
+    name: item.name,
     kind: item.kind!,
     quantity: Number(item.quantity),
     unitAmount: Number(item.price_amount),
@@ -81,16 +83,16 @@ export async function placeOrder(
   const outbox = outboxInsertSql(ORDERS_EVENT_SOURCE, [{ type: ORDER_PLACED, subject: order.id, data: orderPlacedData(order, lines) }], 'o');
   const params: unknown[] = [order.id, order.userId, order.status, order.totalAmount, order.currency, order.paymentMethod, order.idempotencyKey, order.version, now, now];
   const lineRows = lines.map((line) => {
-    params.push(line.id, line.position, line.productId, line.sku, line.kind, line.quantity, line.unitAmount, line.currency);
-    return '(?::uuid, ?::int, ?::varchar, ?::varchar, ?::varchar, ?::int, ?::int, ?::varchar)';
+    params.push(line.id, line.position, line.productId, line.sku, line.name, line.kind, line.quantity, line.unitAmount, line.currency);
+    return '(?::uuid, ?::int, ?::varchar, ?::varchar, ?::varchar, ?::varchar, ?::int, ?::int, ?::varchar)';
   });
   params.push(order.status, now, ...outbox.params, items.map((item) => item.id!), now, cart.id);
   await tx.execute(
     `with "o" as (insert into "orders" ("id", "user_id", "status", "total_amount", "currency", "payment_method", "idempotency_key", "version", "created_at", "updated_at")
                   values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning "id"),
-          "l" as (insert into "order_line" ("id", "order_id", "position", "product_id", "sku", "kind", "quantity", "unit_amount", "currency")
-                  select v."id", "o"."id", v."position", v."product_id", v."sku", v."kind", v."quantity", v."unit_amount", v."currency"
-                    from "o" cross join (values ${lineRows.join(', ')}) as v("id", "position", "product_id", "sku", "kind", "quantity", "unit_amount", "currency")),
+          "l" as (insert into "order_line" ("id", "order_id", "position", "product_id", "sku", "name", "kind", "quantity", "unit_amount", "currency")
+                  select v."id", "o"."id", v."position", v."product_id", v."sku", v."name", v."kind", v."quantity", v."unit_amount", v."currency"
+                    from "o" cross join (values ${lineRows.join(', ')}) as v("id", "position", "product_id", "sku", "name", "kind", "quantity", "unit_amount", "currency")),
           "h" as (insert into "order_history" ("order_id", "status", "reason", "at") select "o"."id", ?, null, ? from "o"),
           "e" as (${outbox.sql}),
           "d" as (delete from "cart_line" where "id" in (?)),

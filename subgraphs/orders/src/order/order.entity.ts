@@ -83,6 +83,10 @@ export class OrderLineEntity {
   @Property({ type: 'string', length: 100 })
   sku!: string;
 
+  /** The product's name at checkout; null when catalog had not sent one. */
+  @Property({ type: 'string', length: 200, nullable: true })
+  name: string | null = null;
+
   @Property({ type: 'string', length: 16 })
   kind!: string;
 

@@ -9,6 +9,7 @@ export const ORDER_PLACED = 'OrderPlaced';
 export const PAYMENT_REQUESTED = 'PaymentRequested';
 export const ORDER_CONFIRMED = 'OrderConfirmed';
 export const ORDER_CANCELLED = 'OrderCancelled';
+export const ORDER_SHIPPED = 'OrderShipped';
 export const PLAN_CHANGED = 'PlanChanged';
 
 export interface EventLine {
@@ -35,20 +36,37 @@ export interface PaymentRequestedData {
   items: { productId: string; sku: string; kind: string; quantity: number; unitAmount: number }[];
 }
 
-/** `OrderConfirmed` (subject: order id) → inventory commits the reservation; analytics counts the sale. */
+/**
+ * `OrderConfirmed` (subject: order id) → inventory commits the reservation; analytics counts the
+ * sale; users mails the buyer a receipt.
+ */
 export interface OrderConfirmedData {
   orderId: string;
   userId: string;
+  /** Minor units of `currency`. */
+  totalAmount: number;
+  currency: string;
   /** With the unit price charged (minor units, the order's currency): analytics splits revenue by it. */
-  lines: (EventLine & { unitAmount: number })[];
+  lines: (EventLine & { sku: string; name: string | null; unitAmount: number })[];
 }
 
-/** `OrderCancelled` (subject: order id) → inventory releases the reservation (`reservationId` when known). */
+/**
+ * `OrderCancelled` (subject: order id) → inventory releases the reservation (`reservationId` when
+ * known); users tells the buyer.
+ */
 export interface OrderCancelledData {
   orderId: string;
+  userId: string;
   reason: CancelReason;
   lines: EventLine[];
   reservationId?: string;
+}
+
+/** `OrderShipped` (subject: order id) → users tells the buyer, with the tracking number. */
+export interface OrderShippedData {
+  orderId: string;
+  userId: string;
+  trackingNumber: string;
 }
 
 /** `PlanChanged` (subject: user id) → users, signals: the user's plan is now `plan` (the sku without `PLAN-`). */
@@ -62,7 +80,7 @@ export interface PlanChangedData {
 /** What the payloads read of an order: an OrderEntity, or the saga's locked row (order.saga-store.ts). */
 export type OrderFacts = Pick<OrderEntity, 'id' | 'userId' | 'totalAmount' | 'currency' | 'paymentMethod' | 'cancelReason' | 'reservationId'>;
 /** What the payloads read of an order line. */
-export type LineFacts = Pick<OrderLineEntity, 'productId' | 'sku' | 'kind' | 'quantity' | 'unitAmount'>;
+export type LineFacts = Pick<OrderLineEntity, 'productId' | 'sku' | 'name' | 'kind' | 'quantity' | 'unitAmount'>;
 
 const eventLines = (lines: readonly LineFacts[]): EventLine[] => lines.map((line) => ({ productId: line.productId, kind: line.kind, quantity: line.quantity }));
 
@@ -85,12 +103,14 @@ export const paymentRequestedData = (order: OrderFacts, lines: readonly LineFact
 export const orderConfirmedData = (order: OrderFacts, lines: readonly LineFacts[]): OrderConfirmedData => ({
   orderId: order.id,
   userId: order.userId,
-  lines: lines.map((line) => ({ productId: line.productId, kind: line.kind, quantity: line.quantity, unitAmount: line.unitAmount })),
+  totalAmount: order.totalAmount,
+  currency: order.currency,
+  lines: lines.map((line) => ({ productId: line.productId, sku: line.sku, name: line.name, kind: line.kind, quantity: line.quantity, unitAmount: line.unitAmount })),
 });
 
 export function orderCancelledData(order: OrderFacts, lines: readonly LineFacts[]): OrderCancelledData {
   if (!order.cancelReason) throw new Error(`order ${order.id} is not cancelled`);
-  const data: OrderCancelledData = { orderId: order.id, reason: order.cancelReason, lines: eventLines(lines) };
+  const data: OrderCancelledData = { orderId: order.id, userId: order.userId, reason: order.cancelReason, lines: eventLines(lines) };
   if (order.reservationId) data.reservationId = order.reservationId;
   return data;
 }
@@ -111,6 +131,12 @@ export const recordPaymentRequested = (em: EntityManager, order: OrderEntity, li
 
 export const recordOrderConfirmed = (em: EntityManager, order: OrderEntity, lines: OrderLineEntity[]): OutboxEvent =>
   record(em, ORDER_CONFIRMED, order.id, orderConfirmedData(order, lines));
+
+export const recordOrderShipped = (em: EntityManager, order: Pick<OrderEntity, 'id' | 'userId' | 'trackingNumber'>): OutboxEvent => {
+  if (!order.trackingNumber) throw new Error(`order ${order.id} has no tracking number`);
+  const data: OrderShippedData = { orderId: order.id, userId: order.userId, trackingNumber: order.trackingNumber };
+  return record(em, ORDER_SHIPPED, order.id, data);
+};
 
 export const recordOrderCancelled = (em: EntityManager, order: OrderEntity, lines: OrderLineEntity[]): OutboxEvent =>
   record(em, ORDER_CANCELLED, order.id, orderCancelledData(order, lines));

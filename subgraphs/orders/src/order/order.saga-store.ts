@@ -55,7 +55,7 @@ export async function lockSagaOrder(tx: EntityManager, orderId: string): Promise
   const rows: SagaOrderRow[] = await tx.execute(
     `select o."id", o."user_id", o."status", o."cancel_reason", o."total_amount", o."currency", o."payment_method", o."reservation_id",
             o."payment_id", o."version", o."created_at", o."updated_at", o."closed_at",
-            coalesce((select json_agg(json_build_object('productId', l."product_id", 'sku', l."sku", 'kind', l."kind", 'quantity', l."quantity", 'unitAmount', l."unit_amount") order by l."position")
+            coalesce((select json_agg(json_build_object('productId', l."product_id", 'sku', l."sku", 'name', l."name", 'kind', l."kind", 'quantity', l."quantity", 'unitAmount', l."unit_amount") order by l."position")
                         from "order_line" l where l."order_id" = o."id"), '[]'::json) as "lines"
        from "orders" o where o."id" = ? for update of o`,
     [orderId],

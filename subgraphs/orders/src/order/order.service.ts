@@ -14,6 +14,7 @@ import {
 import type { SagaMetrics } from './order.metrics';
 import { placeOrder } from './order.checkout';
 import { applyTransition, cancelLockedOrder, lockOrder, orderLines } from './order.transitions';
+import { recordOrderShipped } from './order.outbox';
 import { toHistoryEntry, toOrder, toOrderLine, type Order, type OrderConnection, type OrderHistoryEntry, type OrderLine } from './order.type';
 import type { OrderUpdates } from './order.updates';
 
@@ -150,6 +151,7 @@ export class OrderService {
       if (!lines.some((line) => line.kind === ProductKind.GOOD)) throw conflict(`Order ${id} has no goods to ship`);
       order.trackingNumber = trackingNumber;
       applyTransition(tx, order, OrderStatus.SHIPPED, { reason: `TRACKING: ${trackingNumber}` });
+      recordOrderShipped(tx, order);
       return order;
     });
     this.options.updates?.publish(order);

@@ -15,6 +15,10 @@ export class ProductSnapshotEntity {
   @Property({ type: 'string', length: 16 })
   kind!: string;
 
+  /** Null from events older than names in ProductChanged. */
+  @Property({ type: 'string', length: 200, nullable: true })
+  name: string | null = null;
+
   /** Minor units. */
   @Property({ type: 'integer' })
   priceAmount!: number;

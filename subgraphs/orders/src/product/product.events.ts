@@ -8,6 +8,8 @@ export const PRODUCT_CHANGED = 'ProductChanged';
 export interface ProductChangedData {
   productId: string;
   sku: string;
+  /** Absent from events sent before catalog added it. */
+  name: string | null;
   kind: ProductKind;
   priceAmount: number;
   currency: string;
@@ -19,6 +21,7 @@ export function readProductChanged(envelope: EventEnvelope): ProductChangedData 
   return {
     productId: read.string('productId', 100),
     sku: read.string('sku', 100),
+    name: read.optionalString('name', 200),
     kind: read.oneOf('kind', PRODUCT_KINDS as readonly ProductKind[]),
     priceAmount: read.int('priceAmount'),
     currency: read.currency('currency'),
@@ -36,14 +39,14 @@ export async function handleProductChanged(em: EntityManager, envelope: EventEnv
   const occurredAt = occurredAtOf(envelope);
   await withinTransaction(em, (tx) =>
     tx.execute(
-      `insert into "product_snapshot" ("product_id", "sku", "kind", "price_amount", "currency", "active", "source_occurred_at", "updated_at")
-       values (?, ?, ?, ?, ?, ?, ?, now())
+      `insert into "product_snapshot" ("product_id", "sku", "name", "kind", "price_amount", "currency", "active", "source_occurred_at", "updated_at")
+       values (?, ?, ?, ?, ?, ?, ?, ?, now())
        on conflict ("product_id") do update set
-         "sku" = excluded."sku", "kind" = excluded."kind", "price_amount" = excluded."price_amount",
+         "sku" = excluded."sku", "name" = excluded."name", "kind" = excluded."kind", "price_amount" = excluded."price_amount",
          "currency" = excluded."currency", "active" = excluded."active",
          "source_occurred_at" = excluded."source_occurred_at", "updated_at" = now()
        where "product_snapshot"."source_occurred_at" < excluded."source_occurred_at"`,
-      [product.productId, product.sku, product.kind, product.priceAmount, product.currency, product.active, occurredAt],
+      [product.productId, product.sku, product.name, product.kind, product.priceAmount, product.currency, product.active, occurredAt],
       'run',
     ),
   );

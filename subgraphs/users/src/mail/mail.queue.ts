@@ -31,9 +31,16 @@ export interface MailerOptions {
   log: Logger;
 }
 
+/** How long a mail sent with a `dedupId` keeps it: the same id again within this long queues nothing. */
+const DEDUP_SECONDS = 3600;
+
 export interface Mailer {
-  /** Queues `message`; the workers send it, retrying while the SMTP relay refuses or is away. */
-  send(message: MailMessage): Promise<void>;
+  /**
+   * Queues `message`; the workers send it, retrying while the SMTP relay refuses or is away. A
+   * `dedupId` (letters, digits and dashes) queues one mail however often it is sent within the hour:
+   * for mails sent from event handlers, which run again when their transaction fails.
+   */
+  send(message: MailMessage, options?: { dedupId?: string }): Promise<void>;
   /** Starts this process's worker (an API-only replica does not). */
   startWorker(): void;
   close(): Promise<void>;
@@ -71,8 +78,9 @@ export function createMailer(options: MailerOptions): Mailer {
   }
 
   return {
-    async send(message) {
-      await producer.get().add('mail', message, MAIL_JOB_OPTIONS);
+    async send(message, sendOptions = {}) {
+      const { dedupId } = sendOptions;
+      await producer.get().add('mail', message, dedupId ? { ...MAIL_JOB_OPTIONS, jobId: dedupId, removeOnComplete: { age: DEDUP_SECONDS } } : MAIL_JOB_OPTIONS);
     },
 
     startWorker() {
