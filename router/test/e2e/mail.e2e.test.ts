@@ -2,10 +2,13 @@ import { randomUUID } from 'node:crypto';
 import {
   AddToCartDocument,
   CancelOrderDocument,
+  ApproveReturnDocument,
   CheckoutDocument,
+  MarkDeliveredDocument,
   MyEmailDocument,
   OrderDocument,
   RegisterDocument,
+  RequestReturnDocument,
   ShipOrderDocument,
   VerifyEmailDocument,
 } from '../../../schema/generated/operations';
@@ -41,7 +44,7 @@ describe('mail to a customer through the router: verification, receipt, shipping
   }
   const numbered = (orderId: string) => orderId.slice(0, 8).toUpperCase();
 
-  it('verifies the address from the welcome mail, mails the receipt with the product\'s name, then the tracking number', async () => {
+  it('verifies the address from the welcome mail, mails the receipt with the product\'s name, the tracking number and a return\'s refund', async () => {
     const email = `${randomUUID()}@example.com`;
     const welcomed = inbox.take(email, 'Confirm your Mercado email address');
     const registered = await stack.request(RegisterDocument, { input: { email, password: 'a-long-password-1', name: 'Mia Mailbox' } });
@@ -65,6 +68,14 @@ describe('mail to a customer through the router: verification, receipt, shipping
     expect(paid.status).toBe('PAID');
     expect((await stack.request(ShipOrderDocument, { id: orderId, trackingNumber: 'TRK-E2E-1' }, admin)).errors).toBeUndefined();
     expect((await inbox.take(email, `Your Mercado order ${numbered(orderId)} has shipped`)).text).toContain('Tracking number: TRK-E2E-1');
+
+    expect((await stack.request(MarkDeliveredDocument, { id: orderId }, admin)).errors).toBeUndefined();
+    const requested = await stack.request(RequestReturnDocument, { orderId, lines: [{ productId: wallet.id, quantity: 1 }], reason: 'Arrived scratched' }, token);
+    expect(requested.errors).toBeUndefined();
+    expect((await stack.request(ApproveReturnDocument, { id: requested.data!.requestReturn.id }, admin)).errors).toBeUndefined();
+    // Payments refunds and says so (RefundIssued); users mails the amount.
+    const refund = await inbox.take(email, `Your refund for Mercado order ${numbered(orderId)}`);
+    expect(refund.text).toContain(`we refunded ${receipt.text.match(/Total: ([0-9.]+ USD)/)![1]} for your order ${orderId}`);
   });
 
   it('tells the buyer why an order was cancelled when the payment is declined', async () => {

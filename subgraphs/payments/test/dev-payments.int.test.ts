@@ -278,7 +278,7 @@ describe('payments subgraph on the development provider', () => {
 
       const events = await outboxOf(payment.orderId);
       expect(events.map((event) => event.type)).toEqual(['PaymentSucceeded', 'RefundIssued', 'RefundIssued']);
-      expect(events[1]!.data).toEqual({ orderId: payment.orderId, paymentId: payment.id, refundId: first.data!.refundPayment.id, amount: 300, currency: 'USD' });
+      expect(events[1]!.data).toEqual({ orderId: payment.orderId, userId: payment.userId, paymentId: payment.id, refundId: first.data!.refundPayment.id, amount: 300, currency: 'USD' });
 
       const more = await refund(payment.id, 1);
       expect(more.errors?.[0]?.extensions?.code).toBe('CONFLICT');

@@ -115,7 +115,7 @@ describe('order saga refunds on the development provider', () => {
       const events = await outboxOf(payment.orderId);
       expect(events.map((item) => [item.type, item.source, item.data])).toEqual([
         ['PaymentSucceeded', 'payments', expect.anything()],
-        ['RefundIssued', 'payments', { orderId: payment.orderId, paymentId: payment.id, refundId, amount: 400, currency: 'USD' }],
+        ['RefundIssued', 'payments', { orderId: payment.orderId, userId: payment.userId, paymentId: payment.id, refundId, amount: 400, currency: 'USD' }],
       ]);
     });
 
@@ -203,7 +203,7 @@ describe('order saga refunds on the development provider', () => {
       expect(await paymentOf(payment.orderId)).toMatchObject({ status: 'REFUNDED', refundedAmount: 1000 });
       const events = await outboxOf(payment.orderId);
       expect(events.map((item) => item.type)).toEqual(['PaymentSucceeded', 'RefundIssued', 'RefundIssued']);
-      expect(events[2]!.data).toEqual({ orderId: payment.orderId, paymentId: payment.id, refundId, amount: 700, currency: 'USD' });
+      expect(events[2]!.data).toEqual({ orderId: payment.orderId, userId: payment.userId, paymentId: payment.id, refundId, amount: 700, currency: 'USD' });
 
       // Orders may send OrderCancelled again (a reservation released late): nothing more happens.
       expect(await cancel(orderCancelled(payment.orderId))).toBe('unchanged');
@@ -363,7 +363,7 @@ describe('order saga refunds on Stripe (fake Stripe at the HTTP boundary)', () =
       const events = await outboxOf(payment.orderId);
       expect(events.map((item) => [item.type, item.data])).toEqual([
         ['PaymentSucceeded', expect.anything()],
-        ['RefundIssued', { orderId: payment.orderId, paymentId: payment.id, refundId, amount: 400, currency: 'USD' }],
+        ['RefundIssued', { orderId: payment.orderId, userId: payment.userId, paymentId: payment.id, refundId, amount: 400, currency: 'USD' }],
       ]);
     });
 
@@ -516,7 +516,7 @@ describe('order saga refunds on Stripe (fake Stripe at the HTTP boundary)', () =
       const events = await outboxOf(payment.orderId);
       expect(events.map((item) => [item.type, item.data])).toEqual([
         ['PaymentSucceeded', expect.anything()],
-        ['RefundIssued', { orderId: payment.orderId, paymentId: payment.id, refundId, amount: 1000, currency: 'USD' }],
+        ['RefundIssued', { orderId: payment.orderId, userId: payment.userId, paymentId: payment.id, refundId, amount: 1000, currency: 'USD' }],
       ]);
     });
 
@@ -548,7 +548,7 @@ describe('order saga refunds on Stripe (fake Stripe at the HTTP boundary)', () =
       const events = await outboxOf(payment.orderId);
       expect(events.map((item) => [item.type, item.data])).toEqual([
         ['PaymentSucceeded', { orderId: payment.orderId, paymentId: payment.id, amount: 1500, currency: 'USD' }],
-        ['RefundIssued', { orderId: payment.orderId, paymentId: payment.id, refundId, amount: 1500, currency: 'USD' }],
+        ['RefundIssued', { orderId: payment.orderId, userId: payment.userId, paymentId: payment.id, refundId, amount: 1500, currency: 'USD' }],
       ]);
     });
 

@@ -121,7 +121,7 @@ describe('payments in the saga (BullMQ on Redis)', () => {
     expect((await publish(event)).result).toBe('processed');
     const reply = await orders.next((item) => item.type === 'RefundIssued' && item.data.orderId === payment.orderId);
     const refundId = returnRefundIdFor(String(event.data.returnId));
-    expect(reply).toMatchObject({ source: 'payments', subject: payment.orderId, data: { orderId: payment.orderId, paymentId: payment.id, refundId, amount: 500, currency: 'USD' } });
+    expect(reply).toMatchObject({ source: 'payments', subject: payment.orderId, data: { orderId: payment.orderId, userId: payment.userId, paymentId: payment.id, refundId, amount: 500, currency: 'USD' } });
 
     expect((await publish(event, `${event.id}-again`)).result).toBe('duplicate');
     expect((await publish({ ...event, id: randomUUID() })).result).toBe('processed');
@@ -143,7 +143,7 @@ describe('payments in the saga (BullMQ on Redis)', () => {
     const payment = await paid();
     expect((await publish(fromOrders('OrderCancelled', { orderId: payment.orderId, reason: 'EXPIRED', lines: [] }))).result).toBe('processed');
     const reply = await orders.next((item) => item.type === 'RefundIssued' && item.data.orderId === payment.orderId);
-    expect(reply.data).toEqual({ orderId: payment.orderId, paymentId: payment.id, refundId: cancellationRefundIdFor(payment.orderId), amount: 1999, currency: 'USD' });
+    expect(reply.data).toEqual({ orderId: payment.orderId, userId: payment.userId, paymentId: payment.id, refundId: cancellationRefundIdFor(payment.orderId), amount: 1999, currency: 'USD' });
     expect(await server.orm.em.fork().findOneOrFail(PaymentEntity, { id: payment.id })).toMatchObject({ status: 'REFUNDED', refundedAmount: 1999 });
   });
 
@@ -194,7 +194,7 @@ describe('payments in the saga (BullMQ on Redis)', () => {
     await em.flush();
 
     const reply = await orders.next((item) => item.type === 'RefundIssued' && item.data.refundId === refundId);
-    expect(reply.data).toEqual({ orderId: payment.orderId, paymentId: payment.id, refundId, amount: 500, currency: 'USD' });
+    expect(reply.data).toEqual({ orderId: payment.orderId, userId: payment.userId, paymentId: payment.id, refundId, amount: 500, currency: 'USD' });
     expect(await server.orm.em.fork().findOneOrFail(RefundEntity, { id: refundId })).toMatchObject({ status: 'SUCCEEDED', providerRefundId: `dev_re_${refundId}` });
     expect(await server.orm.em.fork().findOneOrFail(PaymentEntity, { id: payment.id })).toMatchObject({ status: 'PARTIALLY_REFUNDED', refundedAmount: 500 });
   });

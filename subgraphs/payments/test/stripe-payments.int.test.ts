@@ -375,7 +375,7 @@ describe('payments subgraph on Stripe (fake Stripe at the HTTP boundary)', () =>
       expect((await paymentOf(payment.orderId))!).toMatchObject({ status: 'PARTIALLY_REFUNDED', refundedAmount: 300 });
       const events = await outboxOf(payment.orderId);
       expect(events.map((event) => event.type)).toEqual(['PaymentSucceeded', 'RefundIssued']);
-      expect(events[1]!.data).toEqual({ orderId: payment.orderId, paymentId: payment.id, refundId: created.id, amount: 300, currency: 'USD' });
+      expect(events[1]!.data).toEqual({ orderId: payment.orderId, userId: payment.userId, paymentId: payment.id, refundId: created.id, amount: 300, currency: 'USD' });
 
       const read = await graphqlRequest(url, PAYMENT, { variables: { id: payment.id }, token: owner });
       expect(read.data!.payment).toMatchObject({ status: 'PARTIALLY_REFUNDED', refunds: [{ id: created.id, status: 'SUCCEEDED', amount: { amount: 300 } }] });
@@ -415,6 +415,7 @@ describe('payments subgraph on Stripe (fake Stripe at the HTTP boundary)', () =>
       expect(events.map((event) => event.type)).toEqual(['PaymentSucceeded', 'RefundIssued', 'RefundFailed']);
       expect(events[2]!.data).toEqual({
         orderId: payment.orderId,
+        userId: payment.userId,
         paymentId: payment.id,
         refundId: created.id,
         amount: 400,

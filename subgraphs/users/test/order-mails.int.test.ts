@@ -89,7 +89,7 @@ describe('users: mails about a buyer\'s orders (OrderConfirmed, OrderShipped, Or
     expect((await mailOf(confirmed))?.data).toMatchObject({ to: 'receipt@example.com' });
   });
 
-  it('mails the tracking number when the goods ship, and why an order was cancelled', async () => {
+  it('mails the tracking number when the goods ship, why an order was cancelled, and each refund', async () => {
     const { id: userId } = await buyer('waiting@example.com', 'Wes Waiting');
     const orderId = randomUUID();
     const shipped = inbox.take('waiting@example.com', `Your Mercado order ${orderId.slice(0, 8).toUpperCase()} has shipped`);
@@ -102,6 +102,11 @@ describe('users: mails about a buyer\'s orders (OrderConfirmed, OrderShipped, Or
     const { text } = await cancelled;
     expect(text).toContain('The payment did not go through.');
     expect(text).toContain('Nothing was charged');
+
+    const refunded = inbox.take('waiting@example.com', `Your refund for Mercado order ${orderId.slice(0, 8).toUpperCase()}`);
+    const refund = { orderId, userId, paymentId: randomUUID(), refundId: randomUUID(), amount: 1500, currency: 'JPY' };
+    await deliver({ ...envelope('RefundIssued', refund), source: 'payments' });
+    expect((await refunded).text).toContain(`we refunded 1500 JPY for your order ${orderId}`);
   });
 
   it('mails nobody for a deleted account or for events from before orders named the buyer, and fails malformed events without retrying', async () => {

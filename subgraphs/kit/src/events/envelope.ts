@@ -21,7 +21,8 @@ export const EVENT_ROUTES = {
   PaymentRequested: ['payments'],
   PaymentSucceeded: ['orders', 'analytics'],
   PaymentFailed: ['orders', 'analytics'],
-  RefundIssued: ['orders', 'analytics'],
+  // users joins DESIGN.md's consumers: it tells the buyer the money is on its way back.
+  RefundIssued: ['orders', 'analytics', 'users'],
   // Beyond DESIGN.md's table: Stripe reported a refund failed after all (refunds are final only when Stripe says so).
   RefundFailed: ['orders', 'analytics'],
   // users joins DESIGN.md's consumers of both: it mails the buyer (a receipt; why it was cancelled).

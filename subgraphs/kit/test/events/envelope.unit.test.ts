@@ -14,7 +14,7 @@ describe('event catalog', () => {
       PaymentRequested: ['payments'],
       PaymentSucceeded: ['orders', 'analytics'],
       PaymentFailed: ['orders', 'analytics'],
-      RefundIssued: ['orders', 'analytics'],
+      RefundIssued: ['orders', 'analytics', 'users'],
       RefundFailed: ['orders', 'analytics'],
       OrderConfirmed: ['inventory', 'analytics', 'users'],
       OrderCancelled: ['inventory', 'payments', 'analytics', 'users'],

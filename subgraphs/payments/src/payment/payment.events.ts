@@ -73,6 +73,8 @@ export interface PaymentFailedData {
 /** `data` of `RefundIssued` (subject: the order id): emitted once a refund has succeeded. */
 export interface RefundIssuedData {
   orderId: string;
+  /** The buyer (users mails them that the refund was issued). */
+  userId: string;
   paymentId: string;
   refundId: string;
   amount: number;

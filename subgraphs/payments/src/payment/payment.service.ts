@@ -833,7 +833,7 @@ export class PaymentService {
     const wasIssued = refund.status === RefundStatus.SUCCEEDED;
     refund.status = next;
     refund.updatedAt = new Date();
-    const event = { orderId: payment.orderId, paymentId: payment.id, refundId: refund.id, amount: refund.amount, currency: refund.currency };
+    const event = { orderId: payment.orderId, userId: payment.userId, paymentId: payment.id, refundId: refund.id, amount: refund.amount, currency: refund.currency };
     if (next === RefundStatus.SUCCEEDED) {
       payment.refundedAmount += refund.amount;
       recordRefundIssued(tx, event);

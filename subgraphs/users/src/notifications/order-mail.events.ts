@@ -2,7 +2,7 @@ import { UnrecoverableError } from 'bullmq';
 import { isUuid, type EntityManager, type EventEnvelope, type EventHandlers } from '../../../kit/src';
 import type { Mailer, MailMessage } from '../mail/mail.queue';
 import { UserEntity } from '../users/user.entity';
-import { isCancelReason, orderCancelledMail, orderConfirmedMail, orderShippedMail, type ConfirmedOrder } from './order-mail';
+import { isCancelReason, orderCancelledMail, orderConfirmedMail, orderShippedMail, refundIssuedMail, type ConfirmedOrder } from './order-mail';
 
 const malformed = (envelope: EventEnvelope, what: string) => new UnrecoverableError(`${envelope.type} ${envelope.id} has no valid ${what}`);
 const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
@@ -29,10 +29,11 @@ function readConfirmedOrder(envelope: EventEnvelope): ConfirmedOrder {
 
 /**
  * The buyer hears of their order by mail: a receipt when it is paid (OrderConfirmed), the tracking
- * number when its goods ship (OrderShipped), and why when it is cancelled (OrderCancelled). Users
+ * number when its goods ship (OrderShipped), why when it is cancelled (OrderCancelled), and each
+ * refund payments issued (RefundIssued). Users
  * holds the addresses, so it sends them. A mail is queued in the event's transaction under the
- * event's id, so a redelivered event mails once; a deleted account gets none. Events from an
- * orders release before these mails (no buyer, no total) are let pass without one.
+ * event's id, so a redelivered event mails once; a deleted account gets none. Events from a release
+ * before these mails (no buyer, no total) are let pass without one.
  */
 export function orderMailHandlers(mailer: Pick<Mailer, 'send'>): EventHandlers {
   async function mailBuyer(em: EntityManager, envelope: EventEnvelope, compose: (to: string, name: string) => MailMessage): Promise<void> {
@@ -59,6 +60,12 @@ export function orderMailHandlers(mailer: Pick<Mailer, 'send'>): EventHandlers {
       const { orderId, reason } = envelope.data as Record<string, unknown>;
       if (!isUuid(orderId) || !isCancelReason(reason)) throw malformed(envelope, 'orderId and reason');
       await mailBuyer(em, envelope, (to, name) => orderCancelledMail(to, name, orderId, reason));
+    },
+    RefundIssued: async (em, envelope) => {
+      if (envelope.data.userId === undefined) return;
+      const { orderId, amount, currency } = envelope.data as Record<string, unknown>;
+      if (!isUuid(orderId) || !isCount(amount) || !isText(currency, 3)) throw malformed(envelope, 'orderId, amount and currency');
+      await mailBuyer(em, envelope, (to, name) => refundIssuedMail(to, name, orderId, amount, currency));
     },
   };
 }

@@ -66,6 +66,14 @@ export function orderShippedMail(to: string, name: string, orderId: string, trac
   };
 }
 
+export function refundIssuedMail(to: string, name: string, orderId: string, amount: number, currency: string): MailMessage {
+  return {
+    to,
+    subject: `Your refund for Mercado order ${orderNumber(orderId)}`,
+    text: `${greeting(name)}we refunded ${formatMoney(amount, currency)} for your order ${orderId} to the card it was paid with. Banks take a few days to show it.\n`,
+  };
+}
+
 /** Orders are cancelled only before payment; a payment that arrives late anyway is refunded. */
 export function orderCancelledMail(to: string, name: string, orderId: string, reason: CancelReason): MailMessage {
   return {
