@@ -1,13 +1,10 @@
 import { LockMode, QueryOrder, type FilterQuery } from '@mikro-orm/core';
-import { badInput, conflict, decodeCursor, encodeCursor, notFound, orderedBy, requireRole, requireViewer, unauthenticated, type RequestContext, type Role } from '../../../kit/src';
+import { badInput, conflict, decodeCursor, encodeCursor, isUuid, notFound, orderedBy, requireRole, requireViewer, unauthenticated, type RequestContext, type Role } from '../../../kit/src';
 import type { Clock } from '../clock';
 import { UserEntity } from './user.entity';
 import { eraseAccount } from './user.erasure';
 import { DEFAULT_USERS_PAGE, type UpdateProfileInput, type UsersArgs } from './user.input';
 import { toUser, type User, type UserConnection } from './user.type';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (value: string): boolean => UUID.test(value);
 
 /** Email as stored and looked up: trimmed and lowercased. */
 export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
