@@ -1,8 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { SMTPServer } from 'smtp-server';
 import { cleanupRedis } from '../subgraphs/kit/src/events/testing';
 import { printFederatedSdl } from '../subgraphs/kit/src/federation';
 import { dropDatabase } from '../subgraphs/kit/src/orm';
@@ -28,6 +31,22 @@ export interface ProcessStack {
   close(): Promise<void>;
 }
 
+/** An SMTP relay that accepts every mail and drops it: users requires `SMTP_URL` in production. */
+async function startMailSink(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    onData(stream, _session, callback) {
+      stream.on('end', () => callback());
+      stream.resume();
+    },
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server.server, 'listening');
+  return { url: `smtp://127.0.0.1:${(server.server.address() as AddressInfo).port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
 export async function startProcessStack(options: { portOffset: number; products: DemoProduct[]; env?: Record<string, string> }): Promise<ProcessStack> {
   const children: ChildProcess[] = [];
   const eventsPrefix = `bench-${randomBytes(4).toString('hex')}`;
@@ -36,8 +55,10 @@ export async function startProcessStack(options: { portOffset: number; products:
   const ports: Record<string, number> = {};
   const routing: { name: string; url: string; sdl: string }[] = [];
   const jwksUrl = `http://127.0.0.1:${4001 + options.portOffset}/.well-known/jwks.json`;
+  const mail = await startMailSink();
   const close = async () => {
     await stopChildren(children);
+    await mail.close();
     if (!process.env.BENCH_KEEP_DATABASES) for (const databaseUrl of Object.values(databases)) await dropDatabase(databaseUrl).catch(() => undefined);
     await cleanupRedis(eventsPrefix, SUBGRAPH_PROCESSES.map((subgraph) => subgraph.name)).catch(() => undefined);
   };
@@ -64,6 +85,8 @@ export async function startProcessStack(options: { portOffset: number; products:
         // Required in production by signals (TradingView sessions) and trading (exchange keys).
         SECRETS_KEYS: `bench:${randomBytes(32).toString('base64')}`,
         CREDENTIALS_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+        // Required in production by users (its mail).
+        SMTP_URL: mail.url,
         ...options.env,
       };
       children.push(launchNode(subgraph.main, env, { quiet: true }));
