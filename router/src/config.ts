@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ConfigError, readEnv } from '../../subgraphs/kit/src/config';
+import { ConfigError, readEnv, readTracesConfig, type TracesConfig } from '../../subgraphs/kit/src/config';
 import { invalidCorsOrigin, type CorsOptions } from './plugins/cors';
 import type { OperationLimits } from './plugins/operation-limits';
 
@@ -7,6 +7,8 @@ export type RouterEnv = 'development' | 'test' | 'production';
 
 /** The router's settings, parsed once from the environment (see router/.env.example). */
 export interface RouterConfig {
+  /** Where operation spans go (OpenTelemetry's variables); without an endpoint none is recorded. */
+  traces: TracesConfig;
   port: number;
   host: string;
   env: RouterEnv;
@@ -124,6 +126,7 @@ export function readRouterConfig(env: Record<string, string | undefined> = proce
     subgraphDedupe: reader.bool('SUBGRAPH_DEDUPE', true),
     queryPlanCacheMiB: reader.int('QUERY_PLAN_CACHE_MIB', 64, { min: 1, max: 4096 }),
     bodyLimitBytes: reader.int('BODY_LIMIT_BYTES', 1_000_000, { min: 1_024 }),
+    traces: readTracesConfig(reader),
     redisUrl: reader.url('REDIS_URL', 'redis://127.0.0.1:6379'),
     apiKeyExchangeUrl: '',
     apiKeyCacheSeconds: reader.int('API_KEY_CACHE_SECONDS', 60, { min: 0, max: 3600 }),

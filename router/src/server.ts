@@ -31,6 +31,7 @@ import { persistedQueriesPlugin, readManifest, trustedDocuments } from './plugin
 import { callerLimit, rateLimitPlugin } from './plugins/rate-limit';
 import { requestIdPlugin } from './plugins/request-id';
 import { traceContextPlugin } from './plugins/trace-context';
+import { createTracing } from '../../subgraphs/kit/src/tracing';
 import type { HttpExchange, RequestTrace, RouterContext, RouterPlugin, SubgraphRequestEvent, SubgraphResponseEvent } from './plugins/types';
 import { createSubscriptionServer, type SubscriptionServer } from './subscriptions/server';
 
@@ -160,7 +161,7 @@ export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
   const metrics = metricsPlugin();
   const plugins: RouterPlugin[] = [
     requestIdPlugin(),
-    traceContextPlugin(),
+    traceContextPlugin(createTracing({ ...config.traces, serviceName: 'router' })),
     corsPlugin(config.cors),
     healthPlugin({ supergraph: () => supergraph, dispatcher: agent }),
     metrics,

@@ -10,6 +10,7 @@ describe('readRouterConfig', () => {
       logLevel: 'info',
       supergraphPath: '/repo/schema/supergraph.graphql',
       supergraphWatch: true,
+      traces: { endpoint: undefined, sampleRatio: 1, headers: {} },
       jwksUrl: 'http://127.0.0.1:4001/.well-known/jwks.json',
       subgraphTimeoutMs: 10_000,
       subgraphMaxSockets: 256,
@@ -70,6 +71,8 @@ describe('readRouterConfig', () => {
         PERSISTED_QUERIES_PATH: '/etc/mercado/persisted-queries.json',
         PERSISTED_QUERIES_SAFELIST: 'true',
         APQ_TTL_SECONDS: '3600',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector:4318',
+        OTEL_TRACES_SAMPLER_ARG: '0.1',
       },
       '/repo',
     );
@@ -95,6 +98,7 @@ describe('readRouterConfig', () => {
       persistedQueriesPath: '/etc/mercado/persisted-queries.json',
       persistedQueriesSafelist: true,
       apqTtlSeconds: 3600,
+      traces: { endpoint: 'http://otel-collector:4318/v1/traces', sampleRatio: 0.1, headers: {} },
     });
     expect(readRouterConfig({ API_KEY_EXCHANGE_URL: 'http://keys:9000/exchange' }).apiKeyExchangeUrl).toBe('http://keys:9000/exchange');
   });

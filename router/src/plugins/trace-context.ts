@@ -1,11 +1,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { formatTraceparent, newSpanId, newTraceId, parseTraceparent } from '../../../subgraphs/kit/src/trace-context';
+import type { ServerSpan, Tracing } from '../../../subgraphs/kit/src/tracing';
 import { GRAPHQL_PATH } from './landing-page';
 import type { HttpExchange, RequestTrace, RouterPlugin } from './types';
 
 /**
- * The trace a request is part of: the caller's (`traceparent`, with its `tracestate`) or a new one,
- * and the router's own span in it.
+ * The trace a graphql-ws operation is part of: the caller's (`traceparent`, with its `tracestate`)
+ * or a new one, and the router's own span id in it (not recorded: a subscription lasts too long for a span).
  */
 export function traceOfRequest(headers: IncomingHttpHeaders): RequestTrace {
   const incoming = parseTraceparent(headers.traceparent);
@@ -17,21 +18,50 @@ export function traceOfRequest(headers: IncomingHttpHeaders): RequestTrace {
 export const traceparentOf = (trace: RequestTrace): string => formatTraceparent(trace.traceId, trace.spanId, trace.flags);
 
 /**
- * W3C Trace Context: every operation joins the caller's trace or starts one; its trace id is in the
- * router's logs and, through `traceparent` (the router's span as the parent) and `tracestate`, in
- * every subgraph's. The request id stays what support asks for; the trace id is what a tracing
- * system upstream or downstream of Mercado shares.
+ * W3C Trace Context and OpenTelemetry: every HTTP operation joins the caller's trace or starts one,
+ * as a SERVER span of the router (named after the operation, exported when `tracing` has an
+ * endpoint). Its trace id is in the router's logs and, through `traceparent` (this span as the
+ * parent) and `tracestate`, in every subgraph's, whose spans are its children. The request id stays
+ * what support asks for; the trace id is what a tracing system shares.
  */
-export function traceContextPlugin(): RouterPlugin {
-  const traces = new WeakMap<HttpExchange, RequestTrace>();
+export function traceContextPlugin(tracing: Tracing): RouterPlugin {
+  const spans = new WeakMap<HttpExchange, { span: ServerSpan; trace: RequestTrace }>();
+  const byTrace = new WeakMap<RequestTrace, ServerSpan>();
   return {
     name: 'trace-context',
     onRequest(exchange) {
       // Only GraphQL requests get a context; health checks and scrapes need no trace.
-      if (exchange.path === GRAPHQL_PATH) traces.set(exchange, traceOfRequest(exchange.req.headers));
+      if (exchange.path !== GRAPHQL_PATH) return;
+      const { headers } = exchange.req;
+      const parent = parseTraceparent(headers.traceparent);
+      const span = tracing.startServerSpan(`${exchange.method} ${GRAPHQL_PATH}`, parent, { 'http.request.method': exchange.method, 'mercado.request_id': exchange.requestId });
+      const state = typeof headers.tracestate === 'string' && parent ? headers.tracestate : undefined;
+      const trace: RequestTrace = { traceId: span.traceId, spanId: span.spanId, flags: span.flags, ...(state ? { state } : {}) };
+      spans.set(exchange, { span, trace });
+      byTrace.set(trace, span);
     },
     onContext(context, exchange) {
-      context.trace = traces.get(exchange);
+      context.trace = spans.get(exchange)?.trace;
     },
+    apollo: {
+      async requestDidStart({ contextValue }) {
+        const span = contextValue.trace ? byTrace.get(contextValue.trace) : undefined;
+        if (!span) return;
+        return {
+          async didResolveOperation({ operation, operationName }) {
+            const type = operation?.operation ?? 'query';
+            span.setName(`${type} ${operationName ?? 'anonymous'}`);
+            span.setAttributes({ 'graphql.operation.type': type, ...(operationName ? { 'graphql.operation.name': operationName } : {}) });
+          },
+          async didEncounterErrors({ errors }) {
+            span.setAttributes({ 'graphql.errors': errors.length });
+          },
+        };
+      },
+    },
+    onResponse(exchange) {
+      spans.get(exchange)?.span.end({ statusCode: exchange.res.statusCode });
+    },
+    close: () => tracing.shutdown(),
   };
 }

@@ -103,6 +103,8 @@ export interface Stack {
 export interface StackOptions {
   /** Extra environment for one subgraph's config (e.g. Stripe for payments). */
   env?: Partial<Record<SubgraphName, Record<string, string>>>;
+  /** Extra environment for the router's config. */
+  routerEnv?: Record<string, string>;
   /** Redis for every subgraph's queues and the router. Default: the shared test Redis (`TEST_REDIS_URL` or 127.0.0.1:6379). */
   redisUrl?: string;
 }
@@ -240,6 +242,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         REDIS_URL: redisUrl,
         SUBGRAPH_TIMEOUT_MS: '60000',
         RATE_LIMIT_USER_PER_MINUTE: '0',
+        ...options.routerEnv,
       }),
       log,
       verifyToken,

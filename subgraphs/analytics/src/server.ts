@@ -68,6 +68,7 @@ export async function createAnalyticsServer(deps: AnalyticsServerDeps): Promise<
     });
     const server = await createSubgraphServer({
       name: config.name,
+      traces: config.traces,
       schema,
       orm,
       log,

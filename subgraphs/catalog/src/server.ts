@@ -21,6 +21,7 @@ export async function createCatalogServer(deps: { config: CatalogConfig; log: Lo
   try {
     const server = await createSubgraphServer({
       name: 'catalog',
+      traces: config.traces,
       schema,
       orm,
       log,

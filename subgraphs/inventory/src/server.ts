@@ -97,6 +97,7 @@ export async function createInventoryServer(deps: InventoryServerDeps): Promise<
     });
     server = await createSubgraphServer({
       name: config.name,
+      traces: config.traces,
       schema,
       orm,
       log,

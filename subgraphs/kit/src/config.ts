@@ -15,6 +15,10 @@ export interface EnvReader {
   bool(name: string, fallback: boolean): boolean;
   oneOf<T extends string>(name: string, values: readonly T[], fallback: T): T;
   url(name: string, fallback?: string): string;
+  /** A URL, or undefined when unset. */
+  optionalUrl(name: string): string | undefined;
+  /** A number from 0 to 1. */
+  ratio(name: string, fallback: number): number;
   /** Throws one ConfigError naming every invalid variable. */
   done(): void;
 }
@@ -71,6 +75,21 @@ export function readEnv(env: Env = process.env): EnvReader {
       if (value && !URL.canParse(value)) problems.push(`${name} must be a URL, got "${value}"`);
       return value;
     },
+    optionalUrl(name) {
+      const value = raw(name);
+      if (value !== undefined && !URL.canParse(value)) problems.push(`${name} must be a URL, got "${value}"`);
+      return value;
+    },
+    ratio(name, fallback) {
+      const text = raw(name);
+      if (text === undefined) return fallback;
+      const value = Number(text);
+      if (!Number.isFinite(value) || value < 0 || value > 1) {
+        problems.push(`${name} must be a number from 0 to 1, got "${text}"`);
+        return fallback;
+      }
+      return value;
+    },
     done() {
       if (problems.length > 0) throw new ConfigError(problems);
     },
@@ -97,6 +116,28 @@ export interface SubgraphConfig {
   eventsBatchSize: number;
   /** How often the outbox relay looks for rows besides the commits that wake it (OutboxRelayOptions.pollIntervalMs). */
   eventsPollMs: number;
+  traces: TracesConfig;
+}
+
+/** Where spans go (OpenTelemetry's own variables), and how many new traces are recorded. */
+export interface TracesConfig {
+  /** OTLP/HTTP traces URL; unset: no span is recorded (trace ids still reach the logs). */
+  endpoint: string | undefined;
+  /** Share of new traces recorded, 0 to 1; a caller's sampled flag decides for its own trace. */
+  sampleRatio: number;
+  /** Sent with every export (a hosted collector's key), from `OTEL_EXPORTER_OTLP_HEADERS` (`k=v,k2=v2`, values URL-encoded). */
+  headers: Record<string, string>;
+}
+
+export function readTracesConfig(reader: EnvReader): TracesConfig {
+  const base = reader.optionalUrl('OTEL_EXPORTER_OTLP_ENDPOINT');
+  const endpoint = reader.optionalUrl('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined);
+  const headers: Record<string, string> = {};
+  for (const pair of (reader.optional('OTEL_EXPORTER_OTLP_HEADERS') ?? '').split(',')) {
+    const at = pair.indexOf('=');
+    if (at > 0) headers[pair.slice(0, at).trim()] = decodeURIComponent(pair.slice(at + 1).trim());
+  }
+  return { endpoint, sampleRatio: reader.ratio('OTEL_TRACES_SAMPLER_ARG', 1), headers };
 }
 
 /** The settings every subgraph shares; a subgraph extends it with its own. */
@@ -115,5 +156,6 @@ export function readSubgraphConfig(name: string, defaultPort: number, reader: En
     eventsConcurrency: reader.int('EVENTS_CONCURRENCY', 10, { min: 1, max: 100 }),
     eventsBatchSize: reader.int('EVENTS_BATCH_SIZE', 50, { min: 1, max: 100 }),
     eventsPollMs: reader.int('EVENTS_POLL_MS', 250, { min: 10, max: 600_000 }),
+    traces: readTracesConfig(reader),
   };
 }

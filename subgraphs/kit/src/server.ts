@@ -17,6 +17,8 @@ import { LoaderCache } from './loaders';
 import { createServerMetrics, type ServerMetrics } from './metrics';
 import { withTimeout } from './timeout';
 import { parseTraceparent } from './trace-context';
+import { createTracing, type ServerSpan } from './tracing';
+import type { TracesConfig } from './config';
 
 export interface RouteRequest {
   req: IncomingMessage;
@@ -56,6 +58,8 @@ export interface SubgraphServerOptions {
   /** Closes what the subgraph owns besides HTTP, events and the ORM (queues, Redis). */
   onClose?: () => Promise<void>;
   bodyLimitBytes?: number;
+  /** Where request spans go; without an endpoint none is recorded. */
+  traces?: TracesConfig;
 }
 
 export interface SubgraphServer {
@@ -66,6 +70,9 @@ export interface SubgraphServer {
   listen(port: number, host?: string): Promise<string>;
   close(): Promise<void>;
 }
+
+/** Health probes and metric scrapes: frequent, and no part of any user's request. */
+const UNTRACED_PATHS = new Set(['/health', '/ready', '/metrics']);
 
 export class HttpError extends Error {
   constructor(readonly status: number, message: string) {
@@ -175,9 +182,10 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
   const metrics = createServerMetrics(name);
   const httpServer = http.createServer();
   httpServer.keepAliveTimeout = 65_000;
+  const tracing = createTracing({ endpoint: undefined, sampleRatio: 1, headers: {}, ...options.traces, serviceName: name });
 
   // A request's child logger is built on first use: most requests never log, and a child costs a
-  // redaction pass over its bindings. The trace id is the caller's (the router's `traceparent`).
+  // redaction pass over its bindings. The trace id is the caller's (the router's `traceparent`) or the request's own.
   const contextFor = (viewer: Viewer | null, requestId: string, traceId?: string): RequestContext => {
     let requestLog: Logger | undefined;
     return {
@@ -236,7 +244,7 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
     ? await startEventing({ orm, log, subgraph: name, metrics: metrics.registry, ...options.events })
     : null;
 
-  async function graphqlRoute(apollo: ApolloServer<RequestContext>, req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<void> {
+  async function graphqlRoute(apollo: ApolloServer<RequestContext>, req: IncomingMessage, res: ServerResponse, url: URL, requestId: string, span: ServerSpan): Promise<void> {
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
@@ -251,9 +259,15 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
         return;
       }
     }
+    // The router names each fetch (`Query__catalog__0`): the span takes the name.
+    const operationName = (body as { operationName?: unknown } | undefined)?.operationName ?? url.searchParams.get('operationName');
+    if (typeof operationName === 'string' && operationName !== '') {
+      span.setName(operationName.slice(0, 200));
+      span.setAttributes({ 'graphql.operation.name': operationName.slice(0, 200) });
+    }
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
-      context: async () => contextFor(await viewerFromHeader(req.headers.authorization, verifyToken), requestId, parseTraceparent(req.headers.traceparent)?.traceId),
+      context: async () => contextFor(await viewerFromHeader(req.headers.authorization, verifyToken), requestId, span.traceId),
     });
     for (const [key, value] of response.headers) res.setHeader(key, value);
     res.statusCode = response.status ?? 200;
@@ -289,10 +303,15 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
     res.setHeader('x-request-id', requestId);
     const url = new URL(req.url ?? '/', 'http://localhost');
     let route = 'unknown';
+    // Probes and scrapes are not traced. The path is no attribute: a webhook's holds its secret token.
+    const span = UNTRACED_PATHS.has(url.pathname) ? null : tracing.startServerSpan(`${req.method} ${url.pathname === '/graphql' ? '/graphql' : 'request'}`, parseTraceparent(req.headers.traceparent), {
+      'http.request.method': req.method ?? 'GET',
+      'mercado.request_id': requestId,
+    });
     const run = async (): Promise<void> => {
       if (apollo && url.pathname === '/graphql') {
         route = 'graphql';
-        return graphqlRoute(apollo, req, res, url, requestId);
+        return graphqlRoute(apollo, req, res, url, requestId, span!);
       }
       if (req.method === 'GET' && url.pathname === '/health') {
         route = 'health';
@@ -316,6 +335,7 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
         const match = typeof candidate.path === 'string' ? (candidate.path === url.pathname ? [url.pathname] : null) : candidate.path.exec(url.pathname);
         if (!match) continue;
         route = candidate.name ?? String(candidate.path);
+        span?.setName(`${req.method} ${route}`);
         const body = req.method === 'POST' ? await readBody(req, bodyLimit) : Buffer.alloc(0);
         let requestLog: Logger | undefined;
         return candidate.handle({
@@ -325,7 +345,7 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
           params: match.slice(1),
           requestId,
           get log() {
-            return (requestLog ??= log.child({ requestId, traceId: parseTraceparent(req.headers.traceparent)?.traceId }));
+            return (requestLog ??= log.child({ requestId, traceId: span?.traceId }));
           },
           body,
         });
@@ -344,6 +364,8 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
       })
       .finally(() => {
         metrics.httpDuration.observe({ route, status: String(res.statusCode) }, Number(process.hrtime.bigint() - started) / 1e9);
+        span?.setAttributes({ 'http.route': route });
+        span?.end({ statusCode: res.statusCode });
       });
   });
 
@@ -370,6 +392,7 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
       await eventing?.close();
       await options.onClose?.();
       await orm.close();
+      await tracing.shutdown();
     },
   };
 }

@@ -69,6 +69,7 @@ export async function createOrdersServer(deps: { config: OrdersConfig; log: Logg
     const handlers = createOrdersEventHandlers({ metrics: sagaMetrics, log: log.child({ component: 'saga' }), updates });
     const server = await createSubgraphServer({
       name: config.name,
+      traces: config.traces,
       schema,
       orm,
       log,

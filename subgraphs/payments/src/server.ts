@@ -82,6 +82,7 @@ export async function createPaymentsServer(deps: PaymentsServerDeps): Promise<Pa
   try {
     const server = await createSubgraphServer({
       name: config.name,
+      traces: config.traces,
       schema,
       orm,
       log,

@@ -105,6 +105,7 @@ export async function createPortfolioServer(deps: PortfolioServerDeps): Promise<
     };
     const server = await createSubgraphServer({
       name: config.name,
+      traces: config.traces,
       schema: built.schema,
       orm,
       log,

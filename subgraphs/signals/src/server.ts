@@ -205,6 +205,7 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
     });
     server = await createSubgraphServer({
       name: config.name,
+      traces: config.traces,
       schema: built.schema,
       orm,
       log,

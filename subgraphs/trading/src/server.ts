@@ -184,6 +184,7 @@ export async function createTradingServer(deps: TradingServerDeps): Promise<Trad
     schema = built.schema;
     server = await createSubgraphServer({
       name: config.name,
+      traces: config.traces,
       schema: built.schema,
       orm,
       log,

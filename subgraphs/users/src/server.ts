@@ -118,6 +118,7 @@ export async function createUsersServer(deps: UsersServerDeps): Promise<UsersSer
   try {
     const server = await createSubgraphServer({
       name: 'users',
+      traces: config.traces,
       schema,
       orm,
       log,

@@ -1,0 +1,130 @@
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes } from '@opentelemetry/api';
+import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace';
+import type { TracesConfig } from './config';
+import { newSpanId, newTraceId, type TraceContext } from './trace-context';
+
+/** A request's span in its trace: its ids go on as `traceparent`, and it is exported when it ends. */
+export interface ServerSpan {
+  readonly traceId: string;
+  readonly spanId: string;
+  /** W3C trace flags: `01` when the trace is recorded. */
+  readonly flags: string;
+  setName(name: string): void;
+  setAttributes(attributes: Attributes): void;
+  /** Ends the span with the HTTP status answered; 5xx, or `error`, marks it failed. */
+  end(outcome: { statusCode: number; error?: string }): void;
+}
+
+export interface Tracing {
+  /** A SERVER span for an incoming request: in the caller's trace (`parent`), or the root of a new one. */
+  startServerSpan(name: string, parent: TraceContext | null, attributes?: Attributes): ServerSpan;
+  /** Sends the spans still waiting, then stops. */
+  shutdown(): Promise<void>;
+}
+
+export interface TracingOptions extends TracesConfig {
+  /** `service.name` of every span. */
+  serviceName: string;
+  /** How long ended spans gather before they are sent together. Default 1 s. */
+  exportDelayMs?: number;
+}
+
+/** How long one export may take before its batch is given up. */
+const EXPORT_TIMEOUT_MS = 10_000;
+
+/**
+ * OTLP/HTTP with a JSON body, sent with fetch. The SDK's own HTTP exporter loads its transport with
+ * a dynamic import, which Jest's module system cannot run, and tests must export for real.
+ */
+class OtlpJsonExporter implements SpanExporter {
+  constructor(
+    private readonly url: string,
+    private readonly headers: Record<string, string>,
+  ) {}
+
+  export(spans: ReadableSpan[], done: Parameters<SpanExporter['export']>[1]): void {
+    const body = JsonTraceSerializer.serializeRequest(spans);
+    // 0: SUCCESS, 1: FAILED (the SDK then drops the batch; spans are not worth holding up a request).
+    if (!body) return done({ code: 1 });
+    fetch(this.url, { method: 'POST', headers: { ...this.headers, 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(EXPORT_TIMEOUT_MS) }).then(
+      async (response) => {
+        await response.arrayBuffer().catch(() => undefined);
+        done({ code: response.ok ? 0 : 1 });
+      },
+      () => done({ code: 1 }),
+    );
+  }
+
+  async shutdown(): Promise<void> {}
+}
+
+/** Spans wait here at most; past it new ones are dropped rather than hold memory while the collector is away. */
+const MAX_QUEUED_SPANS = 4096;
+
+/** Without an endpoint: the same ids and trace as with one, and nothing recorded. */
+function idsOnly(): Tracing {
+  return {
+    startServerSpan(_name, parent) {
+      return {
+        traceId: parent?.traceId ?? newTraceId(),
+        spanId: newSpanId(),
+        flags: parent?.flags ?? '00',
+        setName() {},
+        setAttributes() {},
+        end() {},
+      };
+    },
+    async shutdown() {},
+  };
+}
+
+/**
+ * OpenTelemetry tracing of one process: each request a SERVER span, exported over OTLP/HTTP to a
+ * collector (Jaeger, Tempo, an OpenTelemetry Collector) in batches. New traces are sampled by
+ * `sampleRatio`; a caller's `traceparent` decides for its own trace, so one trace is recorded in
+ * every process or in none.
+ */
+export function createTracing(options: TracingOptions): Tracing {
+  if (!options.endpoint) return idsOnly();
+  const provider = new TracerProvider({
+    resource: resourceFromAttributes({ 'service.name': options.serviceName }),
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio) }),
+    spanProcessors: [
+      new BatchSpanProcessor({
+        exporter: new OtlpJsonExporter(options.endpoint, options.headers),
+        scheduledDelayMillis: options.exportDelayMs ?? 1000,
+        maxQueueSize: MAX_QUEUED_SPANS,
+      }),
+    ],
+  });
+  const tracer = provider.getTracer('mercado');
+  return {
+    startServerSpan(name, parent, attributes) {
+      const context = parent
+        ? trace.setSpanContext(ROOT_CONTEXT, {
+            traceId: parent.traceId,
+            spanId: parent.parentId,
+            traceFlags: parseInt(parent.flags, 16) & TraceFlags.SAMPLED,
+            isRemote: true,
+          })
+        : ROOT_CONTEXT;
+      const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, context);
+      const ids = span.spanContext();
+      return {
+        traceId: ids.traceId,
+        spanId: ids.spanId,
+        flags: ids.traceFlags & TraceFlags.SAMPLED ? '01' : '00',
+        setName: (spanName) => span.updateName(spanName),
+        setAttributes: (more) => span.setAttributes(more),
+        end({ statusCode, error }) {
+          span.setAttribute('http.response.status_code', statusCode);
+          if (error || statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: error ?? `HTTP ${statusCode}` });
+          span.end();
+        },
+      };
+    },
+    shutdown: () => provider.shutdown(),
+  };
+}
