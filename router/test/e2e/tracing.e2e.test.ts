@@ -1,5 +1,6 @@
 import { print } from 'graphql';
-import { StorefrontDocument } from '../../../schema/generated/operations';
+import { AddToCartDocument, CheckoutDocument, StorefrontDocument } from '../../../schema/generated/operations';
+import { DEMO_PRODUCTS } from '../../../scripts/demo-data';
 import { OtlpReceiver } from '../../../subgraphs/kit/src/otlp-receiver';
 import { graphqlRequest } from '../../../subgraphs/kit/src/testing';
 import { newSpanId, newTraceId } from '../../../subgraphs/kit/src/trace-context';
@@ -46,6 +47,39 @@ describe('one trace across the router and the subgraphs, exported over OTLP/HTTP
         expect(fetch.name).toMatch(new RegExp(`^Storefront__${service}__\\d+$`));
       }
     }
+  });
+
+  it('continues the checkout\'s trace through the saga\'s events: each consumer\'s span is a child of the span that wrote the event', async () => {
+    const token = await stack.mintToken('00000000-0000-4000-8000-0000000ca11e');
+    const wallet = DEMO_PRODUCTS.find((product) => product.sku === 'GOOD-HW-WALLET')!;
+    expect((await stack.request(AddToCartDocument, { productId: wallet.id, quantity: 1 }, token)).errors).toBeUndefined();
+    const caller = { traceId: newTraceId(), spanId: newSpanId() };
+    const checkout = await graphqlRequest(stack.routerUrl, print(CheckoutDocument), {
+      variables: { input: { idempotencyKey: caller.spanId, paymentMethod: 'dev-card' } },
+      token,
+      headers: { traceparent: `00-${caller.traceId}-${caller.spanId}-01` },
+    });
+    expect(checkout.errors).toBeUndefined();
+
+    // OrderPlaced → inventory → StockReserved → orders → PaymentRequested → payments → PaymentSucceeded → orders.
+    const saga = [
+      ['inventory', 'process OrderPlaced'],
+      ['orders', 'process StockReserved'],
+      ['payments', 'process PaymentRequested'],
+      ['orders', 'process PaymentSucceeded'],
+    ] as const;
+    const spans = await collector.trace(caller.traceId, (found) => saga.every(([service, name]) => found.some((span) => span.service === service && span.name === name)));
+    const byId = new Map(spans.map((span) => [span.spanId, span]));
+    const parentOf = (service: string, name: string) => {
+      const span = spans.find((found) => found.service === service && found.name === name)!;
+      expect(span).toMatchObject({ kind: 5, statusCode: 0, attributes: expect.objectContaining({ 'messaging.system': 'bullmq', 'mercado.event.outcome': 'processed' }) });
+      return byId.get(span.parentSpanId);
+    };
+    // The checkout's own span (orders, under the router's) wrote OrderPlaced.
+    expect(parentOf('inventory', 'process OrderPlaced')).toMatchObject({ service: 'orders', name: expect.stringMatching(/^Checkout__orders__\d+$/) });
+    expect(parentOf('orders', 'process StockReserved')).toMatchObject({ service: 'inventory', name: 'process OrderPlaced' });
+    expect(parentOf('payments', 'process PaymentRequested')).toMatchObject({ service: 'orders', name: 'process StockReserved' });
+    expect(parentOf('orders', 'process PaymentSucceeded')).toMatchObject({ service: 'payments' });
   });
 
   it('starts a trace for a caller without one, and records none of a trace its caller did not sample', async () => {

@@ -86,7 +86,7 @@ export async function createAnalyticsServer(deps: AnalyticsServerDeps): Promise<
     });
     const handlers = createAnalyticsEventHandlers({ log: log.child({ component: 'rollups' }), registry: server.metrics.registry });
     if (workers) {
-      consumer = createEventConsumer({ orm, redis, subgraph: config.name, log, handlers, prefix, concurrency: config.eventsConcurrency, batchSize: config.eventsBatchSize, metrics: server.metrics.registry });
+      consumer = createEventConsumer({ orm, redis, subgraph: config.name, log, handlers, prefix, concurrency: config.eventsConcurrency, batchSize: config.eventsBatchSize, metrics: server.metrics.registry, tracing: server.tracing });
     }
     return Object.assign(server, { orm, handlers, consumer });
   } catch (error) {

@@ -4,6 +4,7 @@ import { Migration0001Init } from './migrations/Migration0001Init';
 import { Migration0002OutboxNotify } from './migrations/Migration0002OutboxNotify';
 import { Migration0003OutboxWake } from './migrations/Migration0003OutboxWake';
 import { Migration0004Inbox } from './migrations/Migration0004Inbox';
+import { Migration0005OutboxTrace } from './migrations/Migration0005OutboxTrace';
 import { ProductCategoryEntity, ProductEntity } from './product/product.entity';
 import { ReviewEntity } from './review/review.entity';
 
@@ -14,4 +15,5 @@ export const catalogMigrations = [
   { name: 'Migration0002OutboxNotify', class: Migration0002OutboxNotify },
   { name: 'Migration0003OutboxWake', class: Migration0003OutboxWake },
   { name: 'Migration0004Inbox', class: Migration0004Inbox },
+  { name: 'Migration0005OutboxTrace', class: Migration0005OutboxTrace },
 ];

@@ -3,6 +3,7 @@ import { Migration0001Init } from './migrations/Migration0001Init';
 import { Migration0002Reservations } from './migrations/Migration0002Reservations';
 import { Migration0003Returns } from './migrations/Migration0003Returns';
 import { Migration0004OutboxWake } from './migrations/Migration0004OutboxWake';
+import { Migration0005OutboxTrace } from './migrations/Migration0005OutboxTrace';
 import { ReservationEntity } from './reservation/reservation.entity';
 import { RestockEntity } from './returns/restock.entity';
 import { StockLevelEntity } from './stock/stock-level.entity';
@@ -15,4 +16,5 @@ export const inventoryMigrations = [
   { name: 'Migration0002Reservations', class: Migration0002Reservations },
   { name: 'Migration0003Returns', class: Migration0003Returns },
   { name: 'Migration0004OutboxWake', class: Migration0004OutboxWake },
+  { name: 'Migration0005OutboxTrace', class: Migration0005OutboxTrace },
 ];

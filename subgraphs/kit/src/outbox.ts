@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Entity, Index, PrimaryKey, Property } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { currentTraceparent } from './tracing';
 
 /** A domain event written in the same transaction as the state change it describes. */
 @Entity({ tableName: 'outbox' })
@@ -29,6 +30,10 @@ export class OutboxEvent {
 
   @Property({ type: 'datetime', nullable: true })
   publishedAt: Date | null = null;
+
+  /** The span that wrote the event (a request's, an event's): its consumers' spans continue that trace. */
+  @Property({ type: 'string', length: 55, nullable: true })
+  traceparent: string | null = null;
 }
 
 /** DDL for the outbox table, used by each subgraph's first migration. */
@@ -39,7 +44,7 @@ export const OUTBOX_DDL = [
 
 /** Queues an event on the entity manager; it is written when the surrounding unit of work flushes. */
 export function recordEvent(em: EntityManager, source: string, type: string, subject: string, data: Record<string, unknown>): OutboxEvent {
-  const event = em.create(OutboxEvent, { type, source, subject, data, version: 1, occurredAt: new Date(), publishedAt: null });
+  const event = em.create(OutboxEvent, { type, source, subject, data, version: 1, occurredAt: new Date(), publishedAt: null, traceparent: currentTraceparent() });
   em.persist(event);
   return event;
 }
@@ -70,8 +75,8 @@ export function outboxInsertSql(source: string, events: readonly OutboxInsert[],
   });
   const from = `${guard ? `"${guard}" cross join ` : ''}(values ${rows.join(', ')}) as "e"("id", "type", "occurred_at", "subject", "data")`;
   return {
-    sql: `insert into "outbox" ("id", "type", "version", "occurred_at", "source", "subject", "data") select "e"."id", "e"."type", 1, "e"."occurred_at", ?, "e"."subject", "e"."data" from ${from}`,
-    // `source` comes first in the text: the select list precedes the values.
-    params: [source, ...params],
+    sql: `insert into "outbox" ("id", "type", "version", "occurred_at", "source", "subject", "data", "traceparent") select "e"."id", "e"."type", 1, "e"."occurred_at", ?, "e"."subject", "e"."data", ?::varchar from ${from}`,
+    // `source` and the trace come first in the text: the select list precedes the values.
+    params: [source, currentTraceparent(), ...params],
   };
 }

@@ -17,7 +17,7 @@ import { LoaderCache } from './loaders';
 import { createServerMetrics, type ServerMetrics } from './metrics';
 import { withTimeout } from './timeout';
 import { parseTraceparent } from './trace-context';
-import { createTracing, type ServerSpan } from './tracing';
+import { createTracing, inSpan, type ServerSpan, type Tracing } from './tracing';
 import type { TracesConfig } from './config';
 
 export interface RouteRequest {
@@ -54,7 +54,7 @@ export interface SubgraphServerOptions {
   /** Serve GraphQL (HTTP and graphql-ws) on `/graphql`. Default true; false in a `--workers-only` process. */
   api?: boolean;
   /** Runs the subgraph's outbox relay, and its event consumer when handlers are given; stopped by close(). */
-  events?: Omit<EventingOptions, 'orm' | 'subgraph' | 'log' | 'metrics'>;
+  events?: Omit<EventingOptions, 'orm' | 'subgraph' | 'log' | 'metrics' | 'tracing'>;
   /** Closes what the subgraph owns besides HTTP, events and the ORM (queues, Redis). */
   onClose?: () => Promise<void>;
   bodyLimitBytes?: number;
@@ -67,6 +67,8 @@ export interface SubgraphServer {
   metrics: ServerMetrics;
   /** Null unless `events` was given. */
   eventing: Eventing | null;
+  /** This process's spans: a subgraph that starts its own event consumer passes it on. */
+  tracing: Tracing;
   listen(port: number, host?: string): Promise<string>;
   close(): Promise<void>;
 }
@@ -241,7 +243,7 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
 
   const routes = options.routes ?? [];
   const eventing = options.events
-    ? await startEventing({ orm, log, subgraph: name, metrics: metrics.registry, ...options.events })
+    ? await startEventing({ orm, log, subgraph: name, metrics: metrics.registry, tracing, ...options.events })
     : null;
 
   async function graphqlRoute(apollo: ApolloServer<RequestContext>, req: IncomingMessage, res: ServerResponse, url: URL, requestId: string, span: ServerSpan): Promise<void> {
@@ -352,7 +354,7 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
       }
       sendJson(res, 404, { error: 'Not found' });
     };
-    run()
+    (span ? inSpan(span, run) : run())
       .catch((error: unknown) => {
         if (error instanceof HttpError) {
           if (!res.headersSent) sendJson(res, error.status, { error: error.message });
@@ -374,6 +376,7 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
     httpServer,
     metrics,
     eventing,
+    tracing,
     listen(port, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
         httpServer.once('error', reject);

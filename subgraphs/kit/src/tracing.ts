@@ -1,25 +1,32 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes } from '@opentelemetry/api';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace';
 import type { TracesConfig } from './config';
-import { newSpanId, newTraceId, type TraceContext } from './trace-context';
+import { formatTraceparent, newSpanId, newTraceId, type TraceContext } from './trace-context';
 
-/** A request's span in its trace: its ids go on as `traceparent`, and it is exported when it ends. */
-export interface ServerSpan {
+/** A span's place in its trace: what goes on as `traceparent`. */
+export interface SpanIds {
   readonly traceId: string;
   readonly spanId: string;
   /** W3C trace flags: `01` when the trace is recorded. */
   readonly flags: string;
+}
+
+/** A request's or an event's span: its ids go on as `traceparent`, and it is exported when it ends. */
+export interface ServerSpan extends SpanIds {
   setName(name: string): void;
   setAttributes(attributes: Attributes): void;
-  /** Ends the span with the HTTP status answered; 5xx, or `error`, marks it failed. */
-  end(outcome: { statusCode: number; error?: string }): void;
+  /** Ends the span; an HTTP status of 5xx, or `error`, marks it failed. */
+  end(outcome: { statusCode?: number; error?: string }): void;
 }
 
 export interface Tracing {
   /** A SERVER span for an incoming request: in the caller's trace (`parent`), or the root of a new one. */
   startServerSpan(name: string, parent: TraceContext | null, attributes?: Attributes): ServerSpan;
+  /** A CONSUMER span for an event taken from a queue, in the trace of the request that wrote it. */
+  startConsumerSpan(name: string, parent: TraceContext | null, attributes?: Attributes): ServerSpan;
   /** Sends the spans still waiting, then stops. */
   shutdown(): Promise<void>;
 }
@@ -63,25 +70,33 @@ class OtlpJsonExporter implements SpanExporter {
 /** Spans wait here at most; past it new ones are dropped rather than hold memory while the collector is away. */
 const MAX_QUEUED_SPANS = 4096;
 
+const activeSpan = new AsyncLocalStorage<SpanIds>();
+
+/** Runs `work` as part of `span`: the events it records carry the span as their `traceparent`. */
+export const inSpan = <T>(span: SpanIds, work: () => T): T => activeSpan.run(span, work);
+
+/** The `traceparent` of the span this code runs in (a request, an event), or null outside one. */
+export function currentTraceparent(): string | null {
+  const span = activeSpan.getStore();
+  return span ? formatTraceparent(span.traceId, span.spanId, span.flags) : null;
+}
+
 /** Without an endpoint: the same ids and trace as with one, and nothing recorded. */
 function idsOnly(): Tracing {
-  return {
-    startServerSpan(_name, parent) {
-      return {
-        traceId: parent?.traceId ?? newTraceId(),
-        spanId: newSpanId(),
-        flags: parent?.flags ?? '00',
-        setName() {},
-        setAttributes() {},
-        end() {},
-      };
-    },
-    async shutdown() {},
-  };
+  const start = (_name: string, parent: TraceContext | null): ServerSpan => ({
+    traceId: parent?.traceId ?? newTraceId(),
+    spanId: newSpanId(),
+    flags: parent?.flags ?? '00',
+    setName() {},
+    setAttributes() {},
+    end() {},
+  });
+  return { startServerSpan: start, startConsumerSpan: start, async shutdown() {} };
 }
 
 /**
- * OpenTelemetry tracing of one process: each request a SERVER span, exported over OTLP/HTTP to a
+ * OpenTelemetry tracing of one process: each request a SERVER span and each event taken from a
+ * queue a CONSUMER span, exported over OTLP/HTTP to a
  * collector (Jaeger, Tempo, an OpenTelemetry Collector) in batches. New traces are sampled by
  * `sampleRatio`; a caller's `traceparent` decides for its own trace, so one trace is recorded in
  * every process or in none.
@@ -100,31 +115,33 @@ export function createTracing(options: TracingOptions): Tracing {
     ],
   });
   const tracer = provider.getTracer('mercado');
+  const start = (kind: SpanKind, name: string, parent: TraceContext | null, attributes?: Attributes): ServerSpan => {
+    const context = parent
+      ? trace.setSpanContext(ROOT_CONTEXT, {
+          traceId: parent.traceId,
+          spanId: parent.parentId,
+          traceFlags: parseInt(parent.flags, 16) & TraceFlags.SAMPLED,
+          isRemote: true,
+        })
+      : ROOT_CONTEXT;
+    const span = tracer.startSpan(name, { kind, attributes }, context);
+    const ids = span.spanContext();
+    return {
+      traceId: ids.traceId,
+      spanId: ids.spanId,
+      flags: ids.traceFlags & TraceFlags.SAMPLED ? '01' : '00',
+      setName: (spanName) => span.updateName(spanName),
+      setAttributes: (more) => span.setAttributes(more),
+      end({ statusCode, error }) {
+        if (statusCode !== undefined) span.setAttribute('http.response.status_code', statusCode);
+        if (error || (statusCode ?? 0) >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: error ?? `HTTP ${statusCode}` });
+        span.end();
+      },
+    };
+  };
   return {
-    startServerSpan(name, parent, attributes) {
-      const context = parent
-        ? trace.setSpanContext(ROOT_CONTEXT, {
-            traceId: parent.traceId,
-            spanId: parent.parentId,
-            traceFlags: parseInt(parent.flags, 16) & TraceFlags.SAMPLED,
-            isRemote: true,
-          })
-        : ROOT_CONTEXT;
-      const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, context);
-      const ids = span.spanContext();
-      return {
-        traceId: ids.traceId,
-        spanId: ids.spanId,
-        flags: ids.traceFlags & TraceFlags.SAMPLED ? '01' : '00',
-        setName: (spanName) => span.updateName(spanName),
-        setAttributes: (more) => span.setAttributes(more),
-        end({ statusCode, error }) {
-          span.setAttribute('http.response.status_code', statusCode);
-          if (error || statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: error ?? `HTTP ${statusCode}` });
-          span.end();
-        },
-      };
-    },
+    startServerSpan: (name, parent, attributes) => start(SpanKind.SERVER, name, parent, attributes),
+    startConsumerSpan: (name, parent, attributes) => start(SpanKind.CONSUMER, name, parent, attributes),
     shutdown: () => provider.shutdown(),
   };
 }

@@ -81,7 +81,7 @@ export async function createOrdersServer(deps: { config: OrdersConfig; log: Logg
     registerSagaMetrics(server.metrics.registry, sagaMetrics);
     const events = { orm, redis: config.redisUrl, log, prefix: config.eventsPrefix, metrics: server.metrics.registry };
     if (deps.workers ?? config.eventsEnabled) {
-      consumer = createEventConsumer({ ...events, subgraph: config.name, handlers, concurrency: config.eventsConcurrency, batchSize: config.eventsBatchSize });
+      consumer = createEventConsumer({ ...events, subgraph: config.name, handlers, concurrency: config.eventsConcurrency, batchSize: config.eventsBatchSize, tracing: server.tracing });
     }
     if (config.eventsEnabled) {
       relay = createOutboxRelay({ ...events, source: config.name, pollIntervalMs: config.eventsPollMs });

@@ -6,6 +6,7 @@ import { Migration0003OutboxWake } from './migrations/Migration0003OutboxWake';
 import { Migration0004StalledCharges } from './migrations/Migration0004StalledCharges';
 import { Migration0005UnsentRefunds } from './migrations/Migration0005UnsentRefunds';
 import { Migration0006OwedCancellations } from './migrations/Migration0006OwedCancellations';
+import { Migration0007OutboxTrace } from './migrations/Migration0007OutboxTrace';
 import { OrderCancellationEntity } from './payment/order-cancellation.entity';
 import { PaymentEntity } from './payment/payment.entity';
 import { RefundEntity } from './payment/refund.entity';
@@ -20,4 +21,5 @@ export const paymentsMigrations = [
   { name: 'Migration0004StalledCharges', class: Migration0004StalledCharges },
   { name: 'Migration0005UnsentRefunds', class: Migration0005UnsentRefunds },
   { name: 'Migration0006OwedCancellations', class: Migration0006OwedCancellations },
+  { name: 'Migration0007OutboxTrace', class: Migration0007OutboxTrace },
 ];

@@ -112,6 +112,7 @@ export async function createPaymentsServer(deps: PaymentsServerDeps): Promise<Pa
         concurrency: config.eventsConcurrency,
         // No batchSize: a batch runs its after-commit work one event after another, and for PaymentRequested that is a call to the provider.
         metrics: server.metrics.registry,
+        tracing: server.tracing,
       });
     }
     if (workers) {

@@ -127,6 +127,7 @@ export async function createPortfolioServer(deps: PortfolioServerDeps): Promise<
         concurrency: config.eventsConcurrency,
         batchSize: config.eventsBatchSize,
         metrics: server.metrics.registry,
+        tracing: server.tracing,
       });
       snapshotJobs = new SnapshotJobs({ orm, service: built.snapshots, redis: config.redisUrl, prefix: config.eventsPrefix, log, intervalSeconds: config.snapshotIntervalSeconds });
       await snapshotJobs.start();

@@ -5,6 +5,7 @@ import { Migration0001Init } from './migrations/Migration0001Init';
 import { Migration0002TradingViewSession } from './migrations/Migration0002TradingViewSession';
 import { Migration0003IngestBatch } from './migrations/Migration0003IngestBatch';
 import { Migration0004ErasedUser } from './migrations/Migration0004ErasedUser';
+import { Migration0005OutboxTrace } from './migrations/Migration0005OutboxTrace';
 import { SignalUsageEntity, UserPlanEntity } from './plan/plan.entity';
 import { SignalEntity } from './signal/signal.entity';
 import { TradingViewSessionEntity } from './tradingview/session.entity';
@@ -16,4 +17,5 @@ export const signalsMigrations = [
   { name: 'Migration0002TradingViewSession', class: Migration0002TradingViewSession },
   { name: 'Migration0003IngestBatch', class: Migration0003IngestBatch },
   { name: 'Migration0004ErasedUser', class: Migration0004ErasedUser },
+  { name: 'Migration0005OutboxTrace', class: Migration0005OutboxTrace },
 ];

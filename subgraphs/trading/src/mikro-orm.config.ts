@@ -8,6 +8,7 @@ import { Migration0003OrderWrites } from './migrations/Migration0003OrderWrites'
 import { Migration0004OutboxWake } from './migrations/Migration0004OutboxWake';
 import { Migration0005TrailingActivation } from './migrations/Migration0005TrailingActivation';
 import { Migration0006UserErasure } from './migrations/Migration0006UserErasure';
+import { Migration0007OutboxTrace } from './migrations/Migration0007OutboxTrace';
 import { FillEntity, TradeOrderEntity, TradeOrderHistoryEntity } from './orders/trade-order.entity';
 
 export const tradingEntities = [
@@ -29,4 +30,5 @@ export const tradingMigrations = [
   { name: 'Migration0004OutboxWake', class: Migration0004OutboxWake },
   { name: 'Migration0005TrailingActivation', class: Migration0005TrailingActivation },
   { name: 'Migration0006UserErasure', class: Migration0006UserErasure },
+  { name: 'Migration0007OutboxTrace', class: Migration0007OutboxTrace },
 ];

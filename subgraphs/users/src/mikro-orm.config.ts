@@ -10,6 +10,7 @@ import { Migration0005ApiKeys } from './migrations/Migration0005ApiKeys';
 import { Migration0006AccountDeletion } from './migrations/Migration0006AccountDeletion';
 import { Migration0007PasswordReset } from './migrations/Migration0007PasswordReset';
 import { Migration0008EmailVerification } from './migrations/Migration0008EmailVerification';
+import { Migration0009OutboxTrace } from './migrations/Migration0009OutboxTrace';
 import { UserEntity } from './users/user.entity';
 
 export const usersEntities = [UserEntity, RefreshTokenEntity, ApiKeyEntity, EmailVerificationEntity, OutboxEvent, InboxRecord];
@@ -23,4 +24,5 @@ export const usersMigrations = [
   { name: 'Migration0006AccountDeletion', class: Migration0006AccountDeletion },
   { name: 'Migration0007PasswordReset', class: Migration0007PasswordReset },
   { name: 'Migration0008EmailVerification', class: Migration0008EmailVerification },
+  { name: 'Migration0009OutboxTrace', class: Migration0009OutboxTrace },
 ];

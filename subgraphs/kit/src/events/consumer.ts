@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { createBatcher } from '../batcher';
+import { parseTraceparent } from '../trace-context';
+import { inSpan, type ServerSpan, type Tracing } from '../tracing';
 import { eventQueueName, isEventEnvelope, type EventEnvelope } from './envelope';
 import { reportQueueDepth } from '../queue-depth';
 import { eventMetrics } from './metrics';
@@ -38,6 +40,8 @@ export interface EventConsumerOptions {
   subgraph: string;
   log: Logger;
   handlers: EventHandlers;
+  /** Each event a CONSUMER span in the trace of the request that wrote it (see `Tracing`). */
+  tracing?: Tracing;
   /** Jobs processed at once. Default 10. */
   concurrency?: number;
   /** BullMQ key prefix; must match the relay's. Default BullMQ's (`bull`). */
@@ -81,6 +85,8 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   interface Pending {
     envelope: EventEnvelope;
     handler: EventHandler;
+    /** The events the handler records carry it as their `traceparent`. */
+    span: ServerSpan | null;
   }
   interface AfterCommit {
     envelope: EventEnvelope;
@@ -88,7 +94,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   }
 
   /** One event in its own transaction with its inbox row. */
-  async function applyOne({ envelope, handler }: Pending): Promise<ConsumeOutcome> {
+  async function applyOne({ envelope, handler, span }: Pending): Promise<ConsumeOutcome> {
     const afterCommit: AfterCommit[] = [];
     const outcome = await orm.em.fork().transactional(async (em): Promise<ConsumeOutcome> => {
       afterCommit.length = 0;
@@ -97,7 +103,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
         [envelope.id, envelope.type, envelope.source],
       );
       if (inserted.length === 0) return 'duplicate';
-      await handler(em, envelope, { afterCommit: (work) => afterCommit.push({ envelope, work }) });
+      await runHandler(handler, em, envelope, span, afterCommit);
       return 'processed';
     });
     await runAfterCommit(afterCommit);
@@ -125,13 +131,13 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
         );
         const fresh = new Set(inserted.map((row) => row.event_id));
         const result: ConsumeOutcome[] = [];
-        for (const { envelope, handler } of batch) {
+        for (const { envelope, handler, span } of batch) {
           // `delete`: an event twice in one batch is applied once.
           if (!fresh.delete(envelope.id)) {
             result.push('duplicate');
             continue;
           }
-          await handler(em, envelope, { afterCommit: (work) => afterCommit.push({ envelope, work }) });
+          await runHandler(handler, em, envelope, span, afterCommit);
           // Each handler sees the writes of the ones before it, and none of their managed entities.
           await em.flush();
           em.clear();
@@ -145,6 +151,12 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     }
     await runAfterCommit(afterCommit);
     return outcomes;
+  }
+
+  /** Runs the handler, and later its after-commit work, as part of the event's span. */
+  function runHandler(handler: EventHandler, em: EntityManager, envelope: EventEnvelope, span: ServerSpan | null, afterCommit: AfterCommit[]): Promise<void> {
+    const within = <T>(work: () => T): T => (span ? inSpan(span, work) : work());
+    return within(() => handler(em, envelope, { afterCommit: (work) => afterCommit.push({ envelope, work: () => within(work) }) }));
   }
 
   async function runAfterCommit(queued: readonly AfterCommit[]): Promise<void> {
@@ -167,7 +179,22 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
       log.warn({ eventId: envelope.id, type: envelope.type, source: envelope.source }, 'no handler for event type; acknowledged');
       return 'ignored';
     }
-    const outcome = batcher ? await batcher.load({ envelope, handler }) : await applyOne({ envelope, handler });
+    const span =
+      options.tracing?.startConsumerSpan(`process ${envelope.type}`, parseTraceparent(envelope.traceparent), {
+        'messaging.system': 'bullmq',
+        'messaging.destination.name': queueName,
+        'messaging.message.id': envelope.id,
+        'mercado.event.source': envelope.source,
+      }) ?? null;
+    let outcome: ConsumeOutcome;
+    try {
+      outcome = batcher ? await batcher.load({ envelope, handler, span }) : await applyOne({ envelope, handler, span });
+    } catch (error) {
+      span?.end({ error: error instanceof Error ? error.message : String(error) });
+      throw error;
+    }
+    span?.setAttributes({ 'mercado.event.outcome': outcome });
+    span?.end({});
     if (outcome === 'duplicate') {
       metrics?.duplicates.inc({ subgraph, type: envelope.type });
       log.debug({ eventId: envelope.id, type: envelope.type, jobId: job.id }, 'event already processed; skipped');

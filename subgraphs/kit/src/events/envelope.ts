@@ -91,6 +91,8 @@ export interface EventEnvelope<T extends string = string, D extends Record<strin
   /** Id of the aggregate the event is about (e.g. an order id). */
   subject: string;
   data: D;
+  /** The W3C `traceparent` of the span that wrote the event, when it ran in one. */
+  traceparent?: string;
 }
 
 /** BullMQ queue of a consuming subgraph (queue names cannot contain ':'). */
@@ -136,6 +138,7 @@ export interface OutboxRow {
   source: string;
   subject: string;
   data: Record<string, unknown> | string;
+  traceparent: string | null;
 }
 
 export function envelopeFromRow(row: OutboxRow): EventEnvelope {
@@ -147,6 +150,7 @@ export function envelopeFromRow(row: OutboxRow): EventEnvelope {
     source: row.source,
     subject: row.subject,
     data: typeof row.data === 'string' ? (JSON.parse(row.data) as Record<string, unknown>) : row.data,
+    ...(row.traceparent ? { traceparent: row.traceparent } : {}),
   };
 }
 
@@ -159,5 +163,6 @@ export function envelopeFromEntity(event: OutboxEvent): EventEnvelope {
     source: event.source,
     subject: event.subject,
     data: event.data,
+    ...(event.traceparent ? { traceparent: event.traceparent } : {}),
   };
 }

@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { Tracing } from '../tracing';
 import { createEventConsumer, type EventConsumer, type EventHandlers } from './consumer';
 import type { RedisTarget } from './redis';
 import { createOutboxRelay, type OutboxRelay } from './relay';
@@ -23,6 +24,8 @@ export interface EventingOptions {
   /** See OutboxRelayOptions.commitWakeDelayMs. */
   commitWakeDelayMs?: number;
   metrics?: Registry;
+  /** Spans of the events consumed. */
+  tracing?: Tracing;
 }
 
 export interface Eventing {
@@ -38,7 +41,7 @@ export async function startEventing(options: EventingOptions): Promise<Eventing>
   await relay.start();
   const consumer =
     options.handlers && Object.keys(options.handlers).length > 0
-      ? createEventConsumer({ orm, redis, subgraph, log, handlers: options.handlers, prefix, metrics, concurrency: options.concurrency, batchSize: options.batchSize })
+      ? createEventConsumer({ orm, redis, subgraph, log, handlers: options.handlers, prefix, metrics, concurrency: options.concurrency, batchSize: options.batchSize, tracing: options.tracing })
       : null;
   return {
     relay,

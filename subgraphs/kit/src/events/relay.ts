@@ -190,7 +190,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return orm.em.fork().transactional(async (em) => {
       ownTransactions.add(em.getTransactionContext() as object);
       const rows: OutboxRow[] = await em.execute(
-        `select "id", "type", "version", "occurred_at", "source", "subject", "data" from "outbox"
+        `select "id", "type", "version", "occurred_at", "source", "subject", "data", "traceparent" from "outbox"
           where "published_at" is null order by "occurred_at", "id" limit ? for update skip locked`,
         [batchSize],
       );

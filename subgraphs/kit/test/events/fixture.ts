@@ -4,6 +4,7 @@ import { Entity, PrimaryKey, Property } from '@mikro-orm/core';
 import { Migration } from '@mikro-orm/migrations';
 import { Queue, type Job, type Worker } from 'bullmq';
 import { createLogger } from '../../src/logger';
+import { AddOutboxTraceparentMigration } from '../../src/events/outbox-trace-migration';
 import { OUTBOX_DDL, OutboxEvent, recordEvent } from '../../src/outbox';
 import { openOrm, type MikroORM } from '../../src/orm';
 import { testDatabaseUrl } from '../../src/testing';
@@ -54,11 +55,16 @@ export class EventsTestInit extends Migration {
   }
 }
 
+class EventsTestOutboxTrace extends AddOutboxTraceparentMigration {}
+
 export function openTestOrm(databaseUrl: string): Promise<MikroORM> {
   return openOrm({
     databaseUrl,
     entities: [OutboxEvent, InboxRecord, Widget, Applied],
-    migrations: [{ name: 'EventsTestInit', class: EventsTestInit }],
+    migrations: [
+      { name: 'EventsTestInit', class: EventsTestInit },
+      { name: 'EventsTestOutboxTrace', class: EventsTestOutboxTrace },
+    ],
   });
 }
 

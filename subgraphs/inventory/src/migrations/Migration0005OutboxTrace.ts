@@ -1,0 +1,3 @@
+import { AddOutboxTraceparentMigration } from '../../../kit/src/events/outbox-trace-migration';
+
+export class Migration0005OutboxTrace extends AddOutboxTraceparentMigration {}
