@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
 import { bullConnection, createRedisClient, type EventEnvelope } from '../../kit/src/events';
+import { REDIS_URL, testEnvelope } from '../../kit/src/events/testing';
 import { ORDER, startOrders, type OrdersHarness } from './harness';
-
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /**
  * The saga end to end through the real machinery: the orders server's relay publishes its outbox
@@ -20,15 +19,7 @@ describe('orders on the event queues', () => {
   let inventory: (envelope: EventEnvelope) => EventEnvelope | null = () => null;
   let payments: (envelope: EventEnvelope) => EventEnvelope | null = () => null;
 
-  const reply = (type: string, source: string, data: Record<string, unknown>): EventEnvelope => ({
-    id: randomUUID(),
-    type,
-    version: 1,
-    occurredAt: new Date().toISOString(),
-    source,
-    subject: String(data.orderId ?? data.productId),
-    data,
-  });
+  const reply = (type: string, source: string, data: Record<string, unknown>): EventEnvelope => testEnvelope(type, source, String(data.orderId ?? data.productId), data);
   const publish = (envelope: EventEnvelope, jobId = envelope.id) => toOrders.add(envelope.type, envelope, { jobId, attempts: 3, backoff: { type: 'fixed', delay: 10 } });
 
   /** Resolves with the outcome of the orders consumer's first finished job matching `match`. */

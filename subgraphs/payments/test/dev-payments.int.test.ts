@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { UnrecoverableError } from 'bullmq';
 import { createLogger, createTokenVerifier, onSql, OutboxEvent } from '../../kit/src';
-import { applyEvent } from '../../kit/src/events/testing';
+import { applyEvent, testEnvelope } from '../../kit/src/events/testing';
 import { graphqlRequest, testDatabaseUrl, TestIssuer } from '../../kit/src/testing';
 import { readPaymentsConfig } from '../src/config';
 import { PaymentEntity } from '../src/payment/payment.entity';
@@ -32,15 +32,7 @@ describe('payments subgraph on the development provider', () => {
   let stranger: string;
   const ownerId = `user-${randomUUID()}`;
 
-  const envelope = (data: Record<string, unknown>): EventEnvelope => ({
-    id: randomUUID(),
-    type: 'PaymentRequested',
-    version: 1,
-    occurredAt: new Date().toISOString(),
-    source: 'orders',
-    subject: String(data.orderId),
-    data,
-  });
+  const envelope = (data: Record<string, unknown>): EventEnvelope => testEnvelope('PaymentRequested', 'orders', String(data.orderId), data);
   const request = (overrides: Record<string, unknown> = {}) => ({
     orderId: randomUUID(),
     userId: ownerId,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { UnrecoverableError } from 'bullmq';
 import { createLogger, createTokenVerifier, OutboxEvent } from '../../kit/src';
-import { applyEvent } from '../../kit/src/events/testing';
+import { applyEvent, testEnvelope } from '../../kit/src/events/testing';
 import { graphqlRequest, testDatabaseUrl, TestIssuer } from '../../kit/src/testing';
 import { readPaymentsConfig } from '../src/config';
 import { DevPaymentProvider } from '../src/payment/dev.provider';
@@ -31,15 +31,7 @@ import { chargeRefundedEvent, intentFailedEvent, intentSucceededEvent, newEventI
 
 const WEBHOOK_SECRET = 'whsec_test_order_events_0123456789';
 
-const envelope = (type: string, data: Record<string, unknown>): EventEnvelope => ({
-  id: randomUUID(),
-  type,
-  version: 1,
-  occurredAt: new Date().toISOString(),
-  source: 'orders',
-  subject: String(data.orderId),
-  data,
-});
+const envelope = (type: string, data: Record<string, unknown>): EventEnvelope => testEnvelope(type, 'orders', String(data.orderId), data);
 const paymentRequested = (data: Record<string, unknown>) =>
   envelope('PaymentRequested', { userId: 'user-1', amount: 1000, currency: 'USD', paymentMethod: 'card', ...data });
 const returnApproved = (payment: PaymentEntity, data: Record<string, unknown> = {}) =>

@@ -8,7 +8,7 @@ import { PaymentStatus, RefundStatus } from '../src/payment/payment-status';
 import { cancellationRefundIdFor, paymentIdFor, returnRefundIdFor } from '../src/payment/payment.events';
 import { RefundEntity } from '../src/payment/refund.entity';
 import { createPaymentsServer, type PaymentsServer } from '../src/server';
-import { cleanupRedis, eventQueue, jobSettled, QueueWatcher, REDIS_URL, testPrefix } from '../../kit/src/events/testing';
+import { cleanupRedis, eventQueue, jobSettled, QueueWatcher, REDIS_URL, testEnvelope, testPrefix } from '../../kit/src/events/testing';
 
 jest.setTimeout(30_000);
 
@@ -20,24 +20,9 @@ describe('payments in the saga (BullMQ on Redis)', () => {
   let requests: ReturnType<typeof eventQueue>;
   let orders: QueueWatcher;
 
-  const paymentRequested = (data: Record<string, unknown>): EventEnvelope => ({
-    id: randomUUID(),
-    type: 'PaymentRequested',
-    version: 1,
-    occurredAt: new Date().toISOString(),
-    source: 'orders',
-    subject: String(data.orderId),
-    data: { userId: 'user-1', amount: 1999, currency: 'USD', paymentMethod: 'card', items: [{ productId: 'p-1', sku: 'SKU-1', kind: 'PLAN', quantity: 1, unitAmount: 1999 }], ...data },
-  });
-  const fromOrders = (type: string, data: Record<string, unknown>): EventEnvelope => ({
-    id: randomUUID(),
-    type,
-    version: 1,
-    occurredAt: new Date().toISOString(),
-    source: 'orders',
-    subject: String(data.orderId),
-    data,
-  });
+  const fromOrders = (type: string, data: Record<string, unknown>): EventEnvelope => testEnvelope(type, 'orders', String(data.orderId), data);
+  const paymentRequested = (data: Record<string, unknown>): EventEnvelope =>
+    fromOrders('PaymentRequested', { userId: 'user-1', amount: 1999, currency: 'USD', paymentMethod: 'card', items: [{ productId: 'p-1', sku: 'SKU-1', kind: 'PLAN', quantity: 1, unitAmount: 1999 }], ...data });
   /** A paid order's payment (development provider). */
   const paid = async () => {
     const orderId = randomUUID();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createLogger, createTokenVerifier, OutboxEvent } from '../../kit/src';
-import { applyEvent } from '../../kit/src/events/testing';
+import { applyEvent, testEnvelope } from '../../kit/src/events/testing';
 import { graphqlRequest, testDatabaseUrl, TestIssuer } from '../../kit/src/testing';
 import { readPaymentsConfig } from '../src/config';
 import { PaymentEntity } from '../src/payment/payment.entity';
@@ -41,15 +41,7 @@ describe('payments subgraph on Stripe (fake Stripe at the HTTP boundary)', () =>
   let stranger: string;
   const ownerId = `user-${randomUUID()}`;
 
-  const envelope = (data: Record<string, unknown>): EventEnvelope => ({
-    id: randomUUID(),
-    type: 'PaymentRequested',
-    version: 1,
-    occurredAt: new Date().toISOString(),
-    source: 'orders',
-    subject: String(data.orderId),
-    data,
-  });
+  const envelope = (data: Record<string, unknown>): EventEnvelope => testEnvelope('PaymentRequested', 'orders', String(data.orderId), data);
   const request = (overrides: Record<string, unknown> = {}) => ({ orderId: randomUUID(), userId: ownerId, amount: 1000, currency: 'USD', paymentMethod: 'card', ...overrides });
   const deliver = (event: EventEnvelope) => applyEvent(server.orm.em, server.eventHandlers.PaymentRequested!, event);
   const paymentOf = async (orderId: string) => server.orm.em.fork().findOne(PaymentEntity, { orderId });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { EventEnvelope } from '../../kit/src/events';
-import { eventQueue } from '../../kit/src/events/testing';
+import { eventQueue, testEnvelope } from '../../kit/src/events/testing';
 import { portfolioIdOf } from '../src/shared/ids';
 import { CUSTOMER_ID, errorCode, MY_PORTFOLIO, OTHER_ID, startPortfolio, WAIT_MS, type PortfolioHarness } from './harness';
 
@@ -17,15 +17,7 @@ const at = (seconds: number) => new Date(T0 + seconds * 1000);
 /** Every table that holds a user's rows, keyed by their portfolio. */
 const PER_PORTFOLIO = ['holding', 'fill', 'portfolio_snapshot', 'target_allocation'] as const;
 
-const userDeleted = (userId: string, data: Record<string, unknown> = { userId, deletedAt: new Date().toISOString() }): EventEnvelope => ({
-  id: randomUUID(),
-  type: 'UserDeleted',
-  version: 1,
-  occurredAt: new Date().toISOString(),
-  source: 'users',
-  subject: userId,
-  data,
-});
+const userDeleted = (userId: string, data: Record<string, unknown> = { userId, deletedAt: new Date().toISOString() }): EventEnvelope => testEnvelope('UserDeleted', 'users', userId, data);
 
 describe('erasure on UserDeleted', () => {
   let h: PortfolioHarness;

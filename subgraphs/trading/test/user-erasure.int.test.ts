@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Worker } from 'bullmq';
-import { eventQueue, jobSettled, QueueWatcher } from '../../kit/src/events/testing';
+import { eventQueue, jobSettled, QueueWatcher, testEnvelope } from '../../kit/src/events/testing';
 import type { EventEnvelope } from '../../kit/src/events';
 import { createCcxtAdapter } from '../src/exchange/ccxt.adapter';
 import { FakeBinance } from './support/fake-binance';
@@ -8,15 +8,7 @@ import { cid, LINK, startOrdersHarness, type Order, type OrdersHarness } from '.
 
 const credential = (): string => randomBytes(48).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, 64).padEnd(64, 'x');
 
-const userDeleted = (userId: string): EventEnvelope => ({
-  id: randomUUID(),
-  type: 'UserDeleted',
-  version: 1,
-  occurredAt: new Date().toISOString(),
-  source: 'users',
-  subject: userId,
-  data: { userId, deletedAt: new Date().toISOString() },
-});
+const userDeleted = (userId: string): EventEnvelope => testEnvelope('UserDeleted', 'users', userId, { userId, deletedAt: new Date().toISOString() });
 
 /**
  * UserDeleted from users: every live order of the user is cancelled the way cancelTradeOrder does

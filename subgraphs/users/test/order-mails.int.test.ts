@@ -1,22 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, type Worker } from 'bullmq';
 import { bullConnection, type EventEnvelope } from '../../kit/src/events';
-import { cleanupRedis, eventQueue, jobEnded, REDIS_URL, testPrefix } from '../../kit/src/events/testing';
+import { cleanupRedis, eventQueue, jobEnded, REDIS_URL, testEnvelope, testPrefix } from '../../kit/src/events/testing';
 import { MAIL_QUEUE } from '../src/mail/mail.queue';
 import { startUsers, type UsersHarness } from './harness';
 import { SmtpInbox } from './smtp-inbox';
 
 const PASSWORD = 'correct horse battery';
 
-const envelope = (type: string, data: Record<string, unknown>): EventEnvelope => ({
-  id: randomUUID(),
-  type,
-  version: 1,
-  occurredAt: new Date().toISOString(),
-  source: 'orders',
-  subject: typeof data.orderId === 'string' ? data.orderId : randomUUID(),
-  data,
-});
+const envelope = (type: string, data: Record<string, unknown>): EventEnvelope => testEnvelope(type, 'orders', String(data.orderId), data);
 
 describe('users: mails about a buyer\'s orders (OrderConfirmed, OrderShipped, OrderCancelled from orders)', () => {
   const prefix = testPrefix('users-orders');

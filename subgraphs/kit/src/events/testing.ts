@@ -1,5 +1,5 @@
 /** Test helpers for event queues: isolated prefixes, feeding and watching queues, cleanup. */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -23,6 +23,17 @@ export async function applyEvent(em: EntityManager, handler: EventHandler, envel
 }
 
 /** A BullMQ key prefix of its own, so parallel test files never share queues. */
+/** An event as a relay would publish it: a new id, version 1, occurred now. */
+export const testEnvelope = (type: string, source: string, subject: string, data: Record<string, unknown>): EventEnvelope => ({
+  id: randomUUID(),
+  type,
+  version: 1,
+  occurredAt: new Date().toISOString(),
+  source,
+  subject,
+  data,
+});
+
 export const testPrefix = (name: string): string => `test-${name}-${randomBytes(6).toString('hex')}`;
 
 /** A handle on `events-<subgraph>` to feed or inspect it. */
