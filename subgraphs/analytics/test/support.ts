@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { EventEnvelope } from '../../kit/src/events';
+import { testEnvelope } from '../../kit/src/events/testing';
 
 /** Queues the analytics server touches under a test prefix. */
 export const ANALYTICS_TEST_QUEUES = ['analytics'] as const;
 
 /** An envelope as a producer's relay publishes it. */
-export function envelope(type: string, source: string, data: Record<string, unknown>, occurredAt: Date = new Date(), subject: string = randomUUID()): EventEnvelope {
-  return { id: randomUUID(), type, version: 1, occurredAt: occurredAt.toISOString(), source, subject, data };
-}
+export const envelope = (type: string, source: string, data: Record<string, unknown>, occurredAt: Date = new Date(), subject: string = randomUUID()): EventEnvelope =>
+  testEnvelope(type, source, subject, data, occurredAt);
 
 // Real-shaped payloads, field for field what each producer writes.
 

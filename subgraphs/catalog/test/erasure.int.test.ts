@@ -2,22 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { Job, Queue } from 'bullmq';
 import { DEMO_CATEGORIES, DEMO_PRODUCTS } from '../../../scripts/demo-data';
 import type { EventEnvelope } from '../../kit/src/events';
-import { cleanupRedis, eventQueue, jobEnded, REDIS_URL, testPrefix } from '../../kit/src/events/testing';
+import { cleanupRedis, eventQueue, jobEnded, REDIS_URL, testEnvelope, testPrefix } from '../../kit/src/events/testing';
 import { seedCatalog } from '../src/seeds/catalog.seed';
 import { startCatalog, type CatalogHarness } from './harness';
 
 const ADD = 'mutation($productId: ID!, $rating: Int!, $text: String!) { addReview(productId: $productId, rating: $rating, text: $text) { id } }';
 const PRODUCT = 'query($id: ID!) { product(id: $id) { averageRating reviewCount reviews(first: 10) { totalCount edges { node { authorId rating } } } } }';
 
-const userDeleted = (userId: unknown, data: Record<string, unknown> = { userId, deletedAt: '2030-01-01T12:00:00.000Z' }): EventEnvelope => ({
-  id: randomUUID(),
-  type: 'UserDeleted',
-  version: 1,
-  occurredAt: '2030-01-01T12:00:00.000Z',
-  source: 'users',
-  subject: String(userId),
-  data,
-});
+const userDeleted = (userId: unknown, data: Record<string, unknown> = { userId, deletedAt: '2030-01-01T12:00:00.000Z' }): EventEnvelope =>
+  testEnvelope('UserDeleted', 'users', String(userId), data, '2030-01-01T12:00:00.000Z');
 
 describe('account deletion (UserDeleted from users)', () => {
   const prefix = testPrefix('catalog');

@@ -1,22 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Job, Queue } from 'bullmq';
 import type { EventEnvelope } from '../../kit/src/events';
-import { cleanupRedis, eventQueue, jobEnded, REDIS_URL, testPrefix } from '../../kit/src/events/testing';
+import { cleanupRedis, eventQueue, jobEnded, REDIS_URL, testEnvelope, testPrefix } from '../../kit/src/events/testing';
 import { ACCOUNT_DELETED, ERASED } from '../src/user/user.events';
 import { ADD_TO_CART, CUSTOMER_ID, MARK_DELIVERED, ORDER, OTHER_ID, SHIP, startOrders, type OrdersHarness, type TestProduct } from './harness';
 
 const REQUEST_RETURN = 'mutation($orderId: ID!, $lines: [ReturnLineInput!]!, $reason: String!) { requestReturn(orderId: $orderId, lines: $lines, reason: $reason) { id } }';
 const REJECT_RETURN = 'mutation($id: ID!, $reason: String) { rejectReturn(id: $id, reason: $reason) { id status } }';
 
-const userDeleted = (userId: unknown, data: Record<string, unknown> = { userId, deletedAt: '2030-01-01T12:00:00.000Z' }): EventEnvelope => ({
-  id: randomUUID(),
-  type: 'UserDeleted',
-  version: 1,
-  occurredAt: '2030-01-01T12:00:00.000Z',
-  source: 'users',
-  subject: String(userId),
-  data,
-});
+const userDeleted = (userId: unknown, data: Record<string, unknown> = { userId, deletedAt: '2030-01-01T12:00:00.000Z' }): EventEnvelope =>
+  testEnvelope('UserDeleted', 'users', String(userId), data, '2030-01-01T12:00:00.000Z');
 
 /** What one user has in orders: a delivered order with a rejected return, an order awaiting payment, a pending one and a cart. */
 interface UserData {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createLogger, createTokenVerifier } from '../../kit/src';
 import type { EventEnvelope } from '../../kit/src/events';
+import { testEnvelope } from '../../kit/src/events/testing';
 import { graphqlRequest, testDatabaseUrl, TestIssuer, type GraphQLResponse } from '../../kit/src/testing';
 import { readOrdersConfig } from '../src/config';
 import { createOrdersServer, type OrdersServer } from '../src/server';
@@ -114,15 +115,7 @@ export async function startOrders(env: Record<string, string> = {}): Promise<Ord
       for (const work of afterCommit) await work();
     },
     envelope(type, data, options = {}) {
-      return {
-        id: randomUUID(),
-        type,
-        version: 1,
-        occurredAt: (options.occurredAt ?? new Date()).toISOString(),
-        source: options.source ?? 'test',
-        subject: options.subject ?? String(data.orderId ?? data.productId ?? ''),
-        data,
-      };
+      return testEnvelope(type, options.source ?? 'test', options.subject ?? String(data.orderId ?? data.productId ?? ''), data, options.occurredAt);
     },
     async product(overrides = {}, occurredAt) {
       const productId = overrides.productId ?? randomUUID();

@@ -1,11 +1,11 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import type { EventEnvelope } from '../../kit/src/events';
-import { eventQueue, jobSettled, REDIS_URL } from '../../kit/src/events/testing';
+import { eventQueue, jobSettled, REDIS_URL, testEnvelope } from '../../kit/src/events/testing';
 import { SCREENSHOT_QUEUE, screenshotFile, type ScreenshotJobOutcome } from '../src/screenshots';
 import { recordScreenshotResult } from '../src/signal/signal.screenshots';
 import { buyAlert, startSignals, type SignalsHarness } from './support/harness';
@@ -30,9 +30,7 @@ const USER_ROWS = {
   alert_dedup: `"endpoint_id" in (select "id" from "webhook_endpoint" where "user_id" = ?)`,
 } as const;
 
-function userDeleted(userId: string): EventEnvelope {
-  return { id: randomUUID(), type: 'UserDeleted', version: 1, occurredAt: new Date().toISOString(), source: 'users', subject: userId, data: { userId, deletedAt: new Date().toISOString() } };
-}
+const userDeleted = (userId: string): EventEnvelope => testEnvelope('UserDeleted', 'users', userId, { userId, deletedAt: new Date().toISOString() });
 
 describe('UserDeleted: signals erases the user', () => {
   let h: SignalsHarness;

@@ -1,18 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Worker } from 'bullmq';
-import { cleanupRedis, eventQueue, jobSettled, REDIS_URL, testPrefix } from '../../kit/src/events/testing';
+import { cleanupRedis, eventQueue, jobSettled, REDIS_URL, testEnvelope, testPrefix } from '../../kit/src/events/testing';
 import type { EventEnvelope } from '../../kit/src/events';
 import { startUsers, type UsersHarness } from './harness';
 
-const planChanged = (userId: string, plan: string, occurredAt: string): EventEnvelope => ({
-  id: randomUUID(),
-  type: 'PlanChanged',
-  version: 1,
-  occurredAt,
-  source: 'orders',
-  subject: userId,
-  data: { userId, productId: randomUUID(), sku: `PLAN-${plan}`, plan },
-});
+const planChanged = (userId: string, plan: string, occurredAt: string): EventEnvelope =>
+  testEnvelope('PlanChanged', 'orders', userId, { userId, productId: randomUUID(), sku: `PLAN-${plan}`, plan }, occurredAt);
 
 describe('plan purchases (PlanChanged from orders)', () => {
   const prefix = testPrefix('users');

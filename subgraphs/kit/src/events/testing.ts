@@ -23,12 +23,12 @@ export async function applyEvent(em: EntityManager, handler: EventHandler, envel
 }
 
 /** A BullMQ key prefix of its own, so parallel test files never share queues. */
-/** An event as a relay would publish it: a new id, version 1, occurred now. */
-export const testEnvelope = (type: string, source: string, subject: string, data: Record<string, unknown>): EventEnvelope => ({
+/** An event as a relay would publish it: a new id, version 1, occurred at `occurredAt` (now). */
+export const testEnvelope = (type: string, source: string, subject: string, data: Record<string, unknown>, occurredAt: Date | string = new Date()): EventEnvelope => ({
   id: randomUUID(),
   type,
   version: 1,
-  occurredAt: new Date().toISOString(),
+  occurredAt: new Date(occurredAt).toISOString(),
   source,
   subject,
   data,

@@ -48,7 +48,7 @@ export interface AuthServiceDeps {
   refreshTokenTtlSeconds: number;
   mailer: Pick<Mailer, 'send'>;
   /** The verification link every new account is mailed. */
-  emails: Pick<EmailService, 'issueLink' | 'mailLink'>;
+  emails: Pick<EmailService, 'firstLink' | 'mailLink'>;
   passwordReset: { url: string; ttlSeconds: number };
 }
 
@@ -75,11 +75,11 @@ export class AuthService {
       const { user, refresh, link } = await ctx.em.transactional(async (tx) => {
         const user = tx.create(UserEntity, { email, name, passwordHash, role: 'CUSTOMER', createdAt: now, updatedAt: now });
         recordEvent(tx, 'users', 'UserRegistered', user.id, { userId: user.id, email, name, role: user.role, registeredAt: now.toISOString() });
-        const link = await this.deps.emails.issueLink(tx, user, 'VERIFY', email, now);
+        const link = this.deps.emails.firstLink(tx, user, 'VERIFY', email, now);
         return { user, refresh: this.issueRefreshToken(tx, user, randomUUID(), now), link };
       });
       ctx.log.info({ userId: user.id }, 'user registered');
-      if (link) await this.deps.emails.mailLink(ctx, link);
+      await this.deps.emails.mailLink(ctx, link);
       return await this.payload(user, refresh);
     } catch (error) {
       // Someone registered the same email between our check and our insert.

@@ -56,6 +56,11 @@ export class EmailService {
     const recent = await tx.count(EmailVerificationEntity, { user: user.id, kind, createdAt: { $gt: new Date(now.getTime() - RESEND_SECONDS * 1000) }, expiresAt: { $gt: now } });
     if (recent > 0) return null;
     await tx.nativeDelete(EmailVerificationEntity, { user: user.id, kind });
+    return this.firstLink(tx, user, kind, email, now);
+  }
+
+  /** A link for a user who has none of `kind` yet (a new account): nothing to replace or throttle. */
+  firstLink(tx: EntityManager, user: UserEntity, kind: EmailLinkKind, email: string, now: Date): IssuedLink {
     const token = randomBytes(32).toString('base64url');
     const expiresAt = new Date(now.getTime() + this.deps.verification.ttlSeconds * 1000);
     tx.create(EmailVerificationEntity, { tokenHash: hashLinkToken(token), user, kind, email, createdAt: now, expiresAt });
@@ -117,7 +122,10 @@ export class EmailService {
       if (!(await this.deps.check.acceptCode(ctx, tx, user, input.totp, now))) return { ok: false };
       // A different new address replaces the pending change at once; the same one again waits out the minute.
       const [pending] = await tx.find(EmailVerificationEntity, { user: user.id, kind: 'CHANGE' }, { limit: 1 });
-      if (pending && pending.email !== email) await tx.nativeDelete(EmailVerificationEntity, { user: user.id, kind: 'CHANGE' });
+      if (!pending || pending.email !== email) {
+        if (pending) await tx.nativeDelete(EmailVerificationEntity, { user: user.id, kind: 'CHANGE' });
+        return { ok: true, link: this.firstLink(tx, user, 'CHANGE', email, now) };
+      }
       return { ok: true, link: await this.issueLink(tx, user, 'CHANGE', email, now) };
     });
     if (!outcome.ok) throw totpInvalid();
