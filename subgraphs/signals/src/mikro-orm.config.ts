@@ -6,6 +6,7 @@ import { Migration0002TradingViewSession } from './migrations/Migration0002Tradi
 import { Migration0003IngestBatch } from './migrations/Migration0003IngestBatch';
 import { Migration0004ErasedUser } from './migrations/Migration0004ErasedUser';
 import { Migration0005OutboxTrace } from './migrations/Migration0005OutboxTrace';
+import { Migration0006EndpointState } from './migrations/Migration0006EndpointState';
 import { SignalUsageEntity, UserPlanEntity } from './plan/plan.entity';
 import { SignalEntity } from './signal/signal.entity';
 import { TradingViewSessionEntity } from './tradingview/session.entity';
@@ -18,4 +19,5 @@ export const signalsMigrations = [
   { name: 'Migration0003IngestBatch', class: Migration0003IngestBatch },
   { name: 'Migration0004ErasedUser', class: Migration0004ErasedUser },
   { name: 'Migration0005OutboxTrace', class: Migration0005OutboxTrace },
+  { name: 'Migration0006EndpointState', class: Migration0006EndpointState },
 ];

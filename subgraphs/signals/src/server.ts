@@ -130,6 +130,12 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
     labelNames: ['reason', 'logged'] as const,
     registers: [earlyMetrics],
   });
+  const endpointLookups = new Counter({
+    name: 'signals_webhook_endpoint_lookups_total',
+    help: 'Webhook endpoint lookups: from memory, from the database, and deliveries judged from memory on an endpoint that had changed (stale)',
+    labelNames: ['result'] as const,
+    registers: [earlyMetrics],
+  });
   const screenshots = createScreenshotService({
     redis: config.redisUrl,
     prefix: shots.prefix,
@@ -200,7 +206,7 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
     const auditLimiter = new FixedWindowRateLimiter(rateRedis, { limit: config.auditRefusalsPerMinute, windowSeconds: 60 }, log.child({ component: 'audit-limit' }), 'mercado:signals:audit:');
     const ingest = new IngestService({
       orm,
-      store: new IngestStore(orm, { dedupWindowSeconds: config.dedupWindowSeconds }),
+      store: new IngestStore(orm, { dedupWindowSeconds: config.dedupWindowSeconds, lookups: endpointLookups }),
       config,
       updates,
       log: log.child({ component: 'webhook' }),

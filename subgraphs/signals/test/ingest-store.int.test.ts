@@ -10,11 +10,16 @@ describe('ingest store (deliveries written together)', () => {
   let h: SignalsHarness;
   let aliceEndpoint: CreatedEndpoint;
   let bobEndpoint: CreatedEndpoint;
+  /** Each endpoint's state as the webhook reads it with the endpoint (a delivery carries it). */
+  const states = new Map<string, string>();
+  const stateOf = async (endpointId: string): Promise<string> =>
+    (await h.sql<{ state: string }>('select "signals_endpoint_state"(?) as "state"', [endpointId]))[0]!.state;
 
   beforeAll(async () => {
     h = await startSignals();
     aliceEndpoint = await h.endpoint(await h.token(ALICE));
     bobEndpoint = await h.endpoint(await h.token(BOB));
+    for (const endpoint of [aliceEndpoint, bobEndpoint]) states.set(endpoint.id, await stateOf(endpoint.id));
   });
 
   afterAll(async () => {
@@ -22,12 +27,13 @@ describe('ingest store (deliveries written together)', () => {
   });
 
   /** One alert's delivery as the webhook builds it; `body` decides the dedup key. */
-  const delivery = (endpoint: CreatedEndpoint, userId: string, body: string, limit = 1_000_000): Delivery => {
+  const delivery = (endpoint: CreatedEndpoint, userId: string, body: string, limit = 1_000_000, price = '67250.5'): Delivery => {
     const id = randomUUID();
     const receivedAt = new Date().toISOString();
     return {
       key: createHash('sha256').update(endpoint.id).update('\n').update(body).digest(),
       endpointId: endpoint.id,
+      endpointState: states.get(endpoint.id) ?? '',
       userId,
       month: quotaMonth(new Date()).month,
       limit,
@@ -38,7 +44,7 @@ describe('ingest store (deliveries written together)', () => {
           ticker: 'BINANCE:BTCUSDT',
           exchange: 'BINANCE',
           symbol: 'BTC/USDT',
-          price: '67250.5',
+          price,
           signal_type: null,
           action: 'BUY',
           timeframe: '15',
@@ -92,14 +98,36 @@ describe('ingest store (deliveries written together)', () => {
   it('fails only the delivery that cannot be written when its batch fails', async () => {
     const store = new IngestStore(h.server.orm, { dedupWindowSeconds: 600, maxInFlight: 1 });
     const before = await usage(BOB);
-    const orphan = delivery({ id: randomUUID(), url: '', token: '' }, BOB, 'endpoint deleted meanwhile');
-    const [good, bad] = await Promise.allSettled([store.store(delivery(bobEndpoint, BOB, 'fine')), store.store(orphan)]);
+    const unwritable = delivery(bobEndpoint, BOB, 'a price Postgres cannot read', 1_000_000, 'sixty-seven thousand');
+    const [good, bad] = await Promise.allSettled([store.store(delivery(bobEndpoint, BOB, 'fine')), store.store(unwritable)]);
     expect(good).toMatchObject({ status: 'fulfilled', value: { outcome: 'CREATED' } });
-    expect(bad).toMatchObject({ status: 'rejected', reason: expect.objectContaining({ message: expect.stringContaining('signal_endpoint_fk') }) });
+    expect(bad).toMatchObject({ status: 'rejected', reason: expect.objectContaining({ message: expect.stringContaining('invalid input syntax for type numeric') }) });
     // Nothing of the failed delivery stays: no claim, no quota, no signal.
-    expect(await h.sql('select 1 from "alert_dedup" where "key" = ?', [orphan.key])).toHaveLength(0);
+    expect(await h.sql('select 1 from "alert_dedup" where "key" = ?', [unwritable.key])).toHaveLength(0);
     expect(await usage(BOB)).toBe(before + 1);
-    expect(await stored(orphan.signals.map((signal) => signal.id))).toHaveLength(0);
+    expect(await stored(unwritable.signals.map((signal) => signal.id))).toHaveLength(0);
+  });
+
+  it('writes nothing of a delivery judged on an endpoint that changed or went since, and answers it STALE', async () => {
+    const store = new IngestStore(h.server.orm, { dedupWindowSeconds: 600, maxInFlight: 1 });
+    const another = await h.endpoint(await h.token(BOB));
+    states.set(another.id, await stateOf(another.id));
+    const before = await usage(BOB);
+    // Another replica edits one endpoint and deletes the other after this one read them.
+    await h.sql('update "webhook_endpoint" set "default_timeframe" = \'60\' where "id" = ?', [bobEndpoint.id]);
+    const edited = delivery(bobEndpoint, BOB, 'judged before the edit');
+    const current = { ...delivery(bobEndpoint, BOB, 'judged after the edit'), endpointState: await stateOf(bobEndpoint.id) };
+    await h.sql('delete from "webhook_endpoint" where "id" = ?', [another.id]);
+    const gone = delivery(another, BOB, 'judged before the delete');
+    const outcomes = await Promise.all([store.store(edited), store.store(current), store.store(gone)]);
+    expect(outcomes).toEqual([{ outcome: 'STALE' }, expect.objectContaining({ outcome: 'CREATED', used: before + 1 }), { outcome: 'STALE' }]);
+    for (const stale of [edited, gone]) {
+      expect(await h.sql('select 1 from "alert_dedup" where "key" = ?', [stale.key])).toHaveLength(0);
+      expect(await stored(stale.signals.map((signal) => signal.id))).toHaveLength(0);
+      expect(await h.sql('select 1 from "outbox" where "subject" = ?', [stale.signals[0]!.id])).toHaveLength(0);
+    }
+    expect(await usage(BOB)).toBe(before + 1);
+    states.set(bobEndpoint.id, current.endpointState);
   });
 
   it('runs concurrent batches over the same users and keys without deadlocks or lost counts', async () => {

@@ -62,7 +62,26 @@ export type RefusalReason = 'UNKNOWN_TOKEN' | 'REVOKED' | 'IP_NOT_ALLOWED' | 'BO
 const REFUSAL = `insert into "webhook_refusal" ("id", "endpoint_id", "user_id", "status", "reason", "detail", "remote_ip", "content_type", "body", "received_at")
   values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
+/** A refusal as answered and kept in the audit log. */
+interface Refusal {
+  status: number;
+  reason: RefusalReason;
+  detail: string | null;
+  body: Record<string, unknown>;
+  headers?: Record<string, string>;
+  /** Passphrases the alerts carried, redacted from the audit log's copy of the body. */
+  secrets?: (string | null)[];
+}
+
 const NOT_FOUND_BODY = { error: 'NOT_FOUND', message: 'No webhook endpoint at this URL' };
+/** Judgements of one delivery at most: each after the first follows a change of its endpoint during the one before. */
+const MAX_JUDGEMENTS = 3;
+/** The endpoint kept changing while the alert was stored (nothing was): TradingView retries a 5xx. */
+const ENDPOINT_CHANGED_REPLY: WebhookReply = {
+  status: 503,
+  body: { error: 'ENDPOINT_CHANGED', message: 'The endpoint changed while the alert was being stored; nothing was stored, retry' },
+  headers: { 'retry-after': '1' },
+};
 /** Compared against when the token names no endpoint, so a miss does the same work as a hit. */
 const NO_HASH = Buffer.alloc(32);
 
@@ -75,7 +94,8 @@ const cut = (value: string | null | undefined, length: number): string | null =>
  * kept in the audit log (never as a signal), up to `AUDIT_REFUSALS_PER_MINUTE` per source. An
  * accepted alert is committed before the answer, in a transaction it shares with concurrent
  * deliveries (`IngestStore`: dedup claim, quota, signals, outbox); screenshots, subscriptions and
- * the outcome watcher hear about it after the answer.
+ * the outcome watcher hear about it after the answer. The endpoint may come from memory: the write
+ * checks it is unchanged, and a refusal or a stale write is judged again on the database's endpoint.
  */
 export class IngestService {
   private readonly tradingViewIps: ReadonlySet<string>;
@@ -85,61 +105,86 @@ export class IngestService {
   }
 
   async receive(input: DeliveryInput): Promise<WebhookReply> {
-    // The same work whether the token is known or not: one hash, one indexed lookup, one comparison.
     const tokenHash = hashWebhookToken(input.token);
     // The token's rate is counted while its endpoint is looked up: the answer waits on one round trip, not two.
-    const [endpoint, rate] = await Promise.all([this.deps.store.endpoint(tokenHash), this.deps.rateLimit(tokenHash.toString('hex'))]);
+    const [lookup, rate] = await Promise.all([this.deps.store.endpoint(tokenHash), this.deps.rateLimit(tokenHash.toString('hex'))]);
+    let { row: endpoint, fromMemory } = lookup;
+    for (let judgement = 1; ; judgement += 1) {
+      const verdict = this.judge(input, tokenHash, endpoint, rate);
+      if ('refusal' in verdict) {
+        // Refusals are decided on the endpoint as the database has it, never on memory's copy.
+        if (!fromMemory) return this.refuse(input, endpoint, verdict.refusal);
+      } else {
+        const reply = await this.store(input, endpoint!, verdict.alerts, verdict.secrets);
+        if (reply) return reply;
+        if (judgement === MAX_JUDGEMENTS) return ENDPOINT_CHANGED_REPLY;
+      }
+      endpoint = await this.deps.store.freshEndpoint(tokenHash);
+      fromMemory = false;
+    }
+  }
+
+  /** Whether the endpoint takes the delivery, and its alerts if so. Unknown and revoked tokens cost one hash, one indexed lookup and one comparison alike. */
+  private judge(input: DeliveryInput, tokenHash: Buffer, endpoint: EndpointRow | null, rate: RateDecision): { refusal: Refusal } | { alerts: ParsedAlert[]; secrets: (string | null)[] } {
     const known = timingSafeEqual(endpoint?.token_hash ?? NO_HASH, tokenHash) && endpoint !== null;
-    if (!known || !endpoint) return this.refuse(input, null, 404, 'UNKNOWN_TOKEN', null, NOT_FOUND_BODY);
-    if (endpoint.revoked) return this.refuse(input, endpoint, 404, 'REVOKED', null, NOT_FOUND_BODY);
+    if (!known || !endpoint) return { refusal: { status: 404, reason: 'UNKNOWN_TOKEN', detail: null, body: NOT_FOUND_BODY } };
+    if (endpoint.revoked) return { refusal: { status: 404, reason: 'REVOKED', detail: null, body: NOT_FOUND_BODY } };
     if (endpoint.tradingview_ips_only && (input.remoteIp === null || !this.tradingViewIps.has(input.remoteIp))) {
-      return this.refuse(input, endpoint, 403, 'IP_NOT_ALLOWED', `${input.remoteIp ?? 'unknown'} is not a TradingView webhook address`, {
-        error: 'IP_NOT_ALLOWED',
-        message: 'This endpoint accepts requests from TradingView\'s webhook addresses only',
-      });
+      return {
+        refusal: {
+          status: 403,
+          reason: 'IP_NOT_ALLOWED',
+          detail: `${input.remoteIp ?? 'unknown'} is not a TradingView webhook address`,
+          body: { error: 'IP_NOT_ALLOWED', message: 'This endpoint accepts requests from TradingView\'s webhook addresses only' },
+        },
+      };
     }
     const { webhookBodyLimitBytes } = this.deps.config;
     if (input.body.length > webhookBodyLimitBytes) {
-      return this.refuse(input, endpoint, 413, 'BODY_TOO_LARGE', `${input.body.length} bytes`, {
-        error: 'BODY_TOO_LARGE',
-        message: `An alert body may have at most ${webhookBodyLimitBytes} bytes`,
-      });
+      return {
+        refusal: {
+          status: 413,
+          reason: 'BODY_TOO_LARGE',
+          detail: `${input.body.length} bytes`,
+          body: { error: 'BODY_TOO_LARGE', message: `An alert body may have at most ${webhookBodyLimitBytes} bytes` },
+        },
+      };
     }
     if (!rate.allowed) {
-      return this.refuse(
-        input,
-        endpoint,
-        429,
-        'RATE_LIMITED',
-        null,
-        { error: 'RATE_LIMITED', message: `Too many alerts on this endpoint; retry in ${rate.retryAfterSeconds} s`, retryAfterSeconds: rate.retryAfterSeconds },
-        { 'retry-after': String(rate.retryAfterSeconds) },
-      );
+      return {
+        refusal: {
+          status: 429,
+          reason: 'RATE_LIMITED',
+          detail: null,
+          body: { error: 'RATE_LIMITED', message: `Too many alerts on this endpoint; retry in ${rate.retryAfterSeconds} s`, retryAfterSeconds: rate.retryAfterSeconds },
+          headers: { 'retry-after': String(rate.retryAfterSeconds) },
+        },
+      };
     }
     const parsed = parseAlertBody(input.body, input.contentType, { maxBytes: webhookBodyLimitBytes });
     if (!parsed.ok) {
-      return this.refuse(input, endpoint, 400, 'BAD_ALERT', parsed.reason, { error: 'BAD_ALERT', reason: parsed.reason, format: parsed.format });
+      return { refusal: { status: 400, reason: 'BAD_ALERT', detail: parsed.reason, body: { error: 'BAD_ALERT', reason: parsed.reason, format: parsed.format } } };
     }
     const secrets = parsed.alerts.map((alert) => alert.passphrase);
     if (endpoint.passphrase_salt && endpoint.passphrase_hash) {
       const { passphrase_salt: salt, passphrase_hash: hash } = endpoint;
       if (!parsed.alerts.every((alert) => passphraseMatches(alert.passphrase, salt, hash))) {
-        return this.refuse(
-          input,
-          endpoint,
-          401,
-          'PASSPHRASE_MISMATCH',
-          null,
-          { error: 'PASSPHRASE_MISMATCH', message: 'The alert must carry this endpoint\'s passphrase' },
-          {},
-          secrets,
-        );
+        return {
+          refusal: {
+            status: 401,
+            reason: 'PASSPHRASE_MISMATCH',
+            detail: null,
+            body: { error: 'PASSPHRASE_MISMATCH', message: 'The alert must carry this endpoint\'s passphrase' },
+            secrets,
+          },
+        };
       }
     }
-    return this.store(input, endpoint, parsed.alerts, secrets);
+    return { alerts: parsed.alerts, secrets };
   }
 
-  private async store(input: DeliveryInput, endpoint: EndpointRow, alerts: ParsedAlert[], secrets: (string | null)[]): Promise<WebhookReply> {
+  /** Stores an accepted delivery and answers it; null when the endpoint changed since it was judged (nothing written). */
+  private async store(input: DeliveryInput, endpoint: EndpointRow, alerts: ParsedAlert[], secrets: (string | null)[]): Promise<WebhookReply | null> {
     const now = new Date();
     const receivedAt = now.toISOString();
     const rows = alerts.map((alert) => this.signalRow(alert, endpoint, receivedAt));
@@ -163,16 +208,15 @@ export class IngestService {
     const limit = this.deps.config.quotas[endpoint.plan];
     // A retry is the same body on the same endpoint: TradingView resends it unchanged.
     const key = createHash('sha256').update(endpoint.id).update('\n').update(input.body).digest();
-    const stored = await this.deps.store.store({ key, endpointId: endpoint.id, userId: endpoint.user_id, month, limit, signals: rows, events });
+    const stored = await this.deps.store.store({ key, endpointId: endpoint.id, endpointState: endpoint.state, userId: endpoint.user_id, month, limit, signals: rows, events });
+    if (stored.outcome === 'STALE') return null;
     if (stored.outcome === 'QUOTA_EXCEEDED') {
       const { used } = stored;
-      return this.refuse(
-        input,
-        endpoint,
-        429,
-        'QUOTA_EXCEEDED',
-        `${used} of ${limit} signals used this month on plan ${endpoint.plan}`,
-        {
+      return this.refuse(input, endpoint, {
+        status: 429,
+        reason: 'QUOTA_EXCEEDED',
+        detail: `${used} of ${limit} signals used this month on plan ${endpoint.plan}`,
+        body: {
           error: 'QUOTA_EXCEEDED',
           message: `The ${endpoint.plan} plan allows ${limit} signals a month and ${used} were used; ${rows.length > 1 ? `these ${rows.length} alerts do` : 'this alert does'} not fit. The count starts again at ${resetsAt.toISOString()}.`,
           plan: endpoint.plan,
@@ -180,9 +224,8 @@ export class IngestService {
           used,
           resetsAt: resetsAt.toISOString(),
         },
-        {},
         secrets,
-      );
+      });
     }
     if (stored.outcome === 'DUPLICATE') return { status: 200, body: { ok: true, duplicate: true, signals: stored.signalIds } };
     this.deps.eventsCommitted?.();
@@ -247,16 +290,8 @@ export class IngestService {
   }
 
   /** Answers a refusal after keeping it in the audit log (body cut short, secrets redacted). */
-  private async refuse(
-    input: DeliveryInput,
-    endpoint: EndpointRow | null,
-    status: number,
-    reason: RefusalReason,
-    detail: string | null,
-    body: Record<string, unknown>,
-    headers: Record<string, string> = {},
-    secrets: (string | null)[] = [],
-  ): Promise<WebhookReply> {
+  private async refuse(input: DeliveryInput, endpoint: EndpointRow | null, refusal: Refusal): Promise<WebhookReply> {
+    const { status, reason, detail, body, headers = {}, secrets = [] } = refusal;
     const { allowed: logged } = await this.deps.auditAllowance(endpoint ? `endpoint:${endpoint.id}` : `ip:${input.remoteIp ?? 'unknown'}`);
     this.deps.refusals?.inc({ reason, logged: String(logged) });
     if (!logged) return { status, body, headers };
