@@ -36,4 +36,14 @@ describe('W3C traceparent', () => {
     expect(newTraceId()).not.toBe(traceId);
     expect(parseTraceparent(formatTraceparent(traceId, spanId, '00'))).toEqual({ traceId, parentId: spanId, flags: '00' });
   });
+
+  it('never repeats an id across refills of its random pool', () => {
+    // 2,000 of each draw 48 KB: the 4 KiB pool is refilled a dozen times.
+    const traceIds = Array.from({ length: 2000 }, () => newTraceId());
+    const spanIds = Array.from({ length: 2000 }, () => newSpanId());
+    expect(new Set(traceIds).size).toBe(2000);
+    expect(new Set(spanIds).size).toBe(2000);
+    expect(traceIds.every((id) => /^[0-9a-f]{32}$/.test(id))).toBe(true);
+    expect(spanIds.every((id) => /^[0-9a-f]{16}$/.test(id))).toBe(true);
+  });
 });

@@ -205,8 +205,22 @@ function tickerInValues(fields: Field[]): string | undefined {
 function buildAlert(draft: Draft): Built {
   const { fields, positional } = draft;
   const used = new Set<Field>();
-  const candidates = (slot: Slot): Field[] => ALIASES[slot].flatMap((alias) => fields.filter((f) => f.canon === alias && !used.has(f)));
-  const find = (slot: Slot): Field | undefined => candidates(slot)[0];
+  // Loops, not flatMap and filter: every alert asks for a dozen slots of up to a dozen aliases.
+  const byCanon = new Map<string, Field[]>();
+  for (const f of fields) {
+    const same = byCanon.get(f.canon);
+    if (same) same.push(f);
+    else byCanon.set(f.canon, [f]);
+  }
+  const candidates = (slot: Slot): Field[] => {
+    const found: Field[] = [];
+    for (const alias of ALIASES[slot]) for (const f of byCanon.get(alias) ?? []) if (!used.has(f)) found.push(f);
+    return found;
+  };
+  const find = (slot: Slot): Field | undefined => {
+    for (const alias of ALIASES[slot]) for (const f of byCanon.get(alias) ?? []) if (!used.has(f)) return f;
+    return undefined;
+  };
   const refuse = (reason: string): Built => ({ ok: false, reason });
   const name = (f: Field): string => `field '${f.key}'`;
 
