@@ -1,9 +1,18 @@
 import { print } from 'graphql';
-import { AddToCartDocument, CheckoutDocument, StorefrontDocument } from '../../../schema/generated/operations';
+import { randomUUID } from 'node:crypto';
+import {
+  AddToCartDocument,
+  CheckoutDocument,
+  CreateWebhookEndpointDocument,
+  LinkExchangeAccountDocument,
+  PlaceTradeOrderDocument,
+  StorefrontDocument,
+} from '../../../schema/generated/operations';
 import { DEMO_PRODUCTS } from '../../../scripts/demo-data';
 import { OtlpReceiver } from '../../../subgraphs/kit/src/otlp-receiver';
 import { graphqlRequest } from '../../../subgraphs/kit/src/testing';
 import { newSpanId, newTraceId } from '../../../subgraphs/kit/src/trace-context';
+import { ScriptedFeed } from '../../../subgraphs/trading/test/support/scripted-feed';
 import { SUBGRAPH_NAMES, startStack, type Stack } from './stack';
 
 describe('one trace across the router and the subgraphs, exported over OTLP/HTTP', () => {
@@ -80,6 +89,58 @@ describe('one trace across the router and the subgraphs, exported over OTLP/HTTP
     expect(parentOf('orders', 'process StockReserved')).toMatchObject({ service: 'inventory', name: 'process OrderPlaced' });
     expect(parentOf('payments', 'process PaymentRequested')).toMatchObject({ service: 'orders', name: 'process StockReserved' });
     expect(parentOf('orders', 'process PaymentSucceeded')).toMatchObject({ service: 'payments' });
+  });
+
+  /** The span that wrote the event `name` consumed in `service`, checked to be that event's consumer span. */
+  const writerOf = (spans: Awaited<ReturnType<OtlpReceiver['trace']>>, service: string, name: string) => {
+    const consumer = spans.find((span) => span.service === service && span.name === name)!;
+    expect(consumer).toMatchObject({ kind: 5, statusCode: 0 });
+    return spans.find((span) => span.spanId === consumer.parentSpanId);
+  };
+
+  it('continues a trade\'s trace to the consumers of its fill and order events', async () => {
+    const feed = new ScriptedFeed();
+    await stack.server('trading').startMarket(feed);
+    feed.price('BTC/USDT', '60000');
+    await stack.server('trading').engine.idle();
+    const token = await stack.mintToken(randomUUID(), 'TRADER');
+    const linked = await stack.request(LinkExchangeAccountDocument, { input: { label: 'Traced', startingBalances: [{ asset: 'USDT', amount: '10000' }] } }, token);
+    expect(linked.errors).toBeUndefined();
+    const caller = { traceId: newTraceId(), spanId: newSpanId() };
+    const placed = await graphqlRequest(stack.routerUrl, print(PlaceTradeOrderDocument), {
+      variables: { input: { accountId: linked.data!.linkExchangeAccount.id, clientOrderId: randomUUID(), symbol: 'BTC/USDT', side: 'BUY', type: 'MARKET', quantity: '0.01' } },
+      token,
+      headers: { traceparent: `00-${caller.traceId}-${caller.spanId}-01` },
+    });
+    expect(placed.errors).toBeUndefined();
+
+    const consumers = [
+      ['portfolio', 'process FillExecuted'],
+      ['analytics', 'process FillExecuted'],
+      ['analytics', 'process TradeOrderUpdated'],
+    ] as const;
+    const spans = await collector.trace(caller.traceId, (found) => consumers.every(([service, name]) => found.some((span) => span.service === service && span.name === name)));
+    // Trading wrote both events in the placement's request, a child of the router's operation span.
+    for (const [service, name] of consumers) {
+      expect(writerOf(spans, service, name)).toMatchObject({ service: 'trading', name: expect.stringMatching(/^PlaceTradeOrder__trading__\d+$/) });
+    }
+  });
+
+  it('continues a webhook alert\'s trace to the consumer of its SignalReceived', async () => {
+    const token = await stack.mintToken(randomUUID());
+    const created = await stack.request(CreateWebhookEndpointDocument, { name: 'Traced' }, token);
+    expect(created.errors).toBeUndefined();
+    const caller = { traceId: newTraceId(), spanId: newSpanId() };
+    const response = await fetch(created.data!.createWebhookEndpoint.url.replace(/^.*\/webhook\//, `${stack.baseUrls.signals}/webhook/`), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', traceparent: `00-${caller.traceId}-${caller.spanId}-01` },
+      body: JSON.stringify({ ticker: 'BINANCE:BTCUSDT', action: 'buy', price: '60000' }),
+    });
+    expect(response.status).toBe(200);
+
+    const spans = await collector.trace(caller.traceId, (found) => found.some((span) => span.service === 'analytics' && span.name === 'process SignalReceived'));
+    // The webhook's request span (named by its route, never by the path that holds the token) wrote the event.
+    expect(writerOf(spans, 'analytics', 'process SignalReceived')).toMatchObject({ service: 'signals', name: 'POST /webhook/u/:token', parentSpanId: caller.spanId });
   });
 
   it('starts a trace for a caller without one, and records none of a trace its caller did not sample', async () => {

@@ -58,7 +58,7 @@ describe('ingest store (deliveries written together)', () => {
           received_at: receivedAt,
         },
       ],
-      events: [{ id: randomUUID(), type: 'SignalReceived', occurred_at: receivedAt, subject: id, data: { signalId: id, userId } }],
+      events: [{ id: randomUUID(), type: 'SignalReceived', occurred_at: receivedAt, subject: id, data: { signalId: id, userId }, traceparent: null }],
     };
   };
   const usage = async (userId: string): Promise<number> =>

@@ -9,6 +9,7 @@ import { Migration0004OutboxWake } from './migrations/Migration0004OutboxWake';
 import { Migration0005TrailingActivation } from './migrations/Migration0005TrailingActivation';
 import { Migration0006UserErasure } from './migrations/Migration0006UserErasure';
 import { Migration0007OutboxTrace } from './migrations/Migration0007OutboxTrace';
+import { Migration0008ChangeTrace } from './migrations/Migration0008ChangeTrace';
 import { FillEntity, TradeOrderEntity, TradeOrderHistoryEntity } from './orders/trade-order.entity';
 
 export const tradingEntities = [
@@ -31,4 +32,5 @@ export const tradingMigrations = [
   { name: 'Migration0005TrailingActivation', class: Migration0005TrailingActivation },
   { name: 'Migration0006UserErasure', class: Migration0006UserErasure },
   { name: 'Migration0007OutboxTrace', class: Migration0007OutboxTrace },
+  { name: 'Migration0008ChangeTrace', class: Migration0008ChangeTrace },
 ];

@@ -14,6 +14,7 @@ import { tradingViewChart } from '../tradingview/session.chart';
 import { parseAlertBody, type ParsedAlert } from './parse';
 import type { EndpointRow, IngestStore, SignalRow } from './ingest.store';
 import type { RateDecision } from '../../../kit/src';
+import { currentTraceparent } from '../../../kit/src/tracing';
 import { redactBody } from './redact';
 
 export interface IngestDeps {
@@ -188,6 +189,7 @@ export class IngestService {
     const now = new Date();
     const receivedAt = now.toISOString();
     const rows = alerts.map((alert) => this.signalRow(alert, endpoint, receivedAt));
+    const traceparent = currentTraceparent();
     const events = rows.map((row) => {
       const data: SignalReceivedData = {
         signalId: row.id,
@@ -202,7 +204,7 @@ export class IngestService {
         indicator: row.indicator,
         receivedAt,
       };
-      return { id: randomUUID(), type: SIGNAL_RECEIVED, occurred_at: receivedAt, subject: row.id, data };
+      return { id: randomUUID(), type: SIGNAL_RECEIVED, occurred_at: receivedAt, subject: row.id, data, traceparent };
     });
     const { month, resetsAt } = quotaMonth(now);
     const limit = this.deps.config.quotas[endpoint.plan];

@@ -59,6 +59,8 @@ export interface OutboxEventRow {
   occurred_at: string;
   subject: string;
   data: object;
+  /** The span of the request that received the alert, so the event's consumers continue its trace. */
+  traceparent: string | null;
 }
 
 /** One accepted delivery's write: its dedup key, the quota it counts against, its signals and events. */

@@ -6,7 +6,8 @@ import { Migration } from '@mikro-orm/migrations';
  * endpoint (its row, the owner's plan and TradingView session); each delivery carries the
  * fingerprint it was judged on, and `signals_ingest_batch` answers `STALE`, writing nothing, when
  * it no longer matches: the webhook then judges the alert again on a fresh lookup. A revoked,
- * rotated, changed or deleted endpoint is therefore never accepted from memory.
+ * rotated, changed or deleted endpoint is therefore never accepted from memory. Each SignalReceived
+ * now also keeps the `traceparent` of the request that received its alert.
  */
 export class Migration0006EndpointState extends Migration {
   override async up(): Promise<void> {
@@ -86,10 +87,10 @@ export class Migration0006EndpointState extends Migration {
                  "price" numeric, "signal_type" varchar, "action" varchar, "timeframe" varchar, "chart_id" varchar, "take_profit" numeric,
                  "stop_loss" numeric, "quantity" varchar, "alert_time" timestamptz, "extra" jsonb, "message" text, "received_at" timestamptz)
          where v_created[d."index"];
-      insert into "outbox" ("id", "type", "version", "occurred_at", "source", "subject", "data")
-        select e."id", e."type", 1, e."occurred_at", p_source, e."subject", e."data"
+      insert into "outbox" ("id", "type", "version", "occurred_at", "source", "subject", "data", "traceparent")
+        select e."id", e."type", 1, e."occurred_at", p_source, e."subject", e."data", e."traceparent"
           from jsonb_array_elements(p_deliveries) with ordinality as d("doc", "index"),
-               jsonb_to_recordset(d."doc" -> 'events') as e("id" uuid, "type" varchar, "occurred_at" timestamptz, "subject" varchar, "data" jsonb)
+               jsonb_to_recordset(d."doc" -> 'events') as e("id" uuid, "type" varchar, "occurred_at" timestamptz, "subject" varchar, "data" jsonb, "traceparent" varchar)
          where v_created[d."index"];
     end;
     $$;`);

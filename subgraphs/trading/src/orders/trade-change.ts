@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '../../../kit/src';
+import { currentTraceparent } from '../../../kit/src/tracing';
 import { BalanceDeltas, InsufficientBalanceError } from '../paper/paper-ledger';
 import { utcDay, type PositionFill } from '../risk/positions';
 import type { RiskExposure } from '../risk/risk';
@@ -229,6 +230,7 @@ export class TradeChange {
   /** The change as `trade_change_apply` takes it (snake_case rows, decimal strings, ISO dates). */
   private payload(): string {
     const events = [...this.fills.map(({ order, fill }) => fillExecutedEvent(order, fill)), ...this.orders.map(tradeOrderUpdatedEvent)];
+    const traceparent = currentTraceparent();
     return JSON.stringify({
       at: this.at,
       source: TRADING_EVENT_SOURCE,
@@ -247,7 +249,7 @@ export class TradeChange {
         executed_at: fill.executedAt,
       })),
       history: this.history.map((entry) => ({ order_id: entry.orderId, status: entry.status, filled_quantity: entry.filledQuantity, reason: entry.reason, at: entry.at })),
-      events: events.map((event) => ({ id: event.id ?? randomUUID(), type: event.type, occurred_at: event.occurredAt ?? this.at, subject: event.subject, data: event.data })),
+      events: events.map((event) => ({ id: event.id ?? randomUUID(), type: event.type, occurred_at: event.occurredAt ?? this.at, subject: event.subject, data: event.data, traceparent })),
       balances: [...this.deltas].flatMap(([accountId, deltas]) =>
         deltas.entries().map((entry) => ({ account_id: accountId, asset: entry.asset, free: entry.free.toFixed(), locked: entry.locked.toFixed() })),
       ),
