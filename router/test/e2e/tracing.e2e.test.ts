@@ -22,7 +22,8 @@ describe('one trace across the router and the subgraphs, exported over OTLP/HTTP
   beforeAll(async () => {
     const endpoint = await collector.start();
     const traces = { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: endpoint };
-    stack = await startStack({ routerEnv: traces, env: Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, traces])) });
+    const env = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, traces]));
+    stack = await startStack({ routerEnv: traces, env: { ...env, trading: { ...traces, TWAP_MIN_INTERVAL_MS: '10' } } });
   });
 
   afterAll(async () => {
@@ -98,32 +99,80 @@ describe('one trace across the router and the subgraphs, exported over OTLP/HTTP
     return spans.find((span) => span.spanId === consumer.parentSpanId);
   };
 
-  it('continues a trade\'s trace to the consumers of its fill and order events', async () => {
+  describe('trading', () => {
     const feed = new ScriptedFeed();
-    await stack.server('trading').startMarket(feed);
-    feed.price('BTC/USDT', '60000');
-    await stack.server('trading').engine.idle();
-    const token = await stack.mintToken(randomUUID(), 'TRADER');
-    const linked = await stack.request(LinkExchangeAccountDocument, { input: { label: 'Traced', startingBalances: [{ asset: 'USDT', amount: '10000' }] } }, token);
-    expect(linked.errors).toBeUndefined();
-    const caller = { traceId: newTraceId(), spanId: newSpanId() };
-    const placed = await graphqlRequest(stack.routerUrl, print(PlaceTradeOrderDocument), {
-      variables: { input: { accountId: linked.data!.linkExchangeAccount.id, clientOrderId: randomUUID(), symbol: 'BTC/USDT', side: 'BUY', type: 'MARKET', quantity: '0.01' } },
-      token,
-      headers: { traceparent: `00-${caller.traceId}-${caller.spanId}-01` },
-    });
-    expect(placed.errors).toBeUndefined();
+    let token: string;
+    let accountId: string;
 
-    const consumers = [
-      ['portfolio', 'process FillExecuted'],
-      ['analytics', 'process FillExecuted'],
-      ['analytics', 'process TradeOrderUpdated'],
-    ] as const;
-    const spans = await collector.trace(caller.traceId, (found) => consumers.every(([service, name]) => found.some((span) => span.service === service && span.name === name)));
-    // Trading wrote both events in the placement's request, a child of the router's operation span.
-    for (const [service, name] of consumers) {
-      expect(writerOf(spans, service, name)).toMatchObject({ service: 'trading', name: expect.stringMatching(/^PlaceTradeOrder__trading__\d+$/) });
-    }
+    const tick = async (price: string) => {
+      feed.price('BTC/USDT', price);
+      await stack.server('trading').engine.idle();
+    };
+    const place = (input: Record<string, unknown>, traceparent?: string) =>
+      graphqlRequest(stack.routerUrl, print(PlaceTradeOrderDocument), {
+        variables: { input: { accountId, clientOrderId: randomUUID(), symbol: 'BTC/USDT', side: 'BUY', ...input } },
+        token,
+        headers: traceparent ? { traceparent } : {},
+      });
+
+    beforeAll(async () => {
+      await stack.server('trading').startMarket(feed);
+      await tick('60000');
+      token = await stack.mintToken(randomUUID(), 'TRADER');
+      const linked = await stack.request(LinkExchangeAccountDocument, { input: { label: 'Traced', startingBalances: [{ asset: 'USDT', amount: '10000' }] } }, token);
+      expect(linked.errors).toBeUndefined();
+      accountId = linked.data!.linkExchangeAccount.id;
+    });
+
+    it('continues a trade\'s trace to the consumers of its fill and order events', async () => {
+      const caller = { traceId: newTraceId(), spanId: newSpanId() };
+      const placed = await place({ type: 'MARKET', quantity: '0.01' }, `00-${caller.traceId}-${caller.spanId}-01`);
+      expect(placed.errors).toBeUndefined();
+
+      const consumers = [
+        ['portfolio', 'process FillExecuted'],
+        ['analytics', 'process FillExecuted'],
+        ['analytics', 'process TradeOrderUpdated'],
+      ] as const;
+      const spans = await collector.trace(caller.traceId, (found) => consumers.every(([service, name]) => found.some((span) => span.service === service && span.name === name)));
+      // Trading wrote both events in the placement's request, a child of the router's operation span.
+      for (const [service, name] of consumers) {
+        expect(writerOf(spans, service, name)).toMatchObject({ service: 'trading', name: expect.stringMatching(/^PlaceTradeOrder__trading__\d+$/) });
+      }
+    });
+
+    it('runs each TWAP slice in the placement\'s trace, and each slice\'s fill reaches portfolio under it', async () => {
+      const caller = { traceId: newTraceId(), spanId: newSpanId() };
+      const placed = await place({ type: 'TWAP', quantity: '0.02', twapDurationMs: 100, twapSlices: 2 }, `00-${caller.traceId}-${caller.spanId}-01`);
+      expect(placed.errors).toBeUndefined();
+
+      const isSlice = (span: { service: string; name: string }) => span.service === 'trading' && span.name === 'process TWAP slice';
+      const spans = await collector.trace(caller.traceId, (found) => found.filter(isSlice).length === 2 && found.filter((span) => span.service === 'portfolio').length === 2);
+      const placement = spans.find((span) => span.service === 'trading' && /^PlaceTradeOrder__trading__\d+$/.test(span.name))!;
+      const slices = spans.filter(isSlice);
+      for (const slice of slices) expect(slice).toMatchObject({ kind: 5, parentSpanId: placement.spanId, statusCode: 0, attributes: expect.objectContaining({ 'mercado.twap.outcome': 'filled' }) });
+      expect(slices.map((slice) => slice.attributes['mercado.twap.slice']).sort()).toEqual([0, 1]);
+      for (const fill of spans.filter((span) => span.service === 'portfolio')) {
+        expect(fill).toMatchObject({ name: 'process FillExecuted' });
+        expect(slices.map((slice) => slice.spanId)).toContain(fill.parentSpanId);
+      }
+    });
+
+    it('starts a trace for each tick that fires stops, which their fills\' consumers continue', async () => {
+      const placed = await place({ type: 'STOP_MARKET', quantity: '0.01', stopPrice: '60500' });
+      expect(placed.errors).toBeUndefined();
+      await tick('60600');
+
+      const isFire = (span: { service: string; name: string; parentSpanId: string }) => span.service === 'trading' && span.name === 'fire BTC/USDT' && span.parentSpanId === '';
+      await collector.until((spans) => spans.some((fire) => isFire(fire) && spans.some((span) => span.service === 'portfolio' && span.parentSpanId === fire.spanId)));
+      const fired = collector.spans;
+      const fire = fired.find((span) => isFire(span) && fired.some((consumer) => consumer.service === 'portfolio' && consumer.parentSpanId === span.spanId))!;
+      expect(fire).toMatchObject({ kind: 1, statusCode: 0, attributes: expect.objectContaining({ 'mercado.symbol': 'BTC/USDT', 'mercado.tick.price': '60600', 'mercado.orders.fired': 1 }) });
+      const consumers = fired.filter((span) => span.traceId === fire.traceId && span.parentSpanId === fire.spanId);
+      expect(consumers.map((span) => `${span.service} ${span.name}`).sort()).toEqual(
+        expect.arrayContaining(['analytics process FillExecuted', 'analytics process TradeOrderUpdated', 'portfolio process FillExecuted']),
+      );
+    });
   });
 
   it('continues a webhook alert\'s trace to the consumer of its SignalReceived', async () => {

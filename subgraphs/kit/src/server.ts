@@ -60,6 +60,8 @@ export interface SubgraphServerOptions {
   bodyLimitBytes?: number;
   /** Where request spans go; without an endpoint none is recorded. */
   traces?: TracesConfig;
+  /** This process's tracing when parts built before the server record spans too (from `traces` otherwise); the server shuts it down. */
+  tracing?: Tracing;
 }
 
 export interface SubgraphServer {
@@ -184,7 +186,7 @@ export async function createSubgraphServer(options: SubgraphServerOptions): Prom
   const metrics = createServerMetrics(name);
   const httpServer = http.createServer();
   httpServer.keepAliveTimeout = 65_000;
-  const tracing = createTracing({ endpoint: undefined, sampleRatio: 1, headers: {}, ...options.traces, serviceName: name });
+  const tracing = options.tracing ?? createTracing({ endpoint: undefined, sampleRatio: 1, headers: {}, ...options.traces, serviceName: name });
 
   // A request's child logger is built on first use: most requests never log, and a child costs a
   // redaction pass over its bindings. The trace id is the caller's (the router's `traceparent`) or the request's own.

@@ -25,8 +25,10 @@ export interface ServerSpan extends SpanIds {
 export interface Tracing {
   /** A SERVER span for an incoming request: in the caller's trace (`parent`), or the root of a new one. */
   startServerSpan(name: string, parent: TraceContext | null, attributes?: Attributes): ServerSpan;
-  /** A CONSUMER span for an event taken from a queue, in the trace of the request that wrote it. */
+  /** A CONSUMER span for an event or job taken from a queue, in the trace of the request that wrote it. */
   startConsumerSpan(name: string, parent: TraceContext | null, attributes?: Attributes): ServerSpan;
+  /** The root span of a new trace for work the process starts itself (a price tick's triggers). */
+  startInternalSpan(name: string, attributes?: Attributes): ServerSpan;
   /** Sends the spans still waiting, then stops. */
   shutdown(): Promise<void>;
 }
@@ -91,7 +93,7 @@ function idsOnly(): Tracing {
     setAttributes() {},
     end() {},
   });
-  return { startServerSpan: start, startConsumerSpan: start, async shutdown() {} };
+  return { startServerSpan: start, startConsumerSpan: start, startInternalSpan: (name) => start(name, null), async shutdown() {} };
 }
 
 /**
@@ -142,6 +144,7 @@ export function createTracing(options: TracingOptions): Tracing {
   return {
     startServerSpan: (name, parent, attributes) => start(SpanKind.SERVER, name, parent, attributes),
     startConsumerSpan: (name, parent, attributes) => start(SpanKind.CONSUMER, name, parent, attributes),
+    startInternalSpan: (name, attributes) => start(SpanKind.INTERNAL, name, null, attributes),
     shutdown: () => provider.shutdown(),
   };
 }

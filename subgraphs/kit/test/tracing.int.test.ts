@@ -58,6 +58,22 @@ describe('tracing: request spans exported over OTLP/HTTP', () => {
     expect(collector.spans.filter((found) => found.traceId === unsampled.traceId)).toEqual([]);
   });
 
+  it('exports an INTERNAL span as the root of a new trace, sampled by ratio', async () => {
+    const tracing = createTracing({ endpoint, sampleRatio: 1, headers: {}, serviceName: 'trading', exportDelayMs: 10 });
+    const span = tracing.startInternalSpan('fire BTC/USDT', { 'mercado.orders.fired': 3 });
+    expect(span.flags).toBe('01');
+    span.end({});
+    const unrecorded = createTracing({ endpoint, sampleRatio: 0, headers: {}, serviceName: 'trading', exportDelayMs: 10 });
+    const skipped = unrecorded.startInternalSpan('fire ETH/USDT');
+    expect(skipped.flags).toBe('00');
+    skipped.end({});
+    await Promise.all([tracing.shutdown(), unrecorded.shutdown()]);
+    expect(await collector.trace(span.traceId, (found) => found.length === 1)).toEqual([
+      { service: 'trading', traceId: span.traceId, spanId: span.spanId, parentSpanId: '', name: 'fire BTC/USDT', kind: 1, attributes: { 'mercado.orders.fired': 3 }, statusCode: 0 },
+    ]);
+    expect(collector.spans.filter((found) => found.traceId === skipped.traceId)).toEqual([]);
+  });
+
   it('without an endpoint keeps the caller\'s trace and starts new ones, recording nothing', async () => {
     const tracing = createTracing({ endpoint: undefined, sampleRatio: 1, headers: {}, serviceName: 'users' });
     const parent = { traceId: newTraceId(), parentId: newSpanId(), flags: '01' };

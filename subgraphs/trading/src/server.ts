@@ -13,6 +13,7 @@ import {
 } from '../../kit/src';
 import { startLease, type Lease } from '../../kit/src/lease';
 import { reportQueueDepth } from '../../kit/src/queue-depth';
+import { createTracing } from '../../kit/src/tracing';
 import { createRedisPubSub, type RedisPubSub } from '../../kit/src/pubsub';
 import { AccountService } from './accounts/account.service';
 import { developmentKeyring, SECRET_LOG_PATHS } from '../../kit/src/secrets';
@@ -109,9 +110,12 @@ export async function createTradingServer(deps: TradingServerDeps): Promise<Trad
   });
   const updates = new TradeOrderUpdates(pubsub, log.child({ component: 'trade-order-updates' }));
   const twapQueue = new TwapQueue({ redis: config.redisUrl, prefix: config.eventsPrefix, log });
+  // Made before the server: the engine's triggers and the TWAP slices record spans too.
+  const tracing = createTracing({ ...config.traces, serviceName: config.name });
   const engine = new OrderEngine({
     orm,
     log,
+    tracing,
     updates,
     adapters,
     twap: twapQueue,
@@ -184,7 +188,7 @@ export async function createTradingServer(deps: TradingServerDeps): Promise<Trad
     schema = built.schema;
     server = await createSubgraphServer({
       name: config.name,
-      traces: config.traces,
+      tracing,
       schema: built.schema,
       orm,
       log,
@@ -252,7 +256,7 @@ export async function createTradingServer(deps: TradingServerDeps): Promise<Trad
   if (workers) {
     try {
       await engine.start();
-      twapWorker = createTwapWorker({ redis: config.redisUrl, prefix: config.eventsPrefix, log, run: (orderId, index) => engine.runTwapSlice(orderId, index) });
+      twapWorker = createTwapWorker({ redis: config.redisUrl, prefix: config.eventsPrefix, log, tracing, run: (orderId, index) => engine.runTwapSlice(orderId, index) });
       stopTwapDepth = reportQueueDepth(server.metrics.registry, twapQueue.queue);
       exchangeSync = setInterval(() => {
         engine.syncExchangeOrders().catch((error: unknown) => log.warn({ err: error }, 'exchange order sync failed'));

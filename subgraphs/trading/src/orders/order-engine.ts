@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { Histogram, type Registry } from 'prom-client';
 import type { EntityManager, MikroORM } from '../../../kit/src';
+import { inSpan, type Tracing } from '../../../kit/src/tracing';
 import { InstrumentEntity } from '../market/instrument.entity';
 import type { ExchangeAdapters, TradingAdapter } from '../exchange/adapter-pool';
 import { ExchangeError, type ExchangeOrder, type NativeOrderType } from '../exchange/exchange-adapter';
@@ -69,6 +70,8 @@ export interface OrderEngineOptions {
   triggerFlushMs: number;
   /** An exchange order unknown this long after a failed placement is rejected as never received. */
   exchangeTimeoutMs: number;
+  /** Each tick that fires orders is the root span of a trace, which their events carry on. */
+  tracing?: Tracing;
 }
 
 /** Binance allows 36 characters in a client order id: a uuid without dashes plus a short suffix fits. */
@@ -205,23 +208,37 @@ export class OrderEngine extends EventEmitter<EngineEvents> {
       return;
     }
     for (const { orderId, state } of result.updated) this.dirtyStates.set(orderId, state);
-    const atOnce: Fired[] = [];
-    for (const { orderId, fire, state } of result.fired) {
-      this.dirtyStates.delete(orderId);
-      const group = this.groups.get(orderId) ?? null;
-      this.groups.delete(orderId);
-      const record = this.records.get(orderId) ?? null;
-      this.records.delete(orderId);
-      const fired: Fired = { orderId, group, fire, state, record };
-      if (this.firesAtOnce(fired)) atOnce.push(fired);
-      else void this.serialize(orderId, () => this.fire(fired, tick));
-    }
-    if (atOnce.length > 0) {
-      void this.serialize(
-        atOnce.map((fired) => fired.orderId),
-        () => this.fireAtOnce(atOnce, tick),
-      );
-    }
+    if (result.fired.length === 0) return;
+    const span = this.options.tracing?.startInternalSpan(`fire ${tick.symbol}`, {
+      'mercado.symbol': tick.symbol,
+      'mercado.tick.price': tick.lastPrice,
+      'mercado.orders.fired': result.fired.length,
+    });
+    const fires: Promise<void>[] = [];
+    const fireAll = (): void => {
+      const atOnce: Fired[] = [];
+      for (const { orderId, fire, state } of result.fired) {
+        this.dirtyStates.delete(orderId);
+        const group = this.groups.get(orderId) ?? null;
+        this.groups.delete(orderId);
+        const record = this.records.get(orderId) ?? null;
+        this.records.delete(orderId);
+        const fired: Fired = { orderId, group, fire, state, record };
+        if (this.firesAtOnce(fired)) atOnce.push(fired);
+        else fires.push(this.serialize(orderId, () => this.fire(fired, tick)));
+      }
+      if (atOnce.length > 0) {
+        fires.push(
+          this.serialize(
+            atOnce.map((fired) => fired.orderId),
+            () => this.fireAtOnce(atOnce, tick),
+          ),
+        );
+      }
+    };
+    if (!span) return fireAll();
+    inSpan(span, fireAll);
+    void Promise.allSettled(fires).then(() => span.end({}));
   }
 
   /** The last price of `symbol`: the latest tick seen here, else the instrument row (written by the feed's recorder). */
