@@ -6,6 +6,7 @@ import {
   CreateWebhookEndpointDocument,
   LinkExchangeAccountDocument,
   PlaceTradeOrderDocument,
+  RegisterDocument,
   StorefrontDocument,
 } from '../../../schema/generated/operations';
 import { DEMO_PRODUCTS } from '../../../scripts/demo-data';
@@ -175,7 +176,7 @@ describe('one trace across the router and the subgraphs, exported over OTLP/HTTP
     });
   });
 
-  it('continues a webhook alert\'s trace to the consumer of its SignalReceived', async () => {
+  it('continues a webhook alert\'s trace to its screenshot and to analytics', async () => {
     const token = await stack.mintToken(randomUUID());
     const created = await stack.request(CreateWebhookEndpointDocument, { name: 'Traced' }, token);
     expect(created.errors).toBeUndefined();
@@ -187,9 +188,33 @@ describe('one trace across the router and the subgraphs, exported over OTLP/HTTP
     });
     expect(response.status).toBe(200);
 
-    const spans = await collector.trace(caller.traceId, (found) => found.some((span) => span.service === 'analytics' && span.name === 'process SignalReceived'));
-    // The webhook's request span (named by its route, never by the path that holds the token) wrote the event.
-    expect(writerOf(spans, 'analytics', 'process SignalReceived')).toMatchObject({ service: 'signals', name: 'POST /webhook/u/:token', parentSpanId: caller.spanId });
+    const spans = await collector.trace(caller.traceId, (found) =>
+      ['process SignalReceived', 'process SignalScreenshotReady'].every((name) => found.some((span) => span.service === 'analytics' && span.name === name)),
+    );
+    // The webhook's request span (named by its route, never by the path that holds the token) wrote the event and queued the screenshot.
+    const webhook = writerOf(spans, 'analytics', 'process SignalReceived')!;
+    expect(webhook).toMatchObject({ service: 'signals', name: 'POST /webhook/u/:token', parentSpanId: caller.spanId });
+    const screenshot = writerOf(spans, 'analytics', 'process SignalScreenshotReady')!;
+    expect(screenshot).toMatchObject({
+      service: 'signals',
+      name: 'process screenshot',
+      kind: 5,
+      parentSpanId: webhook.spanId,
+      attributes: expect.objectContaining({ 'messaging.destination.name': expect.any(String), 'mercado.screenshot.status': 'READY' }),
+    });
+  });
+
+  it('sends a registration\'s welcome mail in the registration\'s trace', async () => {
+    const caller = { traceId: newTraceId(), spanId: newSpanId() };
+    const registered = await graphqlRequest(stack.routerUrl, print(RegisterDocument), {
+      variables: { input: { email: `${randomUUID()}@example.com`, password: 'a-long-password-1', name: 'Traced' } },
+      headers: { traceparent: `00-${caller.traceId}-${caller.spanId}-01` },
+    });
+    expect(registered.errors).toBeUndefined();
+    const spans = await collector.trace(caller.traceId, (found) => found.some((span) => span.service === 'users' && span.name === 'send mail'));
+    const mail = spans.find((span) => span.service === 'users' && span.name === 'send mail')!;
+    expect(mail).toMatchObject({ kind: 5, statusCode: 0, attributes: expect.objectContaining({ 'messaging.destination.name': 'users-mail' }) });
+    expect(spans.find((span) => span.spanId === mail.parentSpanId)).toMatchObject({ service: 'users', name: expect.stringMatching(/^Register__users__\d+$/) });
   });
 
   it('starts a trace for a caller without one, and records none of a trace its caller did not sample', async () => {

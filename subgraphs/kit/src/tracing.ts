@@ -4,7 +4,7 @@ import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace';
 import type { TracesConfig } from './config';
-import { formatTraceparent, newSpanId, newTraceId, type TraceContext } from './trace-context';
+import { formatTraceparent, newSpanId, newTraceId, parseTraceparent, type TraceContext } from './trace-context';
 
 /** A span's place in its trace: what goes on as `traceparent`. */
 export interface SpanIds {
@@ -81,6 +81,42 @@ export const inSpan = <T>(span: SpanIds, work: () => T): T => activeSpan.run(spa
 export function currentTraceparent(): string | null {
   const span = activeSpan.getStore();
   return span ? formatTraceparent(span.traceId, span.spanId, span.flags) : null;
+}
+
+/** What a queued job carries to continue the trace of the code that queued it. */
+export interface TracedJobData {
+  traceparent?: string | null;
+}
+
+/** `data` with the current span as its `traceparent`: the job will run in this trace. */
+export const traced = <T extends object>(data: T): T & TracedJobData => ({ ...data, traceparent: currentTraceparent() });
+
+/**
+ * Runs a queued job's `work` in a CONSUMER span under the span that queued it, so what the job
+ * writes (its events) continues that trace; `outcome` names how it ended. Without tracing it just runs.
+ */
+export async function inJobSpan<T>(
+  tracing: Tracing | undefined,
+  name: string,
+  job: { id?: string; queueName: string; data: TracedJobData },
+  work: () => Promise<T>,
+  outcome?: (result: T) => Attributes,
+): Promise<T> {
+  const span = tracing?.startConsumerSpan(name, parseTraceparent(job.data.traceparent ?? undefined), {
+    'messaging.system': 'bullmq',
+    'messaging.destination.name': job.queueName,
+    'messaging.message.id': job.id ?? '',
+  });
+  if (!span) return work();
+  try {
+    const result = await inSpan(span, work);
+    if (outcome) span.setAttributes(outcome(result));
+    span.end({});
+    return result;
+  } catch (error) {
+    span.end({ error: error instanceof Error ? error.message : String(error) });
+    throw error;
+  }
 }
 
 /** Without an endpoint: the same ids and trace as with one, and nothing recorded. */

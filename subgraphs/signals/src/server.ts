@@ -16,6 +16,7 @@ import {
 } from '../../kit/src';
 import { createRedisClient } from '../../kit/src/events';
 import { createRedisPubSub, type RedisPubSub } from '../../kit/src/pubsub';
+import { createTracing } from '../../kit/src/tracing';
 import { SECRET_LOG_PATHS } from '../../kit/src/secrets';
 import type { SignalsConfig } from './config';
 import { IngestService } from './ingest/ingest.service';
@@ -136,7 +137,10 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
     labelNames: ['result'] as const,
     registers: [earlyMetrics],
   });
+  // Made before the server: screenshot jobs record spans too.
+  const tracing = createTracing({ ...config.traces, serviceName: config.name });
   const screenshots = createScreenshotService({
+    tracing,
     redis: config.redisUrl,
     prefix: shots.prefix,
     queueName: shots.queueName,
@@ -219,7 +223,7 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
     });
     server = await createSubgraphServer({
       name: config.name,
-      traces: config.traces,
+      tracing,
       schema: built.schema,
       orm,
       log,

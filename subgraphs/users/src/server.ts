@@ -24,6 +24,7 @@ import type { UsersServices } from './services';
 import { SecretBox } from './totp/secret-box';
 import { TotpService } from './totp/totp.service';
 import { repeatDueErasures } from './users/user.erasure';
+import { createTracing } from '../../kit/src/tracing';
 import { createMailer } from './mail/mail.queue';
 import { orderMailHandlers } from './notifications/order-mail.events';
 import { userEventHandlers } from './users/user.events';
@@ -76,7 +77,9 @@ export async function createUsersServer(deps: UsersServerDeps): Promise<UsersSer
   }
   const passwords = await PasswordHasher.create();
   const workers = deps.workers ?? true;
-  const mailer = createMailer({ redis: config.redisUrl, prefix: config.eventsPrefix, smtpUrl: config.smtpUrl, from: config.mailFrom, log });
+  // Made before the server: mail jobs record spans too.
+  const tracing = createTracing({ ...config.traces, serviceName: config.name });
+  const mailer = createMailer({ redis: config.redisUrl, prefix: config.eventsPrefix, smtpUrl: config.smtpUrl, from: config.mailFrom, log, tracing });
   const totp = new TotpService({ clock, secrets, issuer: config.totpIssuer });
   const lockout = { maxFailures: config.loginMaxFailures, lockoutSeconds: config.loginLockoutSeconds };
   const check = new PasswordCheck({ passwords, totp, lockout });
@@ -118,7 +121,7 @@ export async function createUsersServer(deps: UsersServerDeps): Promise<UsersSer
   try {
     const server = await createSubgraphServer({
       name: 'users',
-      traces: config.traces,
+      tracing,
       schema,
       orm,
       log,

@@ -7,6 +7,7 @@ import { DelayedError, Queue, UnrecoverableError, Worker, type Job, type KeepJob
 import { Registry } from 'prom-client';
 import { AppError, badInput, createBatcher, reportQueueDepth, sendJson, type Logger, type Route } from '../../../kit/src';
 import { bullConnection, createErrorReporter, LazyQueue, type RedisTarget } from '../../../kit/src/events';
+import { inJobSpan, traced, type TracedJobData, type Tracing } from '../../../kit/src/tracing';
 import { BrowserPool, type BrowserPoolOptions } from './browser-pool';
 import type { CandleSource } from './chart-data';
 import { chartPageUrl, chartRoutes, SIGNAL_ID_PATTERN } from './chart.page';
@@ -18,7 +19,8 @@ import { expiresIn, UrlSigner } from './signed-url';
 export type { CandleSource } from './chart-data';
 export { createTradingCandleSource } from './chart-data';
 
-export interface ScreenshotJobData {
+/** Carries the trace of the request that received the alert: the screenshot, and its SignalScreenshotReady, continue it. */
+export interface ScreenshotJobData extends TracedJobData {
   signalId: string;
   userId: string;
   plan: 'free' | 'pro' | 'premium';
@@ -117,6 +119,8 @@ export interface ScreenshotServiceOptions {
   /** close() lets running screenshots finish this long, then cancels them. Default 5 s (runService exits after 15 s). */
   closeGraceMs?: number;
   metrics?: Registry;
+  /** Each job a CONSUMER span (process screenshot) in the trace that queued it. */
+  tracing?: Tracing;
   log: Logger;
 }
 
@@ -379,7 +383,7 @@ export function createScreenshotService(options: ScreenshotServiceOptions): Scre
 
     async enqueue(data) {
       if (!SIGNAL_ID_PATTERN.test(data.signalId)) throw badInput('signalId must be 1 to 128 letters, digits, - or _', 'signalId');
-      await enqueues.load(data);
+      await enqueues.load(traced(data));
     },
 
     signedUrl(file, ttlSeconds = urlTtlSeconds) {
@@ -421,7 +425,9 @@ export function createScreenshotService(options: ScreenshotServiceOptions): Scre
     startWorkers() {
       if (closing) throw new Error('screenshot service is closed');
       if (worker) return;
-      worker = new Worker<ScreenshotJobData, ScreenshotJobOutcome>(queueName, processJob, {
+      const traceJob = (job: ScreenshotJob, token?: string, cancel?: AbortSignal) =>
+        inJobSpan(options.tracing, 'process screenshot', job, () => processJob(job, token, cancel), (outcome) => ({ 'mercado.signal.id': outcome.signalId, 'mercado.screenshot.status': outcome.status }));
+      worker = new Worker<ScreenshotJobData, ScreenshotJobOutcome>(queueName, traceJob, {
         // Options rather than a client: the worker owns its (blocking) connections and reconnects them for ever.
         connection: bullConnection(options.redis, { maxRetriesPerRequest: null }),
         prefix: options.prefix,

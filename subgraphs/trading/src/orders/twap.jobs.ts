@@ -1,18 +1,16 @@
 import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import { bullConnection, createErrorReporter, LazyQueue, type RedisTarget } from '../../../kit/src/events';
-import { parseTraceparent } from '../../../kit/src/trace-context';
-import { currentTraceparent, inSpan, type Tracing } from '../../../kit/src/tracing';
+import { inJobSpan, traced, type TracedJobData, type Tracing } from '../../../kit/src/tracing';
 
 /** Trading's own BullMQ queue (not an event queue): the delayed slices of TWAP orders. */
 export const TWAP_QUEUE = 'trading-twap';
 export const TWAP_SLICE_JOB = 'slice';
 
-export interface TwapSliceJob {
+/** Carries the trace of the placement: each slice continues it. */
+export interface TwapSliceJob extends TracedJobData {
   orderId: string;
   index: number;
-  /** The span that placed the order: each slice continues its trace. */
-  traceparent?: string | null;
 }
 
 export type TwapSliceResult = 'filled' | 'skipped';
@@ -47,11 +45,10 @@ export class TwapQueue implements TwapScheduler {
 
   async schedule(orderId: string, slices: readonly { index: number; at: number }[]): Promise<void> {
     const now = Date.now();
-    const traceparent = currentTraceparent();
     await this.queue.addBulk(
       slices.map((slice) => ({
         name: TWAP_SLICE_JOB,
-        data: { orderId, index: slice.index, traceparent },
+        data: traced({ orderId, index: slice.index }),
         opts: { ...SLICE_JOB_OPTIONS, jobId: `${orderId}-${slice.index}`, delay: Math.max(0, slice.at - now) },
       })),
     );
@@ -81,23 +78,13 @@ export function createTwapWorker(options: {
     async (job: Job<TwapSliceJob, TwapSliceResult>) => {
       const { orderId, index } = job.data;
       if (typeof orderId !== 'string' || !Number.isInteger(index)) throw new UnrecoverableError(`TWAP job ${job.id} is malformed`);
-      const span = options.tracing?.startConsumerSpan('process TWAP slice', parseTraceparent(job.data.traceparent ?? undefined), {
-        'messaging.system': 'bullmq',
-        'messaging.destination.name': TWAP_QUEUE,
-        'messaging.message.id': job.id ?? '',
-        'mercado.order.id': orderId,
-        'mercado.twap.slice': index,
-      });
-      if (!span) return options.run(orderId, index);
-      try {
-        const result = await inSpan(span, () => options.run(orderId, index));
-        span.setAttributes({ 'mercado.twap.outcome': result });
-        span.end({});
-        return result;
-      } catch (error) {
-        span.end({ error: error instanceof Error ? error.message : String(error) });
-        throw error;
-      }
+      return inJobSpan(
+        options.tracing,
+        'process TWAP slice',
+        job,
+        () => options.run(orderId, index),
+        (result) => ({ 'mercado.order.id': orderId, 'mercado.twap.slice': index, 'mercado.twap.outcome': result }),
+      );
     },
     { connection: bullConnection(options.redis, { maxRetriesPerRequest: null }), prefix: options.prefix, concurrency: options.concurrency ?? 10 },
   );

@@ -2,6 +2,7 @@ import { UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import { createTransport, type Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 import { bullConnection, createErrorReporter, LazyQueue, type RedisTarget } from '../../../kit/src/events';
+import { inJobSpan, traced, type TracedJobData, type Tracing } from '../../../kit/src/tracing';
 
 /** Users' own BullMQ queue (not an event queue): mail to users, sent by the workers. */
 export const MAIL_QUEUE = 'users-mail';
@@ -29,6 +30,8 @@ export interface MailerOptions {
   /** The From header. */
   from: string;
   log: Logger;
+  /** Each mail a CONSUMER span (send mail) in the trace that queued it. */
+  tracing?: Tracing;
 }
 
 /** How long a mail sent with a `dedupId` keeps it: the same id again within this long queues nothing. */
@@ -56,11 +59,11 @@ const permanent = (error: unknown): boolean => typeof (error as { responseCode?:
  */
 export function createMailer(options: MailerOptions): Mailer {
   const log = options.log.child({ component: 'mail', queue: MAIL_QUEUE });
-  const producer = new LazyQueue<MailMessage>(MAIL_QUEUE, { redis: options.redis, prefix: options.prefix, log });
-  let worker: Worker<MailMessage> | undefined;
+  const producer = new LazyQueue<MailMessage & TracedJobData>(MAIL_QUEUE, { redis: options.redis, prefix: options.prefix, log });
+  let worker: Worker<MailMessage & TracedJobData> | undefined;
   let transport: Transporter | undefined;
 
-  async function deliver(job: Job<MailMessage>): Promise<void> {
+  async function deliver(job: Job<MailMessage & TracedJobData>): Promise<void> {
     const { to, subject, text } = job.data;
     if (typeof to !== 'string' || typeof subject !== 'string' || typeof text !== 'string') throw new UnrecoverableError(`mail job ${job.id} is malformed`);
     if (!options.smtpUrl) {
@@ -80,12 +83,12 @@ export function createMailer(options: MailerOptions): Mailer {
   return {
     async send(message, sendOptions = {}) {
       const { dedupId } = sendOptions;
-      await producer.get().add('mail', message, dedupId ? { ...MAIL_JOB_OPTIONS, jobId: dedupId, removeOnComplete: { age: DEDUP_SECONDS } } : MAIL_JOB_OPTIONS);
+      await producer.get().add('mail', traced(message), dedupId ? { ...MAIL_JOB_OPTIONS, jobId: dedupId, removeOnComplete: { age: DEDUP_SECONDS } } : MAIL_JOB_OPTIONS);
     },
 
     startWorker() {
       if (worker) return;
-      worker = new Worker<MailMessage>(MAIL_QUEUE, deliver, {
+      worker = new Worker<MailMessage & TracedJobData>(MAIL_QUEUE, (job) => inJobSpan(options.tracing, 'send mail', job, () => deliver(job)), {
         connection: bullConnection(options.redis, { maxRetriesPerRequest: null }),
         prefix: options.prefix,
         concurrency: 5,
