@@ -282,35 +282,34 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
     if (this.willSendRequest) await this.willSendRequest(options);
 
     const body = JSON.stringify({ query: request.query, variables: request.variables, operationName: request.operationName, extensions: request.extensions });
-    const init: FetcherRequestInit = { method: 'POST', headers: headers.record, body };
     const shareable = this.dedupe && incoming?.operation?.operation === 'query' && isReadOperation(request.query);
+    const key = shareable ? dedupeKey(headers.record, body) : null;
+    const existing = key === null ? undefined : this.inflight.get(key);
+    const event: SubgraphRequestEvent = { serviceName: this.name, deduplicated: existing !== undefined, context, operationName: request.operationName ?? null, headers };
+    // Before sending: plugins may still set headers (the trace plugin's traceparent of its fetch span).
+    this.onRequest?.(event);
 
     const started = process.hrtime.bigint();
-    let deduplicated = false;
     let pending: Promise<BufferedResponse>;
-    if (shareable) {
-      const key = dedupeKey(headers.record, body);
-      const existing = this.inflight.get(key);
-      if (existing) {
-        deduplicated = true;
-        pending = existing;
-      } else {
-        pending = this.send(init);
+    if (existing) {
+      pending = existing;
+    } else {
+      pending = this.send({ method: 'POST', headers: headers.record, body });
+      if (key !== null) {
         this.inflight.set(key, pending);
         const forget = () => {
           if (this.inflight.get(key) === pending) this.inflight.delete(key);
         };
         pending.then(forget, forget);
       }
-    } else {
-      pending = this.send(init);
     }
-    this.onRequest?.({ serviceName: this.name, deduplicated, context });
 
     let response: GatewayGraphQLResponse;
     let outcome: SubgraphOutcome = 'ok';
+    let statusCode: number | undefined;
     try {
       const buffered = await pending;
+      statusCode = buffered.status;
       response = this.parse(buffered);
       if (this.didReceiveResponse) {
         const pathInIncomingRequest = options.kind === GraphQLDataSourceRequestKind.INCOMING_OPERATION ? options.pathInIncomingRequest : undefined;
@@ -320,11 +319,11 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
       if (response.errors?.length) outcome = 'graphql_error';
     } catch (error) {
       const reason = describeFailure(error, this.timeoutMs);
-      this.onResponse?.({ serviceName: this.name, deduplicated, context, outcome: 'unavailable', durationSeconds: elapsed(started), reason });
+      this.onResponse?.(Object.assign(event, { outcome: 'unavailable' as const, durationSeconds: elapsed(started), statusCode, reason }));
       (context?.log ?? this.log).warn({ serviceName: this.name, reason, err: error instanceof SubgraphUnavailable ? undefined : error }, 'subgraph unavailable');
       throw this.unavailable(reason);
     }
-    this.onResponse?.({ serviceName: this.name, deduplicated, context, outcome, durationSeconds: elapsed(started) });
+    this.onResponse?.(Object.assign(event, { outcome, durationSeconds: elapsed(started), statusCode }));
     return response;
   }
 

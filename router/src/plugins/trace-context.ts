@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { formatTraceparent, newSpanId, newTraceId, parseTraceparent } from '../../../subgraphs/kit/src/trace-context';
 import type { ServerSpan, Tracing } from '../../../subgraphs/kit/src/tracing';
 import { GRAPHQL_PATH } from './landing-page';
-import type { HttpExchange, RequestTrace, RouterPlugin } from './types';
+import type { HttpExchange, RequestTrace, RouterPlugin, SubgraphRequestEvent } from './types';
 
 /**
  * The trace a graphql-ws operation is part of: the caller's (`traceparent`, with its `tracestate`)
@@ -20,13 +20,16 @@ export const traceparentOf = (trace: RequestTrace): string => formatTraceparent(
 /**
  * W3C Trace Context and OpenTelemetry: every HTTP operation joins the caller's trace or starts one,
  * as a SERVER span of the router (named after the operation, exported when `tracing` has an
- * endpoint). Its trace id is in the router's logs and, through `traceparent` (this span as the
- * parent) and `tracestate`, in every subgraph's, whose spans are its children. The request id stays
- * what support asks for; the trace id is what a tracing system shares.
+ * endpoint). Each subgraph fetch is a CLIENT span under it (`POST catalog`: the wait for the
+ * subgraph as the router saw it, network and queueing included), sent on as `traceparent` with the
+ * `tracestate`, so a subgraph's spans are its children. The trace id is in the router's logs and
+ * every subgraph's. The request id stays what support asks for; the trace id is what a tracing
+ * system shares.
  */
 export function traceContextPlugin(tracing: Tracing): RouterPlugin {
   const spans = new WeakMap<HttpExchange, { span: ServerSpan; trace: RequestTrace }>();
   const byTrace = new WeakMap<RequestTrace, ServerSpan>();
+  const fetches = new WeakMap<SubgraphRequestEvent, ServerSpan>();
   return {
     name: 'trace-context',
     onRequest(exchange) {
@@ -61,6 +64,22 @@ export function traceContextPlugin(tracing: Tracing): RouterPlugin {
     },
     onResponse(exchange) {
       spans.get(exchange)?.span.end({ statusCode: exchange.res.statusCode });
+    },
+    onSubgraphRequest(event) {
+      const trace = event.context?.trace;
+      if (!trace) return;
+      const span = tracing.startClientSpan(`POST ${event.serviceName}`, { traceId: trace.traceId, parentId: trace.spanId, flags: trace.flags }, {
+        'http.request.method': 'POST',
+        'mercado.subgraph': event.serviceName,
+        // A read that joined an identical one in flight sends nothing: the subgraph's span is in the other's trace.
+        'mercado.deduplicated': event.deduplicated,
+        ...(event.operationName ? { 'graphql.operation.name': event.operationName } : {}),
+      });
+      if (!event.deduplicated) event.headers.set('traceparent', formatTraceparent(span.traceId, span.spanId, span.flags));
+      fetches.set(event, span);
+    },
+    onSubgraphResponse(event) {
+      fetches.get(event)?.end({ statusCode: event.statusCode, error: event.outcome === 'unavailable' ? event.reason : undefined });
     },
     close: () => tracing.shutdown(),
   };

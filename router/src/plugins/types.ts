@@ -45,16 +45,23 @@ export interface RouterContext {
 
 export type SubgraphOutcome = 'ok' | 'graphql_error' | 'unavailable';
 
+/** A subgraph fetch, told to plugins before it is sent; the same object comes back as its response event. */
 export interface SubgraphRequestEvent {
   serviceName: string;
   /** True when this read joined an identical one already in flight instead of sending its own. */
   deduplicated: boolean;
   context?: RouterContext;
+  /** The operation the query plan sends (`Storefront__catalog__0`); null when anonymous. */
+  operationName: string | null;
+  /** The request's headers, which a plugin may set (a deduplicated read sends none of its own). */
+  headers: { set(name: string, value: string): void };
 }
 
 export interface SubgraphResponseEvent extends SubgraphRequestEvent {
   outcome: SubgraphOutcome;
   durationSeconds: number;
+  /** The HTTP status, when an answer came. */
+  statusCode?: number;
   /** For `unavailable`: why (refused, timeout, HTTP status, invalid body). */
   reason?: string;
 }
@@ -82,7 +89,9 @@ export interface RouterPlugin {
   validationRules?: ValidationRule[];
   /** Shapes every error a client sees. At most one plugin should set it. */
   formatError?(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
+  /** Before a subgraph fetch is sent (its headers may still change). */
   onSubgraphRequest?(event: SubgraphRequestEvent): void;
+  /** Once it answered or failed: the request's event, completed. */
   onSubgraphResponse?(event: SubgraphResponseEvent): void;
   /** Releases what the plugin holds when the router closes. */
   close?(): Promise<void> | void;

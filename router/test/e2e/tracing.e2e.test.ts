@@ -35,7 +35,7 @@ describe('one trace across the router and the subgraphs, exported over OTLP/HTTP
   const storefront = (traceparent: string, token?: string) =>
     graphqlRequest(stack.routerUrl, print(StorefrontDocument), { variables: { first: 3 }, token, headers: { traceparent } });
 
-  it('records the operation as the router\'s span under the caller\'s, and each subgraph fetch as a child of it', async () => {
+  it('records the operation as the router\'s span under the caller\'s, each subgraph fetch as a CLIENT span under it, and the subgraph\'s span under that', async () => {
     const caller = { traceId: newTraceId(), spanId: newSpanId() };
     stack.resetCalls();
     const token = await stack.mintToken('00000000-0000-4000-8000-00000000c0de');
@@ -45,7 +45,7 @@ describe('one trace across the router and the subgraphs, exported over OTLP/HTTP
     expect(called).toEqual(['catalog', 'inventory', 'users']);
 
     const spans = await collector.trace(caller.traceId, (found) => ['router', ...called].every((service) => found.some((span) => span.service === service)));
-    const router = spans.filter((span) => span.service === 'router');
+    const router = spans.filter((span) => span.service === 'router' && span.kind === 2);
     expect(router).toEqual([
       expect.objectContaining({ name: 'query Storefront', kind: 2, parentSpanId: caller.spanId, statusCode: 0, attributes: expect.objectContaining({ 'graphql.operation.name': 'Storefront', 'http.response.status_code': 200 }) }),
     ]);
@@ -53,7 +53,9 @@ describe('one trace across the router and the subgraphs, exported over OTLP/HTTP
       const fetches = spans.filter((span) => span.service === service);
       expect(fetches.length).toBeGreaterThan(0);
       for (const fetch of fetches) {
-        expect(fetch).toMatchObject({ kind: 2, parentSpanId: router[0]!.spanId, attributes: { 'http.route': 'graphql', 'http.response.status_code': 200 } });
+        const client = spans.find((span) => span.spanId === fetch.parentSpanId);
+        expect(client).toMatchObject({ service: 'router', kind: 3, name: `POST ${service}`, parentSpanId: router[0]!.spanId, attributes: expect.objectContaining({ 'mercado.subgraph': service }) });
+        expect(fetch).toMatchObject({ kind: 2, attributes: { 'http.route': 'graphql', 'http.response.status_code': 200 } });
         // The router names each fetch after the operation and the subgraph.
         expect(fetch.name).toMatch(new RegExp(`^Storefront__${service}__\\d+$`));
       }

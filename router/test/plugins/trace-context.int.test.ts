@@ -1,4 +1,5 @@
 import type { Client } from 'graphql-ws';
+import { OtlpReceiver } from '../../../subgraphs/kit/src/otlp-receiver';
 import { parseTraceparent } from '../../../subgraphs/kit/src/trace-context';
 import { captureLogs, post, startCatalog, startRouter, type Catalog, type StartedRouter } from '../support/fixtures';
 import { record, wsClient } from '../support/live';
@@ -62,5 +63,57 @@ describe('trace-context plugin', () => {
     expect(result.data).toEqual({ product: { name: 'Product 3' } });
     expect(catalog.requests.length).toBe(before + 1);
     expect(received().parent).toMatchObject({ traceId: TRACE });
+  });
+});
+
+describe('trace-context plugin with an OTLP collector', () => {
+  const collector = new OtlpReceiver();
+  let endpoint: string;
+  let catalog: Catalog;
+  let started: StartedRouter;
+
+  beforeAll(async () => {
+    endpoint = await collector.start();
+    catalog = await startCatalog();
+    started = await startRouter({ supergraphSdl: composeSupergraph([catalog]), env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: endpoint } });
+  });
+
+  afterAll(async () => {
+    await started?.router.close();
+    await catalog?.close();
+    await collector.close();
+  });
+
+  it('records each subgraph fetch as a CLIENT span under the operation\'s, and sends that span as the subgraph\'s parent', async () => {
+    await post(started.url, 'query Named { product(id: "p1") { name } }', { headers: { traceparent: `00-${TRACE}-${CALLER_SPAN}-01` } });
+    const sent = parseTraceparent(catalog.requests.at(-1)!.headers.traceparent);
+    const spans = await collector.trace(TRACE, (found) => found.length === 2);
+    const operation = spans.find((span) => span.kind === 2)!;
+    expect(operation).toMatchObject({ service: 'router', name: 'query Named', parentSpanId: CALLER_SPAN });
+    expect(spans.find((span) => span.kind === 3)).toEqual({
+      service: 'router',
+      traceId: TRACE,
+      spanId: sent!.parentId,
+      parentSpanId: operation.spanId,
+      name: 'POST catalog',
+      kind: 3,
+      attributes: { 'http.request.method': 'POST', 'mercado.subgraph': 'catalog', 'mercado.deduplicated': false, 'graphql.operation.name': 'Named__catalog__0', 'http.response.status_code': 200 },
+      statusCode: 0,
+    });
+  });
+
+  it('marks the fetch span of a subgraph that did not answer as failed, with the reason', async () => {
+    const gone = await startCatalog();
+    const router = await startRouter({ supergraphSdl: composeSupergraph([gone]), env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: endpoint } });
+    try {
+      await gone.close();
+      const trace = '5cf92f3577b34da6a3ce929d0e0e4737';
+      const answer = await post(router.url, '{ product(id: "p1") { name } }', { headers: { traceparent: `00-${trace}-${CALLER_SPAN}-01` } });
+      expect(answer.body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+      const spans = await collector.trace(trace, (found) => found.some((span) => span.kind === 3));
+      expect(spans.find((span) => span.kind === 3)).toMatchObject({ name: 'POST catalog', statusCode: 2 });
+    } finally {
+      await router.router.close();
+    }
   });
 });

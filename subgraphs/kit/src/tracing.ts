@@ -29,6 +29,8 @@ export interface Tracing {
   startConsumerSpan(name: string, parent: TraceContext | null, attributes?: Attributes): ServerSpan;
   /** The root span of a new trace for work the process starts itself (a price tick's triggers). */
   startInternalSpan(name: string, attributes?: Attributes): ServerSpan;
+  /** A CLIENT span for a call this process makes under its span `parent` (the router's fetch of a subgraph). */
+  startClientSpan(name: string, parent: TraceContext, attributes?: Attributes): ServerSpan;
   /** Sends the spans still waiting, then stops. */
   shutdown(): Promise<void>;
 }
@@ -129,7 +131,7 @@ function idsOnly(): Tracing {
     setAttributes() {},
     end() {},
   });
-  return { startServerSpan: start, startConsumerSpan: start, startInternalSpan: (name) => start(name, null), async shutdown() {} };
+  return { startServerSpan: start, startConsumerSpan: start, startInternalSpan: (name) => start(name, null), startClientSpan: start, async shutdown() {} };
 }
 
 /**
@@ -181,6 +183,7 @@ export function createTracing(options: TracingOptions): Tracing {
     startServerSpan: (name, parent, attributes) => start(SpanKind.SERVER, name, parent, attributes),
     startConsumerSpan: (name, parent, attributes) => start(SpanKind.CONSUMER, name, parent, attributes),
     startInternalSpan: (name, attributes) => start(SpanKind.INTERNAL, name, null, attributes),
+    startClientSpan: (name, parent, attributes) => start(SpanKind.CLIENT, name, parent, attributes),
     shutdown: () => provider.shutdown(),
   };
 }
