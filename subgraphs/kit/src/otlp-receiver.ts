@@ -54,11 +54,19 @@ export class OtlpReceiver {
   /** The headers of every export received. */
   readonly requestHeaders: http.IncomingHttpHeaders[] = [];
   private readonly arrivals = new EventEmitter();
+  private readonly refusals: { status: number; retryAfter?: string }[] = [];
   private readonly server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       this.requestHeaders.push(req.headers);
+      const refusal = this.refusals.shift();
+      if (refusal) {
+        res.writeHead(refusal.status, refusal.retryAfter ? { 'retry-after': refusal.retryAfter } : {});
+        res.end();
+        this.arrivals.emit('refused');
+        return;
+      }
       const raw = Buffer.concat(chunks);
       const body = JSON.parse((req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8')) as OtlpBody;
       for (const resourceSpans of body.resourceSpans ?? []) {
@@ -89,6 +97,16 @@ export class OtlpReceiver {
     this.server.listen(0, '127.0.0.1');
     await once(this.server, 'listening');
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1/traces`;
+  }
+
+  /** Answers the next exports with these statuses instead of taking their spans (a collector overloaded or refusing). */
+  refuseNext(...refusals: { status: number; retryAfter?: string }[]): void {
+    this.refusals.push(...refusals);
+  }
+
+  /** Resolves once every refusal asked for has been answered. */
+  async refusedAll(): Promise<void> {
+    while (this.refusals.length > 0) await once(this.arrivals, 'refused');
   }
 
   /** Resolves once `done` holds for the spans received (they arrive in batches, from several processes). */

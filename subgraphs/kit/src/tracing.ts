@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes } from '@opentelemetry/api';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -42,12 +43,27 @@ export interface TracingOptions extends TracesConfig {
   exportDelayMs?: number;
 }
 
-/** How long one export may take before its batch is given up. */
+/** How long one batch may take, retries included, before it is given up. */
 const EXPORT_TIMEOUT_MS = 10_000;
+/** What OTLP/HTTP says a client retries: the collector is overloaded or briefly away. */
+const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
+
+/** A collector's `Retry-After` in milliseconds (seconds or an HTTP date); null without a usable one. */
+function retryAfterMs(header: string | null): number | null {
+  if (!header) return null;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
+}
+
+/** Exponential from 100 ms, at most 5 s, with jitter so replicas do not retry in step. */
+const backoffMs = (attempt: number): number => Math.min(5000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2);
 
 /**
  * OTLP/HTTP with a JSON body, sent with fetch. The SDK's own HTTP exporter loads its transport with
- * a dynamic import, which Jest's module system cannot run, and tests must export for real.
+ * a dynamic import, which Jest's module system cannot run, and tests must export for real. A batch
+ * the collector cannot take now (429, 502, 503, 504, no answer) is sent again after its
+ * `Retry-After` or a backoff, within EXPORT_TIMEOUT_MS; one it refuses for good is dropped.
  */
 class OtlpJsonExporter implements SpanExporter {
   constructor(
@@ -59,13 +75,30 @@ class OtlpJsonExporter implements SpanExporter {
     const body = JsonTraceSerializer.serializeRequest(spans);
     // 0: SUCCESS, 1: FAILED (the SDK then drops the batch; spans are not worth holding up a request).
     if (!body) return done({ code: 1 });
-    fetch(this.url, { method: 'POST', headers: { ...this.headers, 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(EXPORT_TIMEOUT_MS) }).then(
-      async (response) => {
+    void this.send(body).then((sent) => done({ code: sent ? 0 : 1 }));
+  }
+
+  private async send(body: Uint8Array): Promise<boolean> {
+    const deadline = Date.now() + EXPORT_TIMEOUT_MS;
+    for (let attempt = 0; ; attempt += 1) {
+      let waitMs: number;
+      try {
+        const response = await fetch(this.url, {
+          method: 'POST',
+          headers: { ...this.headers, 'content-type': 'application/json' },
+          body,
+          signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
+        });
         await response.arrayBuffer().catch(() => undefined);
-        done({ code: response.ok ? 0 : 1 });
-      },
-      () => done({ code: 1 }),
-    );
+        if (response.ok) return true;
+        if (!RETRYABLE_STATUSES.has(response.status)) return false;
+        waitMs = retryAfterMs(response.headers.get('retry-after')) ?? backoffMs(attempt);
+      } catch {
+        waitMs = backoffMs(attempt);
+      }
+      if (Date.now() + waitMs >= deadline) return false;
+      await delay(waitMs);
+    }
   }
 
   async shutdown(): Promise<void> {}

@@ -74,6 +74,27 @@ describe('tracing: request spans exported over OTLP/HTTP', () => {
     expect(collector.spans.filter((found) => found.traceId === skipped.traceId)).toEqual([]);
   });
 
+  it('sends a batch again while the collector cannot take it, and drops one it refuses for good', async () => {
+    const tracing = createTracing({ endpoint, sampleRatio: 1, headers: {}, serviceName: 'payments', exportDelayMs: 10 });
+    const exportsBefore = collector.requestHeaders.length;
+    // Overloaded twice (once with a Retry-After of 0 s), then it takes the batch.
+    collector.refuseNext({ status: 503 }, { status: 429, retryAfter: '0' });
+    const kept = tracing.startInternalSpan('kept');
+    kept.end({});
+    await collector.trace(kept.traceId, (found) => found.length === 1);
+    expect(collector.requestHeaders.length - exportsBefore).toBe(3);
+
+    collector.refuseNext({ status: 400 });
+    const refused = tracing.startInternalSpan('refused');
+    refused.end({});
+    await collector.refusedAll();
+    const after = tracing.startInternalSpan('after');
+    after.end({});
+    await collector.trace(after.traceId, (found) => found.length === 1);
+    expect(collector.spans.filter((found) => found.traceId === refused.traceId)).toEqual([]);
+    await tracing.shutdown();
+  });
+
   it('without an endpoint keeps the caller\'s trace and starts new ones, recording nothing', async () => {
     const tracing = createTracing({ endpoint: undefined, sampleRatio: 1, headers: {}, serviceName: 'users' });
     const parent = { traceId: newTraceId(), parentId: newSpanId(), flags: '01' };
