@@ -32,6 +32,18 @@ describe('one trace across the router and the subgraphs, exported over OTLP/HTTP
     await collector.close();
   });
 
+  /**
+   * The trace once each of `consumers` (service, span name) is in it with its parent: processes
+   * export on their own schedules, so a child can arrive before the span it is under.
+   */
+  const traceWithParents = (traceId: string, consumers: readonly (readonly [string, string])[]) =>
+    collector.trace(traceId, (found) =>
+      consumers.every(([service, name]) => {
+        const consumer = found.find((span) => span.service === service && span.name === name);
+        return consumer !== undefined && found.some((span) => span.spanId === consumer.parentSpanId);
+      }),
+    );
+
   const storefront = (traceparent: string, token?: string) =>
     graphqlRequest(stack.routerUrl, print(StorefrontDocument), { variables: { first: 3 }, token, headers: { traceparent } });
 
@@ -44,7 +56,12 @@ describe('one trace across the router and the subgraphs, exported over OTLP/HTTP
     const called = Object.entries(stack.calls).filter(([, count]) => count > 0).map(([name]) => name).sort();
     expect(called).toEqual(['catalog', 'inventory', 'users']);
 
-    const spans = await collector.trace(caller.traceId, (found) => ['router', ...called].every((service) => found.some((span) => span.service === service)));
+    // Each subgraph's span, the router's fetch span above it and the operation's span above that.
+    const spans = await collector.trace(caller.traceId, (found) => {
+      const byId = new Map(found.map((span) => [span.spanId, span]));
+      const fetched = found.filter((span) => called.includes(span.service));
+      return called.every((service) => fetched.some((span) => span.service === service)) && fetched.every((span) => byId.has(byId.get(span.parentSpanId)?.parentSpanId ?? ''));
+    });
     const router = spans.filter((span) => span.service === 'router' && span.kind === 2);
     expect(router).toEqual([
       expect.objectContaining({ name: 'query Storefront', kind: 2, parentSpanId: caller.spanId, statusCode: 0, attributes: expect.objectContaining({ 'graphql.operation.name': 'Storefront', 'http.response.status_code': 200 }) }),
@@ -81,7 +98,7 @@ describe('one trace across the router and the subgraphs, exported over OTLP/HTTP
       ['payments', 'process PaymentRequested'],
       ['orders', 'process PaymentSucceeded'],
     ] as const;
-    const spans = await collector.trace(caller.traceId, (found) => saga.every(([service, name]) => found.some((span) => span.service === service && span.name === name)));
+    const spans = await traceWithParents(caller.traceId, saga);
     const byId = new Map(spans.map((span) => [span.spanId, span]));
     const parentOf = (service: string, name: string) => {
       const span = spans.find((found) => found.service === service && found.name === name)!;
@@ -137,7 +154,7 @@ describe('one trace across the router and the subgraphs, exported over OTLP/HTTP
         ['analytics', 'process FillExecuted'],
         ['analytics', 'process TradeOrderUpdated'],
       ] as const;
-      const spans = await collector.trace(caller.traceId, (found) => consumers.every(([service, name]) => found.some((span) => span.service === service && span.name === name)));
+      const spans = await traceWithParents(caller.traceId, consumers);
       // Trading wrote both events in the placement's request, a child of the router's operation span.
       for (const [service, name] of consumers) {
         expect(writerOf(spans, service, name)).toMatchObject({ service: 'trading', name: expect.stringMatching(/^PlaceTradeOrder__trading__\d+$/) });
@@ -190,9 +207,10 @@ describe('one trace across the router and the subgraphs, exported over OTLP/HTTP
     });
     expect(response.status).toBe(200);
 
-    const spans = await collector.trace(caller.traceId, (found) =>
-      ['process SignalReceived', 'process SignalScreenshotReady'].every((name) => found.some((span) => span.service === 'analytics' && span.name === name)),
-    );
+    const spans = await traceWithParents(caller.traceId, [
+      ['analytics', 'process SignalReceived'],
+      ['analytics', 'process SignalScreenshotReady'],
+    ]);
     // The webhook's request span (named by its route, never by the path that holds the token) wrote the event and queued the screenshot.
     const webhook = writerOf(spans, 'analytics', 'process SignalReceived')!;
     expect(webhook).toMatchObject({ service: 'signals', name: 'POST /webhook/u/:token', parentSpanId: caller.spanId });
