@@ -35,8 +35,12 @@ import { buildTradingSchemaWithServices } from './schema';
 import { cacheVerifiedTokens } from './shared/token-cache';
 import { userEventHandlers } from './user/user.events';
 
-/** How long after a commit the outbox relay drains: commits within it share one batch. */
-const RELAY_COMMIT_WAKE_MS = 20;
+/**
+ * How long after a commit the outbox relay drains: commits within it share one batch. Portfolio
+ * pushes updates at most every 500 ms anyway, and fewer drains leave the engine's trigger commits
+ * fewer relay transactions to queue behind.
+ */
+const RELAY_COMMIT_WAKE_MS = 100;
 
 /** The kit logger's redactions plus every field that may carry an exchange secret. */
 const TRADING_REDACT_PATHS = [...new Set([...SECRET_LOG_PATHS, 'req.headers.authorization'])];
