@@ -15,7 +15,7 @@ export interface SpanIds {
   readonly flags: string;
 }
 
-/** A request's or an event's span: its ids go on as `traceparent`, and it is exported when it ends. */
+/** A span of this process (a request, an event or job, a fetch, a tick): its ids go on as `traceparent`, and it is exported when it ends. */
 export interface ServerSpan extends SpanIds {
   setName(name: string): void;
   setAttributes(attributes: Attributes): void;
