@@ -9,7 +9,6 @@ import type { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
 import { AppError } from '../../subgraphs/kit/src/errors';
-import { traceparentOf } from './plugins/trace-context';
 import type { RouterContext, SubgraphOutcome, SubgraphRequestEvent, SubgraphResponseEvent } from './plugins/types';
 
 // The fetch types the gateway is written against (@apollo/utils.fetcher), taken from it.
@@ -222,7 +221,8 @@ export interface SubgraphDataSourceOptions {
 
 /**
  * The router's subgraph client. Compared with RemoteGraphQLDataSource's own `process` it forwards
- * `authorization` and `x-request-id` (willSendRequest), sends through a pooled keep-alive fetcher,
+ * `authorization` and `x-request-id` (willSendRequest), lets plugins add headers before sending
+ * (the trace plugin's `traceparent`), sends through a pooled keep-alive fetcher,
  * shares one in-flight fetch between identical concurrent reads (same subgraph, operation,
  * variables and forwarded headers; queries only, never a fetch of a mutation), turns transport
  * failures into UPSTREAM_UNAVAILABLE, and tags its errors with `extensions.serviceName` (the
@@ -258,10 +258,6 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
     const headers = options.request.http!.headers;
     if (context.authorization) headers.set('authorization', context.authorization);
     if (context.requestId) headers.set('x-request-id', context.requestId);
-    if (context.trace) {
-      headers.set('traceparent', traceparentOf(context.trace));
-      if (context.trace.state) headers.set('tracestate', context.trace.state);
-    }
   }
 
   override async process(options: GraphQLDataSourceProcessOptions<RouterContext>): Promise<GatewayGraphQLResponse> {

@@ -14,9 +14,6 @@ export function traceOfRequest(headers: IncomingHttpHeaders): RequestTrace {
   return { traceId: incoming?.traceId ?? newTraceId(), spanId: newSpanId(), flags: incoming?.flags ?? '00', ...(state ? { state } : {}) };
 }
 
-/** The `traceparent` the router sends a subgraph for a request in `trace`. */
-export const traceparentOf = (trace: RequestTrace): string => formatTraceparent(trace.traceId, trace.spanId, trace.flags);
-
 /**
  * W3C Trace Context and OpenTelemetry: every HTTP operation joins the caller's trace or starts one,
  * as a SERVER span of the router (named after the operation, exported when `tracing` has an
@@ -75,7 +72,10 @@ export function traceContextPlugin(tracing: Tracing): RouterPlugin {
         'mercado.deduplicated': event.deduplicated,
         ...(event.operationName ? { 'graphql.operation.name': event.operationName } : {}),
       });
-      if (!event.deduplicated) event.headers.set('traceparent', formatTraceparent(span.traceId, span.spanId, span.flags));
+      if (!event.deduplicated) {
+        event.headers.set('traceparent', formatTraceparent(span.traceId, span.spanId, span.flags));
+        if (trace.state) event.headers.set('tracestate', trace.state);
+      }
       fetches.set(event, span);
     },
     onSubgraphResponse(event) {

@@ -19,6 +19,8 @@ export interface EnvReader {
   optionalUrl(name: string): string | undefined;
   /** A number from 0 to 1. */
   ratio(name: string, fallback: number): number;
+  /** `key=value` pairs separated by commas, values URL-encoded (OpenTelemetry's headers); {} when unset. */
+  pairs(name: string): Record<string, string>;
   /** Throws one ConfigError naming every invalid variable. */
   done(): void;
 }
@@ -90,6 +92,19 @@ export function readEnv(env: Env = process.env): EnvReader {
       }
       return value;
     },
+    pairs(name) {
+      const pairs: Record<string, string> = {};
+      for (const pair of (raw(name) ?? '').split(',')) {
+        const at = pair.indexOf('=');
+        if (at <= 0) continue;
+        try {
+          pairs[pair.slice(0, at).trim()] = decodeURIComponent(pair.slice(at + 1).trim());
+        } catch {
+          problems.push(`${name} must hold URL-encoded values, got "${pair.slice(0, at).trim()}=…"`);
+        }
+      }
+      return pairs;
+    },
     done() {
       if (problems.length > 0) throw new ConfigError(problems);
     },
@@ -132,12 +147,7 @@ export interface TracesConfig {
 export function readTracesConfig(reader: EnvReader): TracesConfig {
   const base = reader.optionalUrl('OTEL_EXPORTER_OTLP_ENDPOINT');
   const endpoint = reader.optionalUrl('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined);
-  const headers: Record<string, string> = {};
-  for (const pair of (reader.optional('OTEL_EXPORTER_OTLP_HEADERS') ?? '').split(',')) {
-    const at = pair.indexOf('=');
-    if (at > 0) headers[pair.slice(0, at).trim()] = decodeURIComponent(pair.slice(at + 1).trim());
-  }
-  return { endpoint, sampleRatio: reader.ratio('OTEL_TRACES_SAMPLER_ARG', 1), headers };
+  return { endpoint, sampleRatio: reader.ratio('OTEL_TRACES_SAMPLER_ARG', 1), headers: reader.pairs('OTEL_EXPORTER_OTLP_HEADERS') };
 }
 
 /** The settings every subgraph shares; a subgraph extends it with its own. */

@@ -127,25 +127,27 @@ export interface TracedJobData {
 export const traced = <T extends object>(data: T): T & TracedJobData => ({ ...data, traceparent: currentTraceparent() });
 
 /**
- * Runs a queued job's `work` in a CONSUMER span under the span that queued it, so what the job
- * writes (its events) continues that trace; `outcome` names how it ended. Without tracing it just runs.
+ * Runs a queued job's (or event's) `work` in a CONSUMER span under the span that queued it, so what
+ * it writes (its events) continues that trace; `outcome` names how it ended. `work` gets the span
+ * for work it hands elsewhere (a batch). Without tracing it just runs, with no span.
  */
 export async function inJobSpan<T>(
   tracing: Tracing | undefined,
   name: string,
   job: { id?: string; queueName: string; data: TracedJobData },
-  work: () => Promise<T>,
-  outcome?: (result: T) => Attributes,
+  work: (span: SpanIds | null) => Promise<T>,
+  options: { attributes?: Attributes; outcome?: (result: T) => Attributes } = {},
 ): Promise<T> {
   const span = tracing?.startConsumerSpan(name, parseTraceparent(job.data.traceparent ?? undefined), {
     'messaging.system': 'bullmq',
     'messaging.destination.name': job.queueName,
     'messaging.message.id': job.id ?? '',
+    ...options.attributes,
   });
-  if (!span) return work();
+  if (!span) return work(null);
   try {
-    const result = await inSpan(span, work);
-    if (outcome) span.setAttributes(outcome(result));
+    const result = await inSpan(span, () => work(span));
+    if (options.outcome) span.setAttributes(options.outcome(result));
     span.end({});
     return result;
   } catch (error) {

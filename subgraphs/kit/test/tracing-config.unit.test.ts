@@ -28,4 +28,10 @@ describe('traces configuration (OpenTelemetry\'s variables)', () => {
     }
     expect(problems).toEqual(['OTEL_EXPORTER_OTLP_ENDPOINT must be a URL, got "not a url"', 'OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1, got "2"']);
   });
+
+  it('refuses a header value that is not URL-encoded with a config error, not a crash, and keeps the secret out of it', () => {
+    expect(() => read({ OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=50%off-secret' })).toThrow(
+      expect.objectContaining({ problems: ['OTEL_EXPORTER_OTLP_HEADERS must hold URL-encoded values, got "x-api-key=…"'] }),
+    );
+  });
 });

@@ -3,8 +3,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { createBatcher } from '../batcher';
-import { parseTraceparent } from '../trace-context';
-import { inSpan, type ServerSpan, type Tracing } from '../tracing';
+import { inJobSpan, inSpan, type SpanIds, type Tracing } from '../tracing';
 import { eventQueueName, isEventEnvelope, type EventEnvelope } from './envelope';
 import { reportQueueDepth } from '../queue-depth';
 import { eventMetrics } from './metrics';
@@ -86,7 +85,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     envelope: EventEnvelope;
     handler: EventHandler;
     /** The events the handler records carry it as their `traceparent`. */
-    span: ServerSpan | null;
+    span: SpanIds | null;
   }
   interface AfterCommit {
     envelope: EventEnvelope;
@@ -154,7 +153,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   }
 
   /** Runs the handler, and later its after-commit work, as part of the event's span. */
-  function runHandler(handler: EventHandler, em: EntityManager, envelope: EventEnvelope, span: ServerSpan | null, afterCommit: AfterCommit[]): Promise<void> {
+  function runHandler(handler: EventHandler, em: EntityManager, envelope: EventEnvelope, span: SpanIds | null, afterCommit: AfterCommit[]): Promise<void> {
     const within = <T>(work: () => T): T => (span ? inSpan(span, work) : work());
     return within(() => handler(em, envelope, { afterCommit: (work) => afterCommit.push({ envelope, work: () => within(work) }) }));
   }
@@ -179,22 +178,13 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
       log.warn({ eventId: envelope.id, type: envelope.type, source: envelope.source }, 'no handler for event type; acknowledged');
       return 'ignored';
     }
-    const span =
-      options.tracing?.startConsumerSpan(`process ${envelope.type}`, parseTraceparent(envelope.traceparent), {
-        'messaging.system': 'bullmq',
-        'messaging.destination.name': queueName,
-        'messaging.message.id': envelope.id,
-        'mercado.event.source': envelope.source,
-      }) ?? null;
-    let outcome: ConsumeOutcome;
-    try {
-      outcome = batcher ? await batcher.load({ envelope, handler, span }) : await applyOne({ envelope, handler, span });
-    } catch (error) {
-      span?.end({ error: error instanceof Error ? error.message : String(error) });
-      throw error;
-    }
-    span?.setAttributes({ 'mercado.event.outcome': outcome });
-    span?.end({});
+    const outcome = await inJobSpan(
+      options.tracing,
+      `process ${envelope.type}`,
+      { id: envelope.id, queueName, data: envelope },
+      (span) => (batcher ? batcher.load({ envelope, handler, span }) : applyOne({ envelope, handler, span })),
+      { attributes: { 'mercado.event.source': envelope.source }, outcome: (result) => ({ 'mercado.event.outcome': result }) },
+    );
     if (outcome === 'duplicate') {
       metrics?.duplicates.inc({ subgraph, type: envelope.type });
       log.debug({ eventId: envelope.id, type: envelope.type, jobId: job.id }, 'event already processed; skipped');

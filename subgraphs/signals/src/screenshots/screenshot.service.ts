@@ -426,7 +426,10 @@ export function createScreenshotService(options: ScreenshotServiceOptions): Scre
       if (closing) throw new Error('screenshot service is closed');
       if (worker) return;
       const traceJob = (job: ScreenshotJob, token?: string, cancel?: AbortSignal) =>
-        inJobSpan(options.tracing, 'process screenshot', job, () => processJob(job, token, cancel), (outcome) => ({ 'mercado.signal.id': outcome.signalId, 'mercado.screenshot.status': outcome.status }));
+        inJobSpan(options.tracing, 'process screenshot', job, () => processJob(job, token, cancel), {
+          attributes: { 'mercado.signal.id': job.data.signalId },
+          outcome: (outcome) => ({ 'mercado.screenshot.status': outcome.status }),
+        });
       worker = new Worker<ScreenshotJobData, ScreenshotJobOutcome>(queueName, traceJob, {
         // Options rather than a client: the worker owns its (blocking) connections and reconnects them for ever.
         connection: bullConnection(options.redis, { maxRetriesPerRequest: null }),

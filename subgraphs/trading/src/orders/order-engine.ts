@@ -214,8 +214,8 @@ export class OrderEngine extends EventEmitter<EngineEvents> {
       'mercado.tick.price': tick.lastPrice,
       'mercado.orders.fired': result.fired.length,
     });
-    const fires: Promise<void>[] = [];
-    const fireAll = (): void => {
+    const fireAll = (): Promise<unknown> => {
+      const fires: Promise<void>[] = [];
       const atOnce: Fired[] = [];
       for (const { orderId, fire, state } of result.fired) {
         this.dirtyStates.delete(orderId);
@@ -235,10 +235,10 @@ export class OrderEngine extends EventEmitter<EngineEvents> {
           ),
         );
       }
+      return Promise.allSettled(fires);
     };
-    if (!span) return fireAll();
-    inSpan(span, fireAll);
-    void Promise.allSettled(fires).then(() => span.end({}));
+    if (span) void inSpan(span, fireAll).then(() => span.end({}));
+    else void fireAll();
   }
 
   /** The last price of `symbol`: the latest tick seen here, else the instrument row (written by the feed's recorder). */

@@ -83,7 +83,7 @@ export function createTwapWorker(options: {
         'process TWAP slice',
         job,
         () => options.run(orderId, index),
-        (result) => ({ 'mercado.order.id': orderId, 'mercado.twap.slice': index, 'mercado.twap.outcome': result }),
+        { attributes: { 'mercado.order.id': orderId, 'mercado.twap.slice': index }, outcome: (result) => ({ 'mercado.twap.outcome': result }) },
       );
     },
     { connection: bullConnection(options.redis, { maxRetriesPerRequest: null }), prefix: options.prefix, concurrency: options.concurrency ?? 10 },
