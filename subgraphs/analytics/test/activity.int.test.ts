@@ -90,6 +90,44 @@ describe('analytics trading, signals, users and KPIs (real Postgres, Redis and B
     ]);
   });
 
+  it('adds a batch of fills and order updates exactly as one by one: sums per user and hour, latest state, first seen', async () => {
+    const [first, second] = [randomUUID(), randomUUID()];
+    const [orderA, orderB] = [randomUUID(), randomUUID()];
+    // Ten days back, out of every "today" and "24 h" figure the KPI test reads.
+    const at = (minutes: number) => new Date(daysAgo(10).getTime() + minutes * 60_000);
+    const hour = new Date('2031-04-25T12:00:00.000Z');
+    const batch = [
+      fillExecuted({ userId: first, symbol: 'BTC/USDC', quantity: '0.1', price: '60000', fee: '0.6', feeCurrency: 'USDC', executedAt: at(-20) }),
+      tradeOrderUpdated(orderA, first, 'NEW', at(-100)),
+      fillExecuted({ userId: first, symbol: 'ETH/USDC', quantity: '2', price: '3000.5', fee: '0.002', feeCurrency: 'ETH', executedAt: at(-10) }),
+      tradeOrderUpdated(orderA, first, 'FILLED', at(-90)),
+      fillExecuted({ userId: second, symbol: 'BTC/USDC', quantity: '0.3', price: '60010', fee: '0', feeCurrency: 'USDC', executedAt: at(0) }),
+      tradeOrderUpdated(orderB, second, 'PARTIALLY_FILLED', at(-80)),
+      tradeOrderUpdated(orderB, second, 'NEW', at(-85)),
+      tradeOrderUpdated(orderA, first, 'PARTIALLY_FILLED', at(-95)),
+    ];
+    expect((await harness.deliverTogether(batch)).map((result) => result.outcome)).toEqual(batch.map(() => 'completed'));
+
+    const stats = await harness.sql<{ user_id: string; fills: number; volume: string; fees: string; last_fill_at: string }>(
+      `select "user_id", "fills", "volume"::text as "volume", "fees"::text as "fees", "last_fill_at" from "trading_stats" where "user_id" in (?, ?) order by "fills" desc`,
+      [first, second],
+    );
+    expect(stats.map((row) => ({ ...row, last_fill_at: new Date(row.last_fill_at) }))).toEqual([
+      // 6000 + 6001; fees 0.6 USDC + 0.002 ETH at 3000.5 (6.001).
+      { user_id: first, fills: 2, volume: '12001', fees: '6.601', last_fill_at: at(-10) },
+      { user_id: second, fills: 1, volume: '18003', fees: '0', last_fill_at: at(0) },
+    ]);
+    expect(await harness.sql(`select "fills", "volume"::text as "volume" from "hourly_trading" where "hour" = ? and "quote" = 'USDC'`, [hour])).toEqual([{ fills: 3, volume: '30004' }]);
+    const states = await harness.sql<{ order_id: string; status: string; first_seen_at: string; updated_at: string }>(
+      `select "order_id", "status", "first_seen_at", "updated_at" from "trade_order_state" where "order_id" in (?, ?) order by "first_seen_at"`,
+      [orderA, orderB],
+    );
+    expect(states.map((row) => ({ ...row, first_seen_at: new Date(row.first_seen_at), updated_at: new Date(row.updated_at) }))).toEqual([
+      { order_id: orderA, status: 'FILLED', first_seen_at: at(-100), updated_at: at(-90) },
+      { order_id: orderB, status: 'PARTIALLY_FILLED', first_seen_at: at(-85), updated_at: at(-80) },
+    ]);
+  });
+
   it('counts the latest result of a signal on the day it was resolved', async () => {
     const userId = randomUUID();
     const [marked, stale] = [randomUUID(), randomUUID()];

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { EventEnvelope } from '../../kit/src/events';
-import { applyEvent, jobSettled } from '../../kit/src/events/testing';
+import { applyEvent } from '../../kit/src/events/testing';
 import { startHarness, type Harness } from './harness';
 import { envelope, fillExecuted, tradeOrderUpdated, userDeleted, userRegistered } from './support';
 
@@ -79,18 +78,6 @@ describe('analytics erasure on UserDeleted (real Postgres, Redis and BullMQ)', (
       if (Date.now() > deadline) throw new Error(`nothing waited on the user's lock within ${WAIT_MS} ms`);
     }
   };
-  /** Puts the envelopes on the queue in one go (so the consumer takes them as one batch) and resolves with each one's outcome. */
-  const deliverTogether = async (events: EventEnvelope[]): Promise<{ outcome: 'completed' | 'failed'; result: unknown; attemptsMade: number }[]> => {
-    const worker = harness.server.consumer!.worker;
-    const settled = events.map((event) =>
-      Promise.race([
-        jobSettled(worker, 'completed', event.id).then(({ job, result }) => ({ outcome: 'completed' as const, result, attemptsMade: job.attemptsMade })),
-        jobSettled(worker, 'failed', event.id).then(({ job }) => ({ outcome: 'failed' as const, result: job.failedReason, attemptsMade: job.attemptsMade })),
-      ]),
-    );
-    await harness.queue.addBulk(events.map((event) => ({ name: event.type, data: event, opts: { jobId: event.id, attempts: 3, backoff: { type: 'exponential', delay: 50 } } })));
-    return Promise.all(settled);
-  };
 
   it("deletes the user's trading figures and trade order states, keeps the other user's, and leaves every KPI as it was", async () => {
     // UserRegistered's email and name never reach a table: only the day of the signup counts.
@@ -143,7 +130,7 @@ describe('analytics erasure on UserDeleted (real Postgres, Redis and BullMQ)', (
   it('fails a malformed UserDeleted at once, without retries, and erases nothing', async () => {
     const theirs = await rowsOf(staying);
     const malformed = [envelope('UserDeleted', 'users', { deletedAt: NOW.toISOString() }, NOW, staying), envelope('UserDeleted', 'users', { userId: 'someone' }, NOW, staying)];
-    const results = await deliverTogether(malformed);
+    const results = await harness.deliverTogether(malformed);
     for (const result of results) expect(result).toEqual({ outcome: 'failed', result: expect.stringMatching(/data.userId must be a uuid/), attemptsMade: 1 });
     expect(await harness.sql('select 1 from "inbox" where "event_id" in (?, ?)', malformed.map((event) => event.id))).toEqual([]);
     expect(await rowsOf(staying)).toEqual(theirs);
@@ -183,14 +170,14 @@ describe('analytics erasure on UserDeleted (real Postgres, Redis and BullMQ)', (
       fillExecuted({ userId: gone, quantity: '1', price: '1', executedAt: minutesAgo(2) }),
       fillExecuted({ userId: kept, quantity: '1', price: '1', executedAt: minutesAgo(2) }),
     ];
-    expect((await deliverTogether(batch)).map((result) => result.outcome)).toEqual(batch.map(() => 'completed'));
+    expect((await harness.deliverTogether(batch)).map((result) => result.outcome)).toEqual(batch.map(() => 'completed'));
     expect(await rowsOf(gone)).toEqual(erasedOnly(gone));
     expect((await rowsOf(kept)).trading_stats).toEqual([expect.objectContaining({ quote: 'USDT', fills: 1 })]);
     expect(await usdtFills()).toBe(fillsBefore + 3);
 
     // The batch fails as a whole, then its events are applied one by one.
     const withMalformed = [userDeleted(kept), envelope('UserDeleted', 'users', {}, NOW), fillExecuted({ userId: kept, quantity: '1', price: '1', executedAt: minutesAgo(1) })];
-    expect((await deliverTogether(withMalformed)).map((result) => result.outcome)).toEqual(['completed', 'failed', 'completed']);
+    expect((await harness.deliverTogether(withMalformed)).map((result) => result.outcome)).toEqual(['completed', 'failed', 'completed']);
     expect(await rowsOf(kept)).toEqual(erasedOnly(kept));
     expect(await usdtFills()).toBe(fillsBefore + 4);
   });

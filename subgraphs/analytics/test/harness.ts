@@ -17,6 +17,8 @@ export interface Harness {
   queue: Queue<EventEnvelope>;
   /** Puts the envelope on events-analytics as the relay does (job id = event id) and waits for the consumer's outcome. */
   deliver(event: EventEnvelope, jobId?: string): Promise<unknown>;
+  /** Puts the envelopes on the queue in one go (so the consumer takes them in batches) and resolves with each one's outcome. */
+  deliverTogether(events: EventEnvelope[]): Promise<{ outcome: 'completed' | 'failed'; result: unknown; attemptsMade: number }[]>;
   /** Delivers one after the other. */
   deliverAll(events: EventEnvelope[]): Promise<void>;
   query<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GraphQLResponse<T>>;
@@ -57,6 +59,17 @@ export async function startHarness(name: string, options: { clock?: () => Date }
     prefix,
     queue,
     deliver,
+    async deliverTogether(events) {
+      const worker = server.consumer!.worker;
+      const settled = events.map((event) =>
+        Promise.race([
+          jobSettled(worker, 'completed', event.id).then(({ job, result }) => ({ outcome: 'completed' as const, result, attemptsMade: job.attemptsMade })),
+          jobSettled(worker, 'failed', event.id).then(({ job }) => ({ outcome: 'failed' as const, result: job.failedReason, attemptsMade: job.attemptsMade })),
+        ]),
+      );
+      await queue.addBulk(events.map((event) => ({ name: event.type, data: event, opts: { jobId: event.id, attempts: 3, backoff: { type: 'exponential', delay: 50 } } })));
+      return Promise.all(settled);
+    },
     async deliverAll(events) {
       for (const event of events) await deliver(event);
     },

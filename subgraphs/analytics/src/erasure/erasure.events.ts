@@ -6,15 +6,16 @@ import type { RollupHandler, RollupHandlers } from '../shared/consume';
 const lockKey = (userId: string): string => `analytics:user:${userId}`;
 
 /**
- * Whether this transaction may write per-user rows of `userId`. The user's lock comes first (shared:
- * their events do not wait on one another), the tombstone is read after it: an erasure committing
- * meanwhile is waited for and seen, and one that starts later waits for this transaction and
- * deletes what it wrote.
+ * Takes the locks that let this transaction write per-user rows of `userIds`; the writes must then
+ * read the tombstones (`erased_user`) themselves. The locks come first (shared: a user's events do
+ * not wait on one another), so an erasure committing meanwhile is waited for and its tombstone seen,
+ * and one that starts later waits for this transaction and deletes what it wrote. They are taken in
+ * one order, so two batches never wait on each other through an erasure queued between them.
  */
-export async function mayKeepRowsOf(em: EntityManager, userId: string): Promise<boolean> {
-  await em.execute('select pg_advisory_xact_lock_shared(hashtextextended(?, 0))', [lockKey(userId)]);
-  const erased: unknown[] = await em.execute(`select 1 from "erased_user" where "user_id" = ?`, [userId]);
-  return erased.length === 0;
+export async function lockUsersRows(em: EntityManager, userIds: readonly string[]): Promise<void> {
+  const keys = [...new Set(userIds)].map(lockKey).sort();
+  if (keys.length === 0) return;
+  await em.execute(`select count(pg_advisory_xact_lock_shared(hashtextextended("key", 0))) from jsonb_array_elements_text(?::jsonb) as "key"`, [JSON.stringify(keys)]);
 }
 
 /**

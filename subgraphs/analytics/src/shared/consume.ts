@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { EntityManager } from '../../../kit/src';
-import type { EventEnvelope, EventHandlerHooks, EventHandlers } from '../../../kit/src/events';
+import { batchedEventHandler, type EventEnvelope, type EventHandler, type EventHandlerHooks, type EventHandlers } from '../../../kit/src/events';
 import { MalformedPayloadError } from './payload';
 
 /**
@@ -13,7 +13,25 @@ export interface RollupHandler<T> {
   apply(em: EntityManager, event: T, envelope: EventEnvelope): Promise<void>;
 }
 
-export type RollupHandlers = Record<string, RollupHandler<any>>;
+/** An event as its rollup parsed it. */
+export interface ParsedEvent<T = unknown> {
+  event: T;
+  envelope: EventEnvelope;
+}
+
+/**
+ * Applies several parsed events in set-based statements, in the order they arrived; rollups of
+ * several types may share one, and the consumer then hands it their mixed runs.
+ */
+export type RollupBatch = (em: EntityManager, events: readonly ParsedEvent[]) => Promise<void>;
+
+/** A rollup whose consumer batches become a few statements instead of a few per event. */
+export interface BatchedRollupHandler<T> {
+  parse(envelope: EventEnvelope): T;
+  applyAll: RollupBatch;
+}
+
+export type RollupHandlers = Record<string, RollupHandler<any> | BatchedRollupHandler<any>>;
 
 export const MALFORMED_METRIC = 'analytics_events_malformed_total';
 
@@ -31,23 +49,50 @@ export function malformedCounter(registry: Registry): Counter<'type'> {
  */
 export function toEventHandlers(handlers: RollupHandlers, deps: { log: Logger; registry: Registry }): EventHandlers {
   const malformed = malformedCounter(deps.registry);
-  return Object.fromEntries(
-    Object.entries(handlers).map(([type, handler]) => [
-      type,
-      async (em: EntityManager, envelope: EventEnvelope, hooks?: EventHandlerHooks) => {
-        let event: unknown;
-        try {
-          event = handler.parse(envelope);
-        } catch (error) {
-          if (!(error instanceof MalformedPayloadError)) throw error;
-          deps.log.warn({ eventId: envelope.id, type: envelope.type, source: envelope.source, problem: error.problem }, 'malformed event payload; skipped');
-          const count = async () => void malformed.inc({ type: envelope.type });
-          if (hooks) hooks.afterCommit(count);
-          else await count();
-          return;
+  const NOT_PARSED = Symbol('malformed');
+
+  /** The event as its rollup reads it, or NOT_PARSED once a malformed payload is logged and its count queued. */
+  async function parsed(envelope: EventEnvelope, hooks?: EventHandlerHooks): Promise<unknown> {
+    try {
+      return handlers[envelope.type]!.parse(envelope);
+    } catch (error) {
+      if (!(error instanceof MalformedPayloadError)) throw error;
+      deps.log.warn({ eventId: envelope.id, type: envelope.type, source: envelope.source, problem: error.problem }, 'malformed event payload; skipped');
+      const count = async () => void malformed.inc({ type: envelope.type });
+      if (hooks) hooks.afterCommit(count);
+      else await count();
+      return NOT_PARSED;
+    }
+  }
+
+  // One kit handler per batch function, so the consumer hands it runs of every type that shares it.
+  const batched = new Map<RollupBatch, EventHandler>();
+  const batchedHandler = (applyAll: RollupBatch): EventHandler => {
+    let handler = batched.get(applyAll);
+    if (!handler) {
+      handler = batchedEventHandler(async (em, envelopes, hooks) => {
+        const events: ParsedEvent[] = [];
+        for (const envelope of envelopes) {
+          const event = await parsed(envelope, hooks);
+          if (event !== NOT_PARSED) events.push({ event, envelope });
         }
-        await handler.apply(em, event, envelope);
-      },
-    ]),
+        if (events.length > 0) await applyAll(em, events);
+      });
+      batched.set(applyAll, handler);
+    }
+    return handler;
+  };
+
+  return Object.fromEntries(
+    Object.entries(handlers).map(([type, handler]): [string, EventHandler] => {
+      if ('applyAll' in handler) return [type, batchedHandler(handler.applyAll)];
+      return [
+        type,
+        async (em, envelope, hooks) => {
+          const event = await parsed(envelope, hooks);
+          if (event !== NOT_PARSED) await handler.apply(em, event, envelope);
+        },
+      ];
+    }),
   );
 }

@@ -25,8 +25,23 @@ export interface EventHandlerHooks {
   afterCommit(work: () => Promise<void>): void;
 }
 
-export type EventHandler<E extends EventEnvelope = EventEnvelope> = (em: EntityManager, envelope: E, hooks?: EventHandlerHooks) => Promise<void>;
+/**
+ * Applies consecutive events in one call, so their writes can be set-based (one statement for many
+ * events). They come in the order they arrived, and may be of every type whose handler shares this
+ * same function; throwing fails them all, and the consumer then applies each on its own.
+ */
+export type EventBatchHandler = (em: EntityManager, envelopes: readonly EventEnvelope[], hooks?: EventHandlerHooks) => Promise<void>;
+
+export type EventHandler<E extends EventEnvelope = EventEnvelope> = ((em: EntityManager, envelope: E, hooks?: EventHandlerHooks) => Promise<void>) & {
+  /** Set by `batchedEventHandler`: the consumer's batches hand it runs of events instead of one at a time. */
+  readonly batch?: EventBatchHandler;
+};
 export type EventHandlers = Readonly<Record<string, EventHandler>>;
+
+/** A handler that takes one event as a run of one, and the consumer's batches as runs (see `EventBatchHandler`). */
+export function batchedEventHandler(batch: EventBatchHandler): EventHandler {
+  return Object.assign((em: EntityManager, envelope: EventEnvelope, hooks?: EventHandlerHooks) => batch(em, [envelope], hooks), { batch });
+}
 
 /** What a job's processing did; stored as the job's return value. */
 export type ConsumeOutcome = 'processed' | 'duplicate' | 'ignored';
@@ -129,18 +144,19 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
           params,
         );
         const fresh = new Set(inserted.map((row) => row.event_id));
-        const result: ConsumeOutcome[] = [];
-        for (const { envelope, handler, span } of batch) {
-          // `delete`: an event twice in one batch is applied once.
-          if (!fresh.delete(envelope.id)) {
-            result.push('duplicate');
-            continue;
-          }
-          await runHandler(handler, em, envelope, span, afterCommit);
+        // `delete`: an event twice in one batch is applied once.
+        const result = batch.map(({ envelope }): ConsumeOutcome => (fresh.delete(envelope.id) ? 'processed' : 'duplicate'));
+        const applied = batch.filter((_, index) => result[index] === 'processed');
+        for (let start = 0; start < applied.length; ) {
+          const first = applied[start]!;
+          let end = start + 1;
+          if (first.handler.batch) while (end < applied.length && applied[end]!.handler.batch === first.handler.batch) end += 1;
+          const run = applied.slice(start, end);
+          await (run.length === 1 ? runHandler(first.handler, em, first.envelope, first.span, afterCommit) : runBatchHandler(first.handler.batch!, em, run, afterCommit));
           // Each handler sees the writes of the ones before it, and none of their managed entities.
           await em.flush();
           em.clear();
-          result.push('processed');
+          start = end;
         }
         return result;
       });
@@ -156,6 +172,19 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   function runHandler(handler: EventHandler, em: EntityManager, envelope: EventEnvelope, span: SpanIds | null, afterCommit: AfterCommit[]): Promise<void> {
     const within = <T>(work: () => T): T => (span ? inSpan(span, work) : work());
     return within(() => handler(em, envelope, { afterCommit: (work) => afterCommit.push({ envelope, work: () => within(work) }) }));
+  }
+
+  /** A run of events in one call, in the span of the first: the events it records carry that span as their `traceparent`. */
+  function runBatchHandler(batch: EventBatchHandler, em: EntityManager, run: readonly Pending[], afterCommit: AfterCommit[]): Promise<void> {
+    const [{ envelope, span }] = run as [Pending];
+    const within = <T>(work: () => T): T => (span ? inSpan(span, work) : work());
+    return within(() =>
+      batch(
+        em,
+        run.map((pending) => pending.envelope),
+        { afterCommit: (work) => afterCommit.push({ envelope, work: () => within(work) }) },
+      ),
+    );
   }
 
   async function runAfterCommit(queued: readonly AfterCommit[]): Promise<void> {

@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import { createLogger } from '../../src/logger';
 import type { MikroORM } from '../../src/orm';
 import { testDatabaseUrl } from '../../src/testing';
-import { createEventConsumer, InboxRecord, type ConsumeOutcome, type EventConsumer, type EventEnvelope } from '../../src/events';
+import { batchedEventHandler, createEventConsumer, InboxRecord, type ConsumeOutcome, type EventConsumer, type EventEnvelope } from '../../src/events';
 import { Applied, cleanupRedis, envelope, nextJobEvent, openTestOrm, REDIS_URL, testPrefix, testQueue } from './fixture';
 
 jest.setTimeout(30_000);
@@ -22,6 +22,13 @@ describe('event consumer applying batches', () => {
   /** What each after-commit work saw: its event's row, read on another connection. */
   const seenAfterCommit = new Map<string, number>();
   let calls = 0;
+  /** Each call of the shared batch handler: the events it was handed, in order. */
+  const runs: string[][] = [];
+  const runOf = batchedEventHandler(async (em, envelopes) => {
+    runs.push(envelopes.map((event) => event.id));
+    for (const event of envelopes) em.create(Applied, { eventId: event.id, type: event.type });
+    if (envelopes.some((event) => event.data.fail === true)) throw new Error('this run cannot be applied');
+  });
 
   const appliedCount = (eventId: string) => orm.em.fork().count(Applied, { eventId });
 
@@ -72,6 +79,8 @@ describe('event consumer applying batches', () => {
             seenAfterCommit.set(event.id, await appliedCount(event.id));
           });
         },
+        TradeOrderUpdated: runOf,
+        FillExecuted: runOf,
         PaymentFailed: async (em, event) => {
           // Written before the failure, so the test also sees it rolled back.
           em.create(Applied, { eventId: event.id, type: event.type });
@@ -88,6 +97,7 @@ describe('event consumer applying batches', () => {
     seen.clear();
     seenAfterCommit.clear();
     calls = 0;
+    runs.length = 0;
   });
 
   afterAll(async () => {
@@ -142,5 +152,35 @@ describe('event consumer applying batches', () => {
     expect([results.get(twice.id)?.outcome, results.get(`${twice.id}-again`)?.outcome].sort()).toEqual(['duplicate', 'processed']);
     expect(results.get(fresh.id)).toEqual({ outcome: 'processed' });
     for (const event of [earlier, twice, fresh]) expect(await appliedCount(event.id)).toBe(1);
+  });
+
+  it('hands events of handlers sharing a batch function to it together, each once, apart from the events of other handlers', async () => {
+    const batched = () => [envelope('TradeOrderUpdated', {}, 'trading'), envelope('FillExecuted', {}, 'trading')];
+    const placed = envelope('OrderPlaced', {}, 'orders');
+    const events = [...Array.from({ length: 6 }, batched).flat(), placed, ...Array.from({ length: 6 }, batched).flat()];
+    const results = await deliver(events);
+
+    expect([...results.values()].every((result) => result.outcome === 'processed')).toBe(true);
+    for (const event of events) expect(await appliedCount(event.id)).toBe(1);
+    expect(runs.flat().sort()).toEqual(events.filter((event) => event !== placed).map((event) => event.id).sort());
+    expect(runs.some((run) => run.length > 1)).toBe(true);
+    expect(seen.has(placed.id)).toBe(true);
+  });
+
+  it('rolls back a run that fails and applies its events one by one, so only the failing one fails', async () => {
+    const broken = envelope('FillExecuted', { fail: true }, 'trading');
+    const events = [...Array.from({ length: 4 }, () => envelope('FillExecuted', {}, 'trading')), broken, ...Array.from({ length: 4 }, () => envelope('TradeOrderUpdated', {}, 'trading'))];
+    const results = await deliver(events);
+
+    expect(results.get(broken.id)).toEqual({ error: 'this run cannot be applied' });
+    expect(await appliedCount(broken.id)).toBe(0);
+    for (const event of events.filter((event) => event !== broken)) {
+      expect(results.get(event.id)).toEqual({ outcome: 'processed' });
+      expect(await appliedCount(event.id)).toBe(1);
+    }
+    // Every run that held the broken event rolled back: each of its events was then handed over alone.
+    const failedRuns = runs.filter((run) => run.includes(broken.id));
+    expect(failedRuns.at(-1)).toEqual([broken.id]);
+    for (const id of failedRuns.flat()) expect(runs.filter((run) => run.length === 1 && run[0] === id)).toHaveLength(1);
   });
 });
