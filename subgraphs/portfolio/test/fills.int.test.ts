@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { portfolioIdOf } from '../src/shared/ids';
-import { CUSTOMER_ID, errorCode, HOLDING_FIELDS, MY_PORTFOLIO, OTHER_ID, startPortfolio, type PortfolioHarness } from './harness';
+import { CUSTOMER_ID, errorCode, HOLDING_FIELDS, MY_PORTFOLIO, OTHER_ID, startPortfolio, type FillData, type PortfolioHarness } from './harness';
 
 const T0 = Date.parse('2024-03-01T10:00:00.000Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
@@ -99,6 +99,35 @@ describe('portfolio from fills (FillExecuted on events-portfolio)', () => {
     expect(await holding('SOL')).toMatchObject({ quantity: '0', realizedPnl: '50' });
     await h.deliver(h.fill({ symbol: 'SOL/USDT', side: 'BUY', quantity: '1', price: '200', executedAt: at(21) }));
     expect(await holding('SOL')).toMatchObject({ quantity: '1', averageCost: '150', costBasis: '150', realizedPnl: '0' });
+  });
+
+  it('applies fills taken together as one by one: in execution order, a late one by replay, the same fill once, each user apart', async () => {
+    // Users of their own, so the other tests' figures stay as they are.
+    const [trader, someoneElse] = [randomUUID(), randomUUID()];
+    const fill = (overrides: Partial<FillData>) => h.fill({ userId: trader, ...overrides });
+    await h.deliver(fill({ symbol: 'DOT/USDT', side: 'BUY', quantity: '1', price: '10', executedAt: at(30) }));
+    await h.deliver(fill({ symbol: 'AVAX/USDT', side: 'BUY', quantity: '1', price: '10', executedAt: at(30) }));
+    const dotBuy = fill({ symbol: 'DOT/USDT', side: 'BUY', quantity: '1', price: '13', executedAt: at(31) });
+    const together = [
+      // Newer than the holding, but taken out of order: buy 1 @ 13 comes before this sell in execution.
+      fill({ symbol: 'DOT/USDT', side: 'SELL', quantity: '1', price: '16', executedAt: at(32) }),
+      dotBuy,
+      { ...dotBuy, id: randomUUID() },
+      // Older than the holding's last fill: AVAX is replayed from its ledger.
+      fill({ symbol: 'AVAX/USDT', side: 'SELL', quantity: '1', price: '18', executedAt: at(31) }),
+      fill({ symbol: 'AVAX/USDT', side: 'BUY', quantity: '1', price: '20', executedAt: at(29) }),
+      h.fill({ userId: someoneElse, symbol: 'DOT/USDT', side: 'BUY', quantity: '3', price: '10', executedAt: at(31) }),
+    ];
+    expect(await h.enqueue(together)).toEqual(together.map(() => ({ outcome: 'completed', result: 'processed' })));
+
+    const token = await h.issuer.sign(trader, 'CUSTOMER');
+    // 10 and 13 bought (average 11.5), one sold at 16.
+    expect(await holding('DOT', token)).toMatchObject({ quantity: '1', averageCost: '11.5', costBasis: '11.5', realizedPnl: '4.5' });
+    // 20 (late) and 10 bought (average 15), one sold at 18.
+    expect(await holding('AVAX', token)).toMatchObject({ quantity: '1', averageCost: '15', costBasis: '15', realizedPnl: '3' });
+    expect(await holding('DOT', await h.issuer.sign(someoneElse, 'CUSTOMER'))).toMatchObject({ quantity: '3', averageCost: '10', realizedPnl: '0' });
+    const [ledger] = await h.sql<{ n: number }>('select count(*)::int as n from "fill" where "fill_id" = ?', [dotBuy.data.fillId]);
+    expect(ledger!.n).toBe(1);
   });
 
   it('takes a base-currency fee off the quantity and values a third-currency fee at its price', async () => {

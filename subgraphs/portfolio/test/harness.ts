@@ -49,7 +49,7 @@ export interface PortfolioHarness {
   request<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GraphQLResponse<T>>;
   /** A FillExecuted envelope for the customer (BTC/USDT BUY 1 @ 100, quote fee 0, executed now, unless overridden). */
   fill(overrides?: Partial<FillData>): EventEnvelope;
-  /** Puts envelopes on `events-portfolio` (job id = event id unless given) and resolves with each job's outcome. */
+  /** Puts envelopes on `events-portfolio` together (job id = event id unless given) and resolves with each job's outcome. */
   enqueue(envelopes: EventEnvelope[], options?: { jobId?: string; attempts?: number }): Promise<{ outcome: 'completed' | 'failed'; result: unknown }[]>;
   /** Applies an event through the server's handler, inside a transaction as the consumer does (after-commit work included). */
   deliver(envelope: EventEnvelope): Promise<void>;
@@ -144,9 +144,10 @@ export async function startPortfolio(env: Record<string, string> = {}): Promise<
           jobSettled(worker, 'failed', jobId).then(({ job }) => ({ outcome: 'failed' as const, result: job.failedReason })),
         ]);
       });
-      for (const envelope of envelopes) {
-        await queue.add(envelope.type, envelope, { jobId: options.jobId ?? envelope.id, attempts: options.attempts ?? 1 });
-      }
+      // Added while the worker is paused, so it finds them waiting together and takes them in batches.
+      await worker.pause(true);
+      await queue.addBulk(envelopes.map((envelope) => ({ name: envelope.type, data: envelope, opts: { jobId: options.jobId ?? envelope.id, attempts: options.attempts ?? 1 } })));
+      worker.resume();
       return Promise.all(settled);
     },
     async deliver(envelope) {

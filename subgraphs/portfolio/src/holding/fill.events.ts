@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { EntityManager } from '../../../kit/src';
-import type { EventEnvelope, EventHandlerHooks, EventHandlers } from '../../../kit/src/events';
-import { openPortfolio } from '../portfolio/erasure';
+import { batchedEventHandler, type EventEnvelope, type EventHandlerHooks, type EventHandlers } from '../../../kit/src/events';
+import { openPortfolios } from '../portfolio/erasure';
 import type { PortfolioUpdates } from '../portfolio/portfolio.updates';
 import type { PriceBook } from '../price/price-book';
 import { Dec, stored } from '../shared/decimal';
@@ -123,98 +123,157 @@ async function feeValueOf(em: EntityManager, fill: Omit<ParsedFill, 'feeValue' |
   return stored(new Dec(fill.fee).times(quote.price));
 }
 
+interface HoldingKey {
+  portfolioId: string;
+  asset: string;
+}
+
 /**
- * Applies one fill, at most once: the fill id is the ledger's key (the consumer's inbox already
+ * Applies fills, each at most once: the fill id is the ledger's key (the consumer's inbox already
  * drops a redelivered event; this also drops the same fill under another event id). The portfolio
- * row is locked first, so fills of one user apply one at a time; a fill of an erased user (one that
- * arrives after UserDeleted) is skipped. A fill newer than the holding's last one folds in; an older
- * one (arriving late) replays the asset's ledger in execution order. Returns whether the fill was new.
+ * rows are locked first, so fills of one user apply one batch at a time; fills of an erased user
+ * (arriving after UserDeleted) are skipped. A holding's new fills, all newer than its last one, fold
+ * in in execution order; if one is older (arriving late) the asset's ledger is replayed in that order.
+ * Whatever the number of fills, this is a handful of statements (plus one per late holding).
  */
-export async function applyFillEvent(em: EntityManager, envelope: EventEnvelope, deps: FillHandlerDeps, hooks?: EventHandlerHooks): Promise<boolean> {
-  const parsed = parseFill(envelope, deps.quoteCurrencies);
-  if (!(await openPortfolio(em, parsed.userId))) {
-    deps.log.info({ fillId: parsed.fillId, eventId: envelope.id }, 'fill of an erased user; skipped');
-    return false;
+export async function applyFillEvents(em: EntityManager, envelopes: readonly EventEnvelope[], deps: FillHandlerDeps, hooks?: EventHandlerHooks): Promise<void> {
+  const parsed = envelopes.map((envelope) => ({ envelope, fill: parseFill(envelope, deps.quoteCurrencies) }));
+  const open = await openPortfolios(
+    em,
+    parsed.map(({ fill }) => fill.userId),
+  );
+  const fills: ParsedFill[] = [];
+  const seen = new Set<string>();
+  for (const { envelope, fill } of parsed) {
+    if (!open.has(fill.userId)) {
+      deps.log.info({ fillId: fill.fillId, eventId: envelope.id }, 'fill of an erased user; skipped');
+      continue;
+    }
+    // The same fill twice in one batch (under two event ids) is one fill.
+    if (seen.has(fill.fillId)) continue;
+    seen.add(fill.fillId);
+    fills.push({ ...fill, feeInBase: fill.feeCurrency === fill.base, feeValue: await feeValueOf(em, fill, deps) });
   }
-  const fill: ParsedFill = { ...parsed, feeInBase: parsed.feeCurrency === parsed.base, feeValue: await feeValueOf(em, parsed, deps) };
-  const portfolioId = portfolioIdOf(fill.userId);
-  const recorded: unknown[] = await em.execute(
+  if (fills.length === 0) return;
+
+  const recorded = await em.execute<{ fill_id: string }[]>(
     `insert into "fill" ("fill_id", "portfolio_id", "order_id", "asset", "symbol", "side", "quantity", "price", "fee", "fee_currency", "fee_value", "executed_at")
-     values (?, ?, ?, ?, ?, ?, ?::numeric, ?::numeric, ?::numeric, ?, ?::numeric, ?) on conflict ("fill_id") do nothing returning "fill_id"`,
-    [fill.fillId, portfolioId, fill.orderId, fill.base, fill.symbol, fill.side, fill.quantity, fill.price, fill.fee, fill.feeCurrency, fill.feeValue, fill.executedAt],
+     select "f"."fill_id", "f"."portfolio_id", "f"."order_id", "f"."asset", "f"."symbol", "f"."side", "f"."quantity", "f"."price", "f"."fee", "f"."fee_currency", "f"."fee_value", "f"."executed_at"
+     from jsonb_to_recordset(?::jsonb) as "f"("fill_id" varchar, "portfolio_id" uuid, "order_id" varchar, "asset" varchar, "symbol" varchar, "side" varchar,
+       "quantity" numeric, "price" numeric, "fee" numeric, "fee_currency" varchar, "fee_value" numeric, "executed_at" timestamptz)
+     on conflict ("fill_id") do nothing returning "fill_id"`,
+    [
+      JSON.stringify(
+        fills.map((fill) => ({
+          fill_id: fill.fillId,
+          portfolio_id: portfolioIdOf(fill.userId),
+          order_id: fill.orderId,
+          asset: fill.base,
+          symbol: fill.symbol,
+          side: fill.side,
+          quantity: fill.quantity,
+          price: fill.price,
+          fee: fill.fee,
+          fee_currency: fill.feeCurrency,
+          fee_value: fill.feeValue,
+          executed_at: fill.executedAt,
+        })),
+      ),
+    ],
   );
-  if (recorded.length === 0) {
-    deps.log.info({ fillId: fill.fillId, eventId: envelope.id }, 'fill already applied; skipped');
-    return false;
+  const fresh = new Set(recorded.map((row) => row.fill_id));
+  for (const fill of fills) if (!fresh.has(fill.fillId)) deps.log.info({ fillId: fill.fillId }, 'fill already applied; skipped');
+  const applied = fills.filter((fill) => fresh.has(fill.fillId));
+  if (applied.length === 0) return;
+
+  const groups = new Map<string, { key: HoldingKey; fills: ParsedFill[] }>();
+  for (const fill of applied) {
+    const key = { portfolioId: portfolioIdOf(fill.userId), asset: fill.base };
+    const id = `${key.portfolioId}/${key.asset}`;
+    const group = groups.get(id) ?? groups.set(id, { key, fills: [] }).get(id)!;
+    group.fills.push(fill);
   }
-  const [holding] = await em.execute<HoldingRow[]>(
-    `select "symbol", "quantity", "cost_basis", "realized_pnl", "fees", "net_invested", "fill_count", "last_fill_at", "last_fill_id"
-     from "holding" where "portfolio_id" = ? and "asset" = ?`,
-    [portfolioId, fill.base],
+  const holdings = await em.execute<(HoldingRow & { portfolio_id: string; asset: string })[]>(
+    `select "h"."portfolio_id", "h"."asset", "h"."symbol", "h"."quantity", "h"."cost_basis", "h"."realized_pnl", "h"."fees", "h"."net_invested", "h"."fill_count", "h"."last_fill_at", "h"."last_fill_id"
+     from "holding" "h" join jsonb_to_recordset(?::jsonb) as "k"("portfolio_id" uuid, "asset" varchar) on "h"."portfolio_id" = "k"."portfolio_id" and "h"."asset" = "k"."asset"`,
+    [JSON.stringify([...groups.values()].map(({ key }) => ({ portfolio_id: key.portfolioId, asset: key.asset })))],
   );
-  const inOrder = !holding || compareFills({ executedAt: new Date(holding.last_fill_at), fillId: holding.last_fill_id }, fill) < 0;
-  let position: Position;
-  let last: { executedAt: Date; fillId: string } = fill;
-  if (inOrder) {
-    position = applyFill(holding ? positionOf(holding) : EMPTY_POSITION, fill);
-  } else {
-    const rows = await em.execute<FillRow[]>(
-      `select "fill_id", "side", "quantity", "price", "fee", "fee_value", "fee_currency", "executed_at" from "fill"
-       where "portfolio_id" = ? and "asset" = ? order by "executed_at", "fill_id" collate "C"`,
-      [portfolioId, fill.base],
-    );
-    const fills: FillInput[] = rows.map((row) => ({
-      fillId: row.fill_id,
-      side: row.side,
-      quantity: String(row.quantity),
-      price: String(row.price),
-      fee: String(row.fee),
-      feeInBase: row.fee_currency === fill.base,
-      feeValue: String(row.fee_value),
-      executedAt: new Date(row.executed_at),
-    }));
-    position = replayFills(fills);
+  const holdingOf = new Map(holdings.map((row) => [`${row.portfolio_id}/${row.asset}`, row]));
+
+  const rows = [];
+  for (const [id, { key, fills: groupFills }] of groups) {
+    const holding = holdingOf.get(id);
+    const ordered = [...groupFills].sort(compareFills);
+    const newest = ordered.at(-1)!;
+    const held = holding ? { executedAt: new Date(holding.last_fill_at), fillId: holding.last_fill_id } : null;
+    let position: Position;
+    if (!held || compareFills(held, ordered[0]!) < 0) {
+      position = ordered.reduce(applyFill, holding ? positionOf(holding) : EMPTY_POSITION);
+    } else {
+      position = replayFills(await ledgerOf(em, key));
+      deps.log.info({ asset: key.asset, fills: position.fillCount }, 'fill arrived out of order; holding replayed from the ledger');
+    }
     // The holding's last fill stays the latest one.
-    last = { executedAt: new Date(holding!.last_fill_at), fillId: holding!.last_fill_id };
-    deps.log.info({ fillId: fill.fillId, asset: fill.base, fills: fills.length }, 'fill arrived out of order; holding replayed from the ledger');
+    const last = held && compareFills(held, newest) > 0 ? held : newest;
+    rows.push({
+      portfolio_id: key.portfolioId,
+      asset: key.asset,
+      symbol: holding?.symbol ?? newest.symbol,
+      quantity: stored(position.quantity),
+      cost_basis: stored(position.costBasis),
+      realized_pnl: stored(position.realizedPnl),
+      fees: stored(position.fees),
+      net_invested: stored(position.netInvested),
+      fill_count: position.fillCount,
+      last_fill_at: last.executedAt,
+      last_fill_id: last.fillId,
+    });
   }
   await em.execute(
     `insert into "holding" ("portfolio_id", "asset", "symbol", "quantity", "cost_basis", "realized_pnl", "fees", "net_invested", "fill_count", "last_fill_at", "last_fill_id", "updated_at")
-     values (?, ?, ?, ?::numeric, ?::numeric, ?::numeric, ?::numeric, ?::numeric, ?, ?, ?, now())
+     select "h"."portfolio_id", "h"."asset", "h"."symbol", "h"."quantity", "h"."cost_basis", "h"."realized_pnl", "h"."fees", "h"."net_invested", "h"."fill_count", "h"."last_fill_at", "h"."last_fill_id", now()
+     from jsonb_to_recordset(?::jsonb) as "h"("portfolio_id" uuid, "asset" varchar, "symbol" varchar, "quantity" numeric, "cost_basis" numeric, "realized_pnl" numeric,
+       "fees" numeric, "net_invested" numeric, "fill_count" int, "last_fill_at" timestamptz, "last_fill_id" varchar)
      on conflict ("portfolio_id", "asset") do update set
        "quantity" = excluded."quantity", "cost_basis" = excluded."cost_basis", "realized_pnl" = excluded."realized_pnl",
        "fees" = excluded."fees", "net_invested" = excluded."net_invested", "fill_count" = excluded."fill_count",
        "last_fill_at" = excluded."last_fill_at", "last_fill_id" = excluded."last_fill_id", "updated_at" = now()`,
-    [
-      portfolioId,
-      fill.base,
-      holding?.symbol ?? fill.symbol,
-      stored(position.quantity),
-      stored(position.costBasis),
-      stored(position.realizedPnl),
-      stored(position.fees),
-      stored(position.netInvested),
-      position.fillCount,
-      last.executedAt,
-      last.fillId,
-    ],
+    [JSON.stringify(rows)],
   );
+
+  const symbols = rows.map((row) => row.symbol);
   const after = async (): Promise<void> => {
-    deps.prices.observe({ symbol: fill.symbol, price: fill.price, at: fill.executedAt }, { source: 'fill' });
+    for (const fill of applied) deps.prices.observe({ symbol: fill.symbol, price: fill.price, at: fill.executedAt }, { source: 'fill' });
     // Not awaited: Redis confirms the subscription whenever it can, and this job must not wait for it.
-    void deps.prices.follow([holding?.symbol ?? fill.symbol]);
+    void deps.prices.follow(symbols);
   };
   if (hooks) hooks.afterCommit(after);
   else await after();
-  deps.updates.publishAfterCommit(em, hooks, fill.userId);
-  return true;
+  for (const userId of new Set(applied.map((fill) => fill.userId))) deps.updates.publishAfterCommit(em, hooks, userId);
+}
+
+/** The asset's whole ledger in execution order (this transaction's fills included). */
+async function ledgerOf(em: EntityManager, { portfolioId, asset }: HoldingKey): Promise<FillInput[]> {
+  const rows = await em.execute<FillRow[]>(
+    `select "fill_id", "side", "quantity", "price", "fee", "fee_value", "fee_currency", "executed_at" from "fill"
+     where "portfolio_id" = ? and "asset" = ? order by "executed_at", "fill_id" collate "C"`,
+    [portfolioId, asset],
+  );
+  return rows.map((row) => ({
+    fillId: row.fill_id,
+    side: row.side,
+    quantity: String(row.quantity),
+    price: String(row.price),
+    fee: String(row.fee),
+    feeInBase: row.fee_currency === asset,
+    feeValue: String(row.fee_value),
+    executedAt: new Date(row.executed_at),
+  }));
 }
 
 /** The fills portfolio consumes (routed to `events-portfolio` by the kit's EVENT_ROUTES; UserDeleted: portfolio.events.ts). */
 export function createPortfolioEventHandlers(deps: FillHandlerDeps): EventHandlers {
   return {
-    [FILL_EXECUTED]: async (em, envelope, hooks) => {
-      await applyFillEvent(em, envelope, deps, hooks);
-    },
+    [FILL_EXECUTED]: batchedEventHandler((em, envelopes, hooks) => applyFillEvents(em, envelopes, deps, hooks)),
   };
 }

@@ -19,11 +19,30 @@ async function lockPortfolio(em: EntityManager, userId: string): Promise<string>
  * so a write racing an erasure is either erased with the rest or skipped.
  */
 export async function openPortfolio(em: EntityManager, userId: string): Promise<boolean> {
-  const portfolioId = await lockPortfolio(em, userId);
-  const erased: unknown[] = await em.execute(`select 1 from "erased_user" where "user_id" = ?`, [userId]);
-  if (erased.length === 0) return true;
-  await em.execute(`delete from "portfolio" where "id" = ?`, [portfolioId]);
-  return false;
+  return (await openPortfolios(em, [userId])).has(userId);
+}
+
+/**
+ * `openPortfolio` for many users in three statements at most: answers those whose portfolio is
+ * open. The rows are locked in one order (by id), so two batches never wait on each other.
+ */
+export async function openPortfolios(em: EntityManager, userIds: readonly string[]): Promise<Set<string>> {
+  const rows = [...new Set(userIds)].map((userId) => ({ id: portfolioIdOf(userId), user_id: userId })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  if (rows.length === 0) return new Set();
+  await em.execute(
+    `insert into "portfolio" ("id", "user_id", "created_at", "updated_at")
+     select "p"."id", "p"."user_id", now(), now() from jsonb_to_recordset(?::jsonb) as "p"("id" uuid, "user_id" varchar)
+     on conflict ("id") do update set "updated_at" = now()`,
+    [JSON.stringify(rows)],
+  );
+  const erased = await em.execute<{ user_id: string }[]>(`select "user_id" from "erased_user" where "user_id" in (select jsonb_array_elements_text(?::jsonb))`, [
+    JSON.stringify(rows.map((row) => row.user_id)),
+  ]);
+  if (erased.length > 0) {
+    await em.execute(`delete from "portfolio" where "id" in (select jsonb_array_elements_text(?::jsonb)::uuid)`, [JSON.stringify(erased.map((row) => portfolioIdOf(row.user_id)))]);
+  }
+  const gone = new Set(erased.map((row) => row.user_id));
+  return new Set(rows.map((row) => row.user_id).filter((userId) => !gone.has(userId)));
 }
 
 /**
