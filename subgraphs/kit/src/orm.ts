@@ -1,7 +1,8 @@
 import { Migrator } from '@mikro-orm/migrations';
 import { MikroORM, type EntityManager, type Options } from '@mikro-orm/postgresql';
 import type { Constructor, MigrationObject } from '@mikro-orm/core';
-import { Client } from 'pg';
+import type { Knex } from '@mikro-orm/knex';
+import { Client, type QueryResultRow } from 'pg';
 
 export type { EntityManager };
 
@@ -99,6 +100,27 @@ async function whileLocked<T>(databaseUrl: string, lock: string, work: () => Pro
     return await work();
   } finally {
     await client.end();
+  }
+}
+
+/**
+ * Runs one statement with bind parameters (`$1`, `$2`…) on the connection of `em`'s transaction, or
+ * on a pooled one outside a transaction, and answers its rows. For hot statements with a large
+ * parameter (a JSON payload): `em.execute` writes every parameter into the SQL text, escaping it
+ * character by character, and the server parses it all again; a bind parameter travels as it is.
+ * Errors are pg's own (`code` is the SQLSTATE). `onSql` hears these statements too.
+ */
+export async function sqlQuery<T>(em: EntityManager, text: string, values: readonly unknown[]): Promise<T[]> {
+  const knex = em.getKnex();
+  const transaction = em.getTransactionContext<Knex.Transaction>();
+  const client = transaction ? transaction.client : knex.client;
+  const connection: Client = await client.acquireConnection();
+  try {
+    knex.emit('query', { sql: text, bindings: values });
+    return (await connection.query<T & QueryResultRow>(text, values as unknown[])).rows;
+  } finally {
+    // A transaction's connection stays with it.
+    if (!transaction) await client.releaseConnection(connection);
   }
 }
 

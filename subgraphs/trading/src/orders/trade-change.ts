@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { EntityManager } from '../../../kit/src';
+import { sqlQuery, type EntityManager } from '../../../kit/src';
 import { currentTraceparent } from '../../../kit/src/tracing';
 import { BalanceDeltas, InsufficientBalanceError } from '../paper/paper-ledger';
 import { utcDay, type PositionFill } from '../risk/positions';
@@ -59,8 +59,8 @@ export interface PlacementGuard {
 }
 
 /** The functions of Migration0003OrderWrites. */
-const PLACE_SQL = `select "trade_order_place"(?::jsonb, ?, ?, ?::uuid, ?, ?::numeric, ?::numeric, ?::date, ?::numeric, ?::numeric)`;
-const APPLY_SQL = `select "trade_change_apply"(?::jsonb)`;
+const PLACE_SQL = `select "trade_order_place"($1::jsonb, $2, $3, $4::uuid, $5, $6::numeric, $7::numeric, $8::date, $9::numeric, $10::numeric)`;
+const APPLY_SQL = `select "trade_change_apply"($1::jsonb)`;
 
 const sqlState = (error: unknown): string | undefined => {
   const code = (error as { code?: unknown } | null)?.code;
@@ -190,7 +190,7 @@ export class TradeChange {
   async write(em: EntityManager): Promise<void> {
     if (this.isEmpty) return;
     try {
-      await em.execute(APPLY_SQL, [this.payload()]);
+      await sqlQuery(em, APPLY_SQL, [this.payload()]);
     } catch (error) {
       throw this.refusal(error);
     }
@@ -205,7 +205,7 @@ export class TradeChange {
    */
   async place(em: EntityManager, guard: PlacementGuard): Promise<void> {
     try {
-      await em.execute(PLACE_SQL, [
+      await sqlQuery(em, PLACE_SQL, [
         this.payload(),
         guard.userId,
         guard.clientOrderId,
