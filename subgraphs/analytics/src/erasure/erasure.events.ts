@@ -1,5 +1,5 @@
 import { UnrecoverableError } from 'bullmq';
-import { isUuid, type EntityManager } from '../../../kit/src';
+import { isUuid, sqlQuery, type EntityManager } from '../../../kit/src';
 import type { RollupHandler, RollupHandlers } from '../shared/consume';
 
 /** The key of the transaction lock that orders a user's erasure against writes of their rows. */
@@ -15,7 +15,7 @@ const lockKey = (userId: string): string => `analytics:user:${userId}`;
 export async function lockUsersRows(em: EntityManager, userIds: readonly string[]): Promise<void> {
   const keys = [...new Set(userIds)].map(lockKey).sort();
   if (keys.length === 0) return;
-  await em.execute(`select count(pg_advisory_xact_lock_shared(hashtextextended("key", 0))) from jsonb_array_elements_text(?::jsonb) as "key"`, [JSON.stringify(keys)]);
+  await sqlQuery(em, `select count(pg_advisory_xact_lock_shared(hashtextextended("key", 0))) from jsonb_array_elements_text($1::jsonb) as "key"`, [JSON.stringify(keys)]);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { EventEnvelope } from '../../../kit/src/events';
-import type { EntityManager } from '../../../kit/src';
+import { sqlQuery, type EntityManager } from '../../../kit/src';
 import { lockUsersRows } from '../erasure/erasure.events';
 import type { BatchedRollupHandler, ParsedEvent, RollupHandlers } from '../shared/consume';
 import { payloadReader } from '../shared/payload';
@@ -67,10 +67,11 @@ export function tradingHandlers(log: Logger): RollupHandlers {
         if (!feeCounted) log.info({ eventId: envelope.id, fillId: fill.fillId, feeCurrency: fill.feeCurrency }, 'fee in a third currency left out of trading fees');
         return { user_id: fill.userId, quote: fill.quote, hour: hourOf(fill.executedAt), at: fill.executedAt, volume, fees };
       });
-      await em.execute(
+      await sqlQuery(
+        em,
         `insert into "trading_stats" ("user_id", "quote", "fills", "volume", "fees", "last_fill_at")
          select "f"."user_id", "f"."quote", count(*), sum("f"."volume"), sum("f"."fees"), max("f"."at")
-         from jsonb_to_recordset(?::jsonb) as "f"("user_id" varchar, "quote" varchar, "volume" numeric, "fees" numeric, "at" timestamptz)
+         from jsonb_to_recordset($1::jsonb) as "f"("user_id" varchar, "quote" varchar, "volume" numeric, "fees" numeric, "at" timestamptz)
          where not exists (select 1 from "erased_user" where "erased_user"."user_id" = "f"."user_id")
          group by "f"."user_id", "f"."quote"
          on conflict ("user_id", "quote") do update set
@@ -79,33 +80,32 @@ export function tradingHandlers(log: Logger): RollupHandlers {
            "fees" = "trading_stats"."fees" + excluded."fees",
            "last_fill_at" = greatest("trading_stats"."last_fill_at", excluded."last_fill_at")`,
         [JSON.stringify(figures)],
-        'run',
       );
-      await em.execute(
+      await sqlQuery(
+        em,
         `insert into "hourly_trading" ("hour", "quote", "fills", "volume", "fees")
          select "f"."hour", "f"."quote", count(*), sum("f"."volume"), sum("f"."fees")
-         from jsonb_to_recordset(?::jsonb) as "f"("hour" timestamptz, "quote" varchar, "volume" numeric, "fees" numeric)
+         from jsonb_to_recordset($1::jsonb) as "f"("hour" timestamptz, "quote" varchar, "volume" numeric, "fees" numeric)
          group by "f"."hour", "f"."quote"
          on conflict ("hour", "quote") do update set
            "fills" = "hourly_trading"."fills" + excluded."fills",
            "volume" = "hourly_trading"."volume" + excluded."volume",
            "fees" = "hourly_trading"."fees" + excluded."fees"`,
         [JSON.stringify(figures)],
-        'run',
       );
     }
     if (orders.length > 0) {
-      await em.execute(
+      await sqlQuery(
+        em,
         `insert into "trade_order_state" ("order_id", "user_id", "status", "first_seen_at", "updated_at")
          select "o"."order_id", "o"."user_id", "o"."status", "o"."first_seen_at", "o"."updated_at"
-         from jsonb_to_recordset(?::jsonb) as "o"("order_id" varchar, "user_id" varchar, "status" varchar, "first_seen_at" timestamptz, "updated_at" timestamptz)
+         from jsonb_to_recordset($1::jsonb) as "o"("order_id" varchar, "user_id" varchar, "status" varchar, "first_seen_at" timestamptz, "updated_at" timestamptz)
          where not exists (select 1 from "erased_user" where "erased_user"."user_id" = "o"."user_id")
          on conflict ("order_id") do update set
            "status" = case when excluded."updated_at" >= "trade_order_state"."updated_at" then excluded."status" else "trade_order_state"."status" end,
            "updated_at" = greatest("trade_order_state"."updated_at", excluded."updated_at"),
            "first_seen_at" = least("trade_order_state"."first_seen_at", excluded."first_seen_at")`,
         [JSON.stringify(latestStates(orders))],
-        'run',
       );
     }
   }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { EntityManager } from '../../../kit/src';
+import { sqlQuery, type EntityManager } from '../../../kit/src';
 import { batchedEventHandler, type EventEnvelope, type EventHandlerHooks, type EventHandlers } from '../../../kit/src/events';
 import { openPortfolios } from '../portfolio/erasure';
 import type { PortfolioUpdates } from '../portfolio/portfolio.updates';
@@ -156,10 +156,11 @@ export async function applyFillEvents(em: EntityManager, envelopes: readonly Eve
   }
   if (fills.length === 0) return;
 
-  const recorded = await em.execute<{ fill_id: string }[]>(
+  const recorded = await sqlQuery<{ fill_id: string }>(
+    em,
     `insert into "fill" ("fill_id", "portfolio_id", "order_id", "asset", "symbol", "side", "quantity", "price", "fee", "fee_currency", "fee_value", "executed_at")
      select "f"."fill_id", "f"."portfolio_id", "f"."order_id", "f"."asset", "f"."symbol", "f"."side", "f"."quantity", "f"."price", "f"."fee", "f"."fee_currency", "f"."fee_value", "f"."executed_at"
-     from jsonb_to_recordset(?::jsonb) as "f"("fill_id" varchar, "portfolio_id" uuid, "order_id" varchar, "asset" varchar, "symbol" varchar, "side" varchar,
+     from jsonb_to_recordset($1::jsonb) as "f"("fill_id" varchar, "portfolio_id" uuid, "order_id" varchar, "asset" varchar, "symbol" varchar, "side" varchar,
        "quantity" numeric, "price" numeric, "fee" numeric, "fee_currency" varchar, "fee_value" numeric, "executed_at" timestamptz)
      on conflict ("fill_id") do nothing returning "fill_id"`,
     [
@@ -193,9 +194,10 @@ export async function applyFillEvents(em: EntityManager, envelopes: readonly Eve
     const group = groups.get(id) ?? groups.set(id, { key, fills: [] }).get(id)!;
     group.fills.push(fill);
   }
-  const holdings = await em.execute<(HoldingRow & { portfolio_id: string; asset: string })[]>(
+  const holdings = await sqlQuery<HoldingRow & { portfolio_id: string; asset: string }>(
+    em,
     `select "h"."portfolio_id", "h"."asset", "h"."symbol", "h"."quantity", "h"."cost_basis", "h"."realized_pnl", "h"."fees", "h"."net_invested", "h"."fill_count", "h"."last_fill_at", "h"."last_fill_id"
-     from "holding" "h" join jsonb_to_recordset(?::jsonb) as "k"("portfolio_id" uuid, "asset" varchar) on "h"."portfolio_id" = "k"."portfolio_id" and "h"."asset" = "k"."asset"`,
+     from "holding" "h" join jsonb_to_recordset($1::jsonb) as "k"("portfolio_id" uuid, "asset" varchar) on "h"."portfolio_id" = "k"."portfolio_id" and "h"."asset" = "k"."asset"`,
     [JSON.stringify([...groups.values()].map(({ key }) => ({ portfolio_id: key.portfolioId, asset: key.asset })))],
   );
   const holdingOf = new Map(holdings.map((row) => [`${row.portfolio_id}/${row.asset}`, row]));
@@ -229,10 +231,11 @@ export async function applyFillEvents(em: EntityManager, envelopes: readonly Eve
       last_fill_id: last.fillId,
     });
   }
-  await em.execute(
+  await sqlQuery(
+    em,
     `insert into "holding" ("portfolio_id", "asset", "symbol", "quantity", "cost_basis", "realized_pnl", "fees", "net_invested", "fill_count", "last_fill_at", "last_fill_id", "updated_at")
      select "h"."portfolio_id", "h"."asset", "h"."symbol", "h"."quantity", "h"."cost_basis", "h"."realized_pnl", "h"."fees", "h"."net_invested", "h"."fill_count", "h"."last_fill_at", "h"."last_fill_id", now()
-     from jsonb_to_recordset(?::jsonb) as "h"("portfolio_id" uuid, "asset" varchar, "symbol" varchar, "quantity" numeric, "cost_basis" numeric, "realized_pnl" numeric,
+     from jsonb_to_recordset($1::jsonb) as "h"("portfolio_id" uuid, "asset" varchar, "symbol" varchar, "quantity" numeric, "cost_basis" numeric, "realized_pnl" numeric,
        "fees" numeric, "net_invested" numeric, "fill_count" int, "last_fill_at" timestamptz, "last_fill_id" varchar)
      on conflict ("portfolio_id", "asset") do update set
        "quantity" = excluded."quantity", "cost_basis" = excluded."cost_basis", "realized_pnl" = excluded."realized_pnl",

@@ -1,4 +1,4 @@
-import type { EntityManager } from '../../../kit/src';
+import { sqlQuery, type EntityManager } from '../../../kit/src';
 import { portfolioIdOf } from '../shared/ids';
 
 /** Writes (or touches) the user's portfolio row, which stays locked until the transaction ends. */
@@ -29,17 +29,18 @@ export async function openPortfolio(em: EntityManager, userId: string): Promise<
 export async function openPortfolios(em: EntityManager, userIds: readonly string[]): Promise<Set<string>> {
   const rows = [...new Set(userIds)].map((userId) => ({ id: portfolioIdOf(userId), user_id: userId })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   if (rows.length === 0) return new Set();
-  await em.execute(
+  await sqlQuery(
+    em,
     `insert into "portfolio" ("id", "user_id", "created_at", "updated_at")
-     select "p"."id", "p"."user_id", now(), now() from jsonb_to_recordset(?::jsonb) as "p"("id" uuid, "user_id" varchar)
+     select "p"."id", "p"."user_id", now(), now() from jsonb_to_recordset($1::jsonb) as "p"("id" uuid, "user_id" varchar)
      on conflict ("id") do update set "updated_at" = now()`,
     [JSON.stringify(rows)],
   );
-  const erased = await em.execute<{ user_id: string }[]>(`select "user_id" from "erased_user" where "user_id" in (select jsonb_array_elements_text(?::jsonb))`, [
+  const erased = await sqlQuery<{ user_id: string }>(em, `select "user_id" from "erased_user" where "user_id" in (select jsonb_array_elements_text($1::jsonb))`, [
     JSON.stringify(rows.map((row) => row.user_id)),
   ]);
   if (erased.length > 0) {
-    await em.execute(`delete from "portfolio" where "id" in (select jsonb_array_elements_text(?::jsonb)::uuid)`, [JSON.stringify(erased.map((row) => portfolioIdOf(row.user_id)))]);
+    await sqlQuery(em, `delete from "portfolio" where "id" in (select jsonb_array_elements_text($1::jsonb)::uuid)`, [JSON.stringify(erased.map((row) => portfolioIdOf(row.user_id)))]);
   }
   const gone = new Set(erased.map((row) => row.user_id));
   return new Set(rows.map((row) => row.user_id).filter((userId) => !gone.has(userId)));

@@ -1,7 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type DataLoader from 'dataloader';
 import type { Counter } from 'prom-client';
-import { createBatcher } from '../../../kit/src';
+import { createBatcher, sqlQuery } from '../../../kit/src';
 import type { Plan } from '../plan/plan';
 import { SIGNALS_EVENT_SOURCE } from '../signal/signal.outbox';
 import type { SignalAction } from './normalize';
@@ -93,7 +93,7 @@ const ENDPOINTS_BY_TOKEN = `select e."id", e."user_id", e."token_hash", e."revok
         left join "tradingview_session" t on t."user_id" = e."user_id"
   where e."token_hash" in (?)`;
 
-const INGEST_BATCH = `select "r_index", "r_outcome", "r_signal_ids", "r_used" from "signals_ingest_batch"(?::jsonb, ?, ?)`;
+const INGEST_BATCH = `select "r_index", "r_outcome", "r_signal_ids", "r_used" from "signals_ingest_batch"($1::jsonb, $2, $3)`;
 
 interface IngestRow {
   r_index: number;
@@ -216,9 +216,7 @@ export class IngestStore {
 
   private async transaction(deliveries: readonly Delivery[]): Promise<StoreOutcome[]> {
     const payload = deliveries.map((delivery) => ({ ...delivery, key: delivery.key.toString('hex') }));
-    const rows = await this.orm.em
-      .getConnection()
-      .execute<IngestRow[]>(INGEST_BATCH, [JSON.stringify(payload), this.options.dedupWindowSeconds, SIGNALS_EVENT_SOURCE]);
+    const rows = await sqlQuery<IngestRow>(this.orm.em, INGEST_BATCH, [JSON.stringify(payload), this.options.dedupWindowSeconds, SIGNALS_EVENT_SOURCE]);
     const outcomes: StoreOutcome[] = [];
     for (const row of rows) {
       outcomes[row.r_index - 1] = outcomeOf(row);
