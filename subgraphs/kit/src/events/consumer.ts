@@ -2,6 +2,7 @@ import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { sqlQuery } from '../orm';
 import { createBatcher } from '../batcher';
 import { inJobSpan, inSpan, type SpanIds, type Tracing } from '../tracing';
 import { eventQueueName, isEventEnvelope, type EventEnvelope } from './envelope';
@@ -112,8 +113,9 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     const afterCommit: AfterCommit[] = [];
     const outcome = await orm.em.fork().transactional(async (em): Promise<ConsumeOutcome> => {
       afterCommit.length = 0;
-      const inserted: unknown[] = await em.execute(
-        `insert into "inbox" ("event_id", "type", "source", "processed_at") values (?, ?, ?, now()) on conflict ("event_id") do nothing returning "event_id"`,
+      const inserted = await sqlQuery(
+        em,
+        `insert into "inbox" ("event_id", "type", "source", "processed_at") values ($1, $2, $3, now()) on conflict ("event_id") do nothing returning "event_id"`,
         [envelope.id, envelope.type, envelope.source],
       );
       if (inserted.length === 0) return 'duplicate';
@@ -136,12 +138,12 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     try {
       outcomes = await orm.em.fork().transactional(async (em) => {
         afterCommit.length = 0;
-        const params = batch.flatMap(({ envelope }) => [envelope.id, envelope.type, envelope.source]);
-        const inserted: { event_id: string }[] = await em.execute(
+        const inserted = await sqlQuery<{ event_id: string }>(
+          em,
           `insert into "inbox" ("event_id", "type", "source", "processed_at")
-           select "v"."id", "v"."type", "v"."source", now() from (values ${batch.map(() => '(?::uuid, ?::varchar, ?::varchar)').join(', ')}) as "v"("id", "type", "source")
+           select "v"."id", "v"."type", "v"."source", now() from unnest($1::uuid[], $2::varchar[], $3::varchar[]) as "v"("id", "type", "source")
            on conflict ("event_id") do nothing returning "event_id"`,
-          params,
+          [batch.map(({ envelope }) => envelope.id), batch.map(({ envelope }) => envelope.type), batch.map(({ envelope }) => envelope.source)],
         );
         const fresh = new Set(inserted.map((row) => row.event_id));
         // `delete`: an event twice in one batch is applied once.
