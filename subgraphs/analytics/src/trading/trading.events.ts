@@ -62,11 +62,12 @@ export function tradingHandlers(log: Logger): RollupHandlers {
     // A fill arriving after its user's erasure still counts in its hour, but no longer per user.
     await lockUsersRows(em, [...fills.map(({ event }) => event.userId), ...orders.map((order) => order.userId)]);
     if (fills.length > 0) {
-      const figures = fills.map(({ event: fill, envelope }) => {
+      const rows = fills.map(({ event: fill, envelope }) => {
         const { volume, fees, feeCounted } = fillFigures(fill);
         if (!feeCounted) log.info({ eventId: envelope.id, fillId: fill.fillId, feeCurrency: fill.feeCurrency }, 'fee in a third currency left out of trading fees');
         return { user_id: fill.userId, quote: fill.quote, hour: hourOf(fill.executedAt), at: fill.executedAt, volume, fees };
       });
+      const figures = JSON.stringify(rows);
       await sqlQuery(
         em,
         `insert into "trading_stats" ("user_id", "quote", "fills", "volume", "fees", "last_fill_at")
@@ -79,7 +80,7 @@ export function tradingHandlers(log: Logger): RollupHandlers {
            "volume" = "trading_stats"."volume" + excluded."volume",
            "fees" = "trading_stats"."fees" + excluded."fees",
            "last_fill_at" = greatest("trading_stats"."last_fill_at", excluded."last_fill_at")`,
-        [JSON.stringify(figures)],
+        [figures],
       );
       await sqlQuery(
         em,
@@ -91,7 +92,7 @@ export function tradingHandlers(log: Logger): RollupHandlers {
            "fills" = "hourly_trading"."fills" + excluded."fills",
            "volume" = "hourly_trading"."volume" + excluded."volume",
            "fees" = "hourly_trading"."fees" + excluded."fees"`,
-        [JSON.stringify(figures)],
+        [figures],
       );
     }
     if (orders.length > 0) {

@@ -109,7 +109,8 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   }
 
   /** One event in its own transaction with its inbox row. */
-  async function applyOne({ envelope, handler, span }: Pending): Promise<ConsumeOutcome> {
+  async function applyOne(pending: Pending): Promise<ConsumeOutcome> {
+    const { envelope } = pending;
     const afterCommit: AfterCommit[] = [];
     const outcome = await orm.em.fork().transactional(async (em): Promise<ConsumeOutcome> => {
       afterCommit.length = 0;
@@ -119,7 +120,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
         [envelope.id, envelope.type, envelope.source],
       );
       if (inserted.length === 0) return 'duplicate';
-      await runHandler(handler, em, envelope, span, afterCommit);
+      await runHandler(em, [pending], afterCommit);
       return 'processed';
     });
     await runAfterCommit(afterCommit);
@@ -153,8 +154,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
           const first = applied[start]!;
           let end = start + 1;
           if (first.handler.batch) while (end < applied.length && applied[end]!.handler.batch === first.handler.batch) end += 1;
-          const run = applied.slice(start, end);
-          await (run.length === 1 ? runHandler(first.handler, em, first.envelope, first.span, afterCommit) : runBatchHandler(first.handler.batch!, em, run, afterCommit));
+          await runHandler(em, applied.slice(start, end), afterCommit);
           // Each handler sees the writes of the ones before it, and none of their managed entities.
           await em.flush();
           em.clear();
@@ -170,22 +170,22 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     return outcomes;
   }
 
-  /** Runs the handler, and later its after-commit work, as part of the event's span. */
-  function runHandler(handler: EventHandler, em: EntityManager, envelope: EventEnvelope, span: SpanIds | null, afterCommit: AfterCommit[]): Promise<void> {
+  /**
+   * Runs a handler on one event, or a batch handler on a run of them, and later its after-commit
+   * work, in the span of the (first) event: the events it records carry that span as their `traceparent`.
+   */
+  function runHandler(em: EntityManager, run: readonly Pending[], afterCommit: AfterCommit[]): Promise<void> {
+    const [{ envelope, handler, span }] = run as [Pending];
     const within = <T>(work: () => T): T => (span ? inSpan(span, work) : work());
-    return within(() => handler(em, envelope, { afterCommit: (work) => afterCommit.push({ envelope, work: () => within(work) }) }));
-  }
-
-  /** A run of events in one call, in the span of the first: the events it records carry that span as their `traceparent`. */
-  function runBatchHandler(batch: EventBatchHandler, em: EntityManager, run: readonly Pending[], afterCommit: AfterCommit[]): Promise<void> {
-    const [{ envelope, span }] = run as [Pending];
-    const within = <T>(work: () => T): T => (span ? inSpan(span, work) : work());
+    const hooks: EventHandlerHooks = { afterCommit: (work) => afterCommit.push({ envelope, work: () => within(work) }) };
     return within(() =>
-      batch(
-        em,
-        run.map((pending) => pending.envelope),
-        { afterCommit: (work) => afterCommit.push({ envelope, work: () => within(work) }) },
-      ),
+      run.length === 1
+        ? handler(em, envelope, hooks)
+        : handler.batch!(
+            em,
+            run.map((pending) => pending.envelope),
+            hooks,
+          ),
     );
   }
 

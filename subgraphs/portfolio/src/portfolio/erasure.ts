@@ -1,15 +1,21 @@
 import { sqlQuery, type EntityManager } from '../../../kit/src';
 import { portfolioIdOf } from '../shared/ids';
 
-/** Writes (or touches) the user's portfolio row, which stays locked until the transaction ends. */
-async function lockPortfolio(em: EntityManager, userId: string): Promise<string> {
-  const portfolioId = portfolioIdOf(userId);
-  await em.execute(
-    `insert into "portfolio" ("id", "user_id", "created_at", "updated_at") values (?, ?, now(), now())
+/**
+ * Writes (or touches) the users' portfolio rows, which stay locked until the transaction ends. They
+ * are locked in one order (by id), so two transactions locking several never wait on each other.
+ */
+async function lockPortfolios(em: EntityManager, userIds: readonly string[]): Promise<{ id: string; user_id: string }[]> {
+  const rows = [...new Set(userIds)].map((userId) => ({ id: portfolioIdOf(userId), user_id: userId })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  if (rows.length === 0) return rows;
+  await sqlQuery(
+    em,
+    `insert into "portfolio" ("id", "user_id", "created_at", "updated_at")
+     select "p"."id", "p"."user_id", now(), now() from jsonb_to_recordset($1::jsonb) as "p"("id" uuid, "user_id" varchar)
      on conflict ("id") do update set "updated_at" = now()`,
-    [portfolioId, userId],
+    [JSON.stringify(rows)],
   );
-  return portfolioId;
+  return rows;
 }
 
 /**
@@ -22,20 +28,10 @@ export async function openPortfolio(em: EntityManager, userId: string): Promise<
   return (await openPortfolios(em, [userId])).has(userId);
 }
 
-/**
- * `openPortfolio` for many users in three statements at most: answers those whose portfolio is
- * open. The rows are locked in one order (by id), so two batches never wait on each other.
- */
+/** `openPortfolio` for many users in three statements at most: answers those whose portfolio is open. */
 export async function openPortfolios(em: EntityManager, userIds: readonly string[]): Promise<Set<string>> {
-  const rows = [...new Set(userIds)].map((userId) => ({ id: portfolioIdOf(userId), user_id: userId })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const rows = await lockPortfolios(em, userIds);
   if (rows.length === 0) return new Set();
-  await sqlQuery(
-    em,
-    `insert into "portfolio" ("id", "user_id", "created_at", "updated_at")
-     select "p"."id", "p"."user_id", now(), now() from jsonb_to_recordset($1::jsonb) as "p"("id" uuid, "user_id" varchar)
-     on conflict ("id") do update set "updated_at" = now()`,
-    [JSON.stringify(rows)],
-  );
   const erased = await sqlQuery<{ user_id: string }>(em, `select "user_id" from "erased_user" where "user_id" in (select jsonb_array_elements_text($1::jsonb))`, [
     JSON.stringify(rows.map((row) => row.user_id)),
   ]);
@@ -52,7 +48,8 @@ export async function openPortfolios(em: EntityManager, userIds: readonly string
  * and targets go with the portfolio row (`on delete cascade`).
  */
 export async function erasePortfolio(em: EntityManager, userId: string): Promise<void> {
-  const portfolioId = await lockPortfolio(em, userId);
+  await lockPortfolios(em, [userId]);
+  const portfolioId = portfolioIdOf(userId);
   await em.execute(`insert into "erased_user" ("user_id", "erased_at") values (?, now()) on conflict ("user_id") do nothing`, [userId]);
   await em.execute(`delete from "portfolio" where "id" = ?`, [portfolioId]);
 }
