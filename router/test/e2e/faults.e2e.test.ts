@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { Client } from 'pg';
 import { AddToCartDocument, CheckoutDocument, OrderDocument } from '../../../schema/generated/operations';
 import { DEMO_PRODUCTS, type DemoProduct } from '../../../scripts/demo-data';
-import { bullConnection, eventQueueName, listFailed } from '../../../subgraphs/kit/src/events';
+import { bullConnection, eventQueueName, eventsOfJob, listFailed, type EventEnvelope } from '../../../subgraphs/kit/src/events';
 import { RedisProcess } from './redis-process';
 import { eventually, startStack, SUBGRAPH_NAMES, type Stack, type SubgraphName } from './stack';
 
@@ -271,13 +271,14 @@ describe('checkout sagas survive faults (development payment provider)', () => {
       const second = await placeWave(stack, FIRST_WAVE, ORDERS);
       await eventually(() => statuses(stack, second), (seen) => seen.every((status) => status === 'AWAITING_PAYMENT'), 'orders awaiting payment', RECOVERY_TIMEOUT_MS);
       const secondIds = new Set(second.map((order) => order.id));
+      const waitingEvents = async () => (await withQueue(stack, 'payments', (queue) => queue.getJobs(['waiting']))).flatMap((job) => eventsOfJob(job.data) as EventEnvelope[]);
       const parked = await eventually(
-        () => withQueue(stack, 'payments', (queue) => queue.getJobs(['waiting'])),
-        (jobs) => jobs.filter((job) => secondIds.has(job.data.data.orderId)).length === second.length,
+        waitingEvents,
+        (events) => events.filter((event) => secondIds.has(event.data.orderId as string)).length === second.length,
         'PaymentRequested waiting in the queue of the stopped payments',
         RECOVERY_TIMEOUT_MS,
       );
-      expect(new Set(parked.filter((job) => secondIds.has(job.data.data.orderId)).map((job) => job.name))).toEqual(new Set(['PaymentRequested']));
+      expect(new Set(parked.filter((event) => secondIds.has(event.data.orderId as string)).map((event) => event.type))).toEqual(new Set(['PaymentRequested']));
       expect(await query(stack, 'payments', `select "id" from "payment" where "order_id" = any($1)`, [second.map((order) => order.id)])).toEqual([]);
 
       await stack.startSubgraph('payments');

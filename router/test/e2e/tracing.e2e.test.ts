@@ -184,9 +184,11 @@ describe('one trace across the router and the subgraphs, exported over OTLP/HTTP
       await tick('60600');
 
       const isFire = (span: { service: string; name: string; parentSpanId: string }) => span.service === 'trading' && span.name === 'fire BTC/USDT' && span.parentSpanId === '';
-      await collector.until((spans) => spans.some((fire) => isFire(fire) && spans.some((span) => span.service === 'portfolio' && span.parentSpanId === fire.spanId)));
+      const consumedBoth = (spans: readonly { service: string; spanId: string; parentSpanId: string }[], fire: { spanId: string }) =>
+        ['portfolio', 'analytics'].every((service) => spans.some((span) => span.service === service && span.parentSpanId === fire.spanId));
+      await collector.until((spans) => spans.some((fire) => isFire(fire) && consumedBoth(spans, fire)));
       const fired = collector.spans;
-      const fire = fired.find((span) => isFire(span) && fired.some((consumer) => consumer.service === 'portfolio' && consumer.parentSpanId === span.spanId))!;
+      const fire = fired.find((span) => isFire(span) && consumedBoth(fired, span))!;
       expect(fire).toMatchObject({ kind: 1, statusCode: 0, attributes: expect.objectContaining({ 'mercado.symbol': 'BTC/USDT', 'mercado.tick.price': '60600', 'mercado.orders.fired': 1 }) });
       const consumers = fired.filter((span) => span.traceId === fire.traceId && span.parentSpanId === fire.spanId);
       expect(consumers.map((span) => `${span.service} ${span.name}`).sort()).toEqual(

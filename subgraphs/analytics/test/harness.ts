@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import { createLogger, createTokenVerifier } from '../../kit/src';
-import type { EventEnvelope } from '../../kit/src/events';
+import type { EventEnvelope, EventJobData } from '../../kit/src/events';
 import { cleanupRedis, eventQueue, jobSettled, REDIS_URL, testPrefix } from '../../kit/src/events/testing';
 import { graphqlRequest, testDatabaseUrl, TestIssuer, type GraphQLResponse } from '../../kit/src/testing';
 import { readAnalyticsConfig } from '../src/config';
@@ -14,7 +14,7 @@ export interface Harness {
   baseUrl: string;
   issuer: TestIssuer;
   prefix: string;
-  queue: Queue<EventEnvelope>;
+  queue: Queue<EventJobData>;
   /** Puts the envelope on events-analytics as the relay does (job id = event id) and waits for the consumer's outcome. */
   deliver(event: EventEnvelope, jobId?: string): Promise<unknown>;
   /** Puts the envelopes on the queue in one go (so the consumer takes them in batches) and resolves with each one's outcome. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Job, Queue } from 'bullmq';
 import { DEMO_CATEGORIES, DEMO_PRODUCTS } from '../../../scripts/demo-data';
-import type { EventEnvelope } from '../../kit/src/events';
+import type { EventEnvelope, EventJobData } from '../../kit/src/events';
 import { cleanupRedis, eventQueue, jobEnded, REDIS_URL, testEnvelope, testPrefix } from '../../kit/src/events/testing';
 import { seedCatalog } from '../src/seeds/catalog.seed';
 import { startCatalog, type CatalogHarness } from './harness';
@@ -18,7 +18,7 @@ describe('account deletion (UserDeleted from users)', () => {
   const erased = randomUUID();
   const kept = randomUUID();
   let catalog: CatalogHarness;
-  let queue: Queue<EventEnvelope>;
+  let queue: Queue<EventJobData>;
 
   beforeAll(async () => {
     catalog = await startCatalog({ EVENTS_ENABLED: 'true', EVENTS_PREFIX: prefix, REDIS_URL });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import { createLogger, createTokenVerifier, OutboxEvent } from '../../kit/src';
-import type { EventEnvelope } from '../../kit/src/events';
+import type { EventEnvelope, EventJobData } from '../../kit/src/events';
 import { cleanupRedis, eventQueue, jobSettled, REDIS_URL, testPrefix } from '../../kit/src/events/testing';
 import { queueJobsOnMetrics, testDatabaseUrl, TestIssuer } from '../../kit/src/testing';
 import { readInventoryConfig } from '../src/config';
@@ -20,7 +20,7 @@ describe('reservation expiry', () => {
   const database = testDatabaseUrl('inventory_expiry');
   const prefix = testPrefix('inventory-expiry');
   let server: InventoryServer;
-  let eventsQueue: Queue<EventEnvelope>;
+  let eventsQueue: Queue<EventJobData>;
 
   const sql = async <T>(text: string, params: unknown[] = []): Promise<T[]> => server.orm.em.fork().getConnection().execute(text, params);
   const level = async (productId: string) =>

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import { createLogger, createTokenVerifier, OutboxEvent } from '../../kit/src';
-import { InboxRecord, type EventEnvelope } from '../../kit/src/events';
+import { InboxRecord, type EventEnvelope, type EventJobData } from '../../kit/src/events';
 import { cleanupRedis, eventQueue, jobSettled, REDIS_URL, testPrefix } from '../../kit/src/events/testing';
 import { graphqlRequest, testDatabaseUrl, TestIssuer } from '../../kit/src/testing';
 import { readInventoryConfig } from '../src/config';
@@ -36,8 +36,8 @@ describe('inventory reservations', () => {
   const prefix = testPrefix('inventory');
   let server: InventoryServer;
   let url: string;
-  let eventsQueue: Queue<EventEnvelope>;
-  let ordersQueue: Queue<EventEnvelope>;
+  let eventsQueue: Queue<EventJobData>;
+  let ordersQueue: Queue<EventJobData>;
 
   const sql = async <T>(text: string, params: unknown[] = []): Promise<T[]> => server.orm.em.fork().getConnection().execute(text, params);
   const stock = async (productId: string, onHand: number, lowStockThreshold = 0) =>

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import { createLogger, createTokenVerifier, OutboxEvent } from '../../kit/src';
-import { InboxRecord, type EventEnvelope } from '../../kit/src/events';
+import { InboxRecord, type EventEnvelope, type EventJobData } from '../../kit/src/events';
 import { cleanupRedis, eventQueue, jobSettled, REDIS_URL, testPrefix } from '../../kit/src/events/testing';
 import { testDatabaseUrl, TestIssuer } from '../../kit/src/testing';
 import { readInventoryConfig } from '../src/config';
@@ -36,7 +36,7 @@ describe('inventory restocks approved returns', () => {
   const database = testDatabaseUrl('inventory_returns');
   const prefix = testPrefix('inventory-returns');
   let server: InventoryServer;
-  let eventsQueue: Queue<EventEnvelope>;
+  let eventsQueue: Queue<EventJobData>;
 
   const sql = async <T>(text: string, params: unknown[] = []): Promise<T[]> => server.orm.em.fork().getConnection().execute(text, params);
   const stock = async (productId: string, onHand: number, lowStockThreshold = 0) =>

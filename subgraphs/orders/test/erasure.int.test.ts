@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Job, Queue } from 'bullmq';
-import type { EventEnvelope } from '../../kit/src/events';
+import type { EventEnvelope, EventJobData } from '../../kit/src/events';
 import { cleanupRedis, eventQueue, jobEnded, REDIS_URL, testEnvelope, testPrefix } from '../../kit/src/events/testing';
 import { ACCOUNT_DELETED, ERASED } from '../src/user/user.events';
 import { ADD_TO_CART, CUSTOMER_ID, MARK_DELIVERED, ORDER, OTHER_ID, SHIP, startOrders, type OrdersHarness, type TestProduct } from './harness';
@@ -22,7 +22,7 @@ interface UserData {
 describe('account deletion (UserDeleted from users)', () => {
   const prefix = testPrefix('orders');
   let h: OrdersHarness;
-  let queue: Queue<EventEnvelope>;
+  let queue: Queue<EventJobData>;
   let good: TestProduct;
   let indicator: TestProduct;
   const data: Record<string, UserData> = {};

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
-import { bullConnection, createRedisClient, type EventEnvelope } from '../../kit/src/events';
+import { bullConnection, createRedisClient, eventsOfJob, type EventEnvelope, type EventJobData } from '../../kit/src/events';
 import { REDIS_URL, testEnvelope } from '../../kit/src/events/testing';
 import { ORDER, startOrders, type OrdersHarness } from './harness';
 
@@ -13,7 +13,7 @@ describe('orders on the event queues', () => {
   const prefix = `test-orders-${randomUUID().slice(0, 8)}`;
   const connection = bullConnection(REDIS_URL);
   let h: OrdersHarness;
-  let toOrders: Queue<EventEnvelope>;
+  let toOrders: Queue<EventJobData>;
   const workers: Worker[] = [];
   /** Stand-in behaviour of inventory and payments, per test. */
   let inventory: (envelope: EventEnvelope) => EventEnvelope | null = () => null;
@@ -46,16 +46,18 @@ describe('orders on the event queues', () => {
 
   beforeAll(async () => {
     h = await startOrders({ EVENTS_ENABLED: 'true', EVENTS_PREFIX: prefix, REDIS_URL });
-    toOrders = new Queue<EventEnvelope>('events-orders', { connection, prefix });
+    toOrders = new Queue<EventJobData>('events-orders', { connection, prefix });
     for (const [queue, respond] of [
       ['events-inventory', (envelope: EventEnvelope) => inventory(envelope)],
       ['events-payments', (envelope: EventEnvelope) => payments(envelope)],
     ] as const) {
-      const worker = new Worker<EventEnvelope>(
+      const worker = new Worker<EventJobData>(
         queue,
         async (job) => {
-          const answer = respond(job.data);
-          if (answer) await publish(answer);
+          for (const envelope of eventsOfJob(job.data) as EventEnvelope[]) {
+            const answer = respond(envelope);
+            if (answer) await publish(answer);
+          }
         },
         { connection: bullConnection(REDIS_URL, { maxRetriesPerRequest: null }), prefix },
       );

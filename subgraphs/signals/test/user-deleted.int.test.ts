@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
-import type { EventEnvelope } from '../../kit/src/events';
+import type { EventEnvelope, EventJobData } from '../../kit/src/events';
 import { eventQueue, jobSettled, REDIS_URL, testEnvelope } from '../../kit/src/events/testing';
 import { SCREENSHOT_QUEUE, screenshotFile, type ScreenshotJobOutcome } from '../src/screenshots';
 import { recordScreenshotResult } from '../src/signal/signal.screenshots';
@@ -34,7 +34,7 @@ const userDeleted = (userId: string): EventEnvelope => testEnvelope('UserDeleted
 
 describe('UserDeleted: signals erases the user', () => {
   let h: SignalsHarness;
-  let events: Queue<EventEnvelope>;
+  let events: Queue<EventJobData>;
   let screenshotJobs: Queue<unknown, ScreenshotJobOutcome>;
 
   interface Seeded {
@@ -190,7 +190,7 @@ async function startHeldTrading() {
 describe('UserDeleted and the screenshot worker (Chromium)', () => {
   let h: SignalsHarness;
   let trading: Awaited<ReturnType<typeof startHeldTrading>>;
-  let events: Queue<EventEnvelope>;
+  let events: Queue<EventJobData>;
   let screenshotJobs: Queue<unknown, ScreenshotJobOutcome>;
   let finished: QueueEvents;
 

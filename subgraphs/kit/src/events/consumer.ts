@@ -5,7 +5,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { sqlQuery } from '../orm';
 import { createBatcher } from '../batcher';
 import { inJobSpan, inSpan, type SpanIds, type Tracing } from '../tracing';
-import { eventQueueName, isEventEnvelope, type EventEnvelope } from './envelope';
+import { eventQueueName, eventsOfJob, isEventBatch, isEventEnvelope, type EventEnvelope, type EventJobData } from './envelope';
 import { reportQueueDepth } from '../queue-depth';
 import { eventMetrics } from './metrics';
 import { bullConnection, createErrorReporter, type RedisTarget } from './redis';
@@ -44,8 +44,28 @@ export function batchedEventHandler(batch: EventBatchHandler): EventHandler {
   return Object.assign((em: EntityManager, envelope: EventEnvelope, hooks?: EventHandlerHooks) => batch(em, [envelope], hooks), { batch });
 }
 
-/** What a job's processing did; stored as the job's return value. */
+/** What processing an event did. */
 export type ConsumeOutcome = 'processed' | 'duplicate' | 'ignored';
+/** A job's return value: its event's outcome, or a batch job's outcomes in the order of its events. */
+export type JobOutcome = ConsumeOutcome | ConsumeOutcome[];
+
+/** Runs at most `max` works at once; the others wait their turn in order. */
+function slots(max: number): <T>(work: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (work) => {
+    if (active < max) active += 1;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      // Hand the slot straight to the next in line, so no newcomer slips in between.
+      const next = waiting.shift();
+      if (next) next();
+      else active -= 1;
+    }
+  };
+}
 
 export interface EventConsumerOptions {
   orm: MikroORM;
@@ -79,7 +99,7 @@ export interface EventConsumerOptions {
 }
 
 export interface EventConsumer {
-  worker: Worker<EventEnvelope, ConsumeOutcome>;
+  worker: Worker<EventJobData, JobOutcome>;
   /** Resolves when the worker's Redis connections are ready. */
   ready(): Promise<void>;
   /** Waits for jobs in progress, then closes the worker's connections. */
@@ -196,14 +216,13 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   }
 
   const batchSize = options.batchSize ?? 1;
+  const concurrency = options.concurrency ?? 10;
   const batcher = batchSize > 1 ? createBatcher<Pending, ConsumeOutcome>(applyBatch, { maxBatchSize: batchSize, maxInFlight: 1 }) : null;
+  // Without a batcher each event takes a connection: events of batch jobs and single jobs share `concurrency` of them.
+  const inSlot = batcher ? null : slots(concurrency);
 
-  async function processJob(job: Job<EventEnvelope, ConsumeOutcome>): Promise<ConsumeOutcome> {
-    const envelope = job.data;
-    if (!isEventEnvelope(envelope)) {
-      log.error({ jobId: job.id, data: envelope }, 'malformed event envelope');
-      throw new UnrecoverableError('malformed event envelope');
-    }
+  /** One event, in its own CONSUMER span in the trace of the request that wrote it. */
+  async function processEvent(envelope: EventEnvelope, jobId: string | undefined): Promise<ConsumeOutcome> {
     const handler = Object.prototype.hasOwnProperty.call(handlers, envelope.type) ? handlers[envelope.type] : undefined;
     if (!handler) {
       log.warn({ eventId: envelope.id, type: envelope.type, source: envelope.source }, 'no handler for event type; acknowledged');
@@ -213,23 +232,48 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
       options.tracing,
       `process ${envelope.type}`,
       { id: envelope.id, queueName, data: envelope },
-      (span) => (batcher ? batcher.load({ envelope, handler, span }) : applyOne({ envelope, handler, span })),
+      (span) => (batcher ? batcher.load({ envelope, handler, span }) : inSlot!(() => applyOne({ envelope, handler, span }))),
       { attributes: { 'mercado.event.source': envelope.source }, outcome: (result) => ({ 'mercado.event.outcome': result }) },
     );
     if (outcome === 'duplicate') {
       metrics?.duplicates.inc({ subgraph, type: envelope.type });
-      log.debug({ eventId: envelope.id, type: envelope.type, jobId: job.id }, 'event already processed; skipped');
+      log.debug({ eventId: envelope.id, type: envelope.type, jobId }, 'event already processed; skipped');
     } else {
       metrics?.consumed.inc({ subgraph, type: envelope.type });
     }
     return outcome;
   }
 
-  const worker = new Worker<EventEnvelope, ConsumeOutcome>(queueName, processJob, {
+  function checked(event: unknown, jobId: string | undefined): EventEnvelope {
+    if (isEventEnvelope(event)) return event;
+    log.error({ jobId, data: event }, 'malformed event envelope');
+    throw new UnrecoverableError('malformed event envelope');
+  }
+
+  /**
+   * A batch job's events, each on its own as if it came alone. If some fail, the job keeps only
+   * those and fails: its retries, the failed set and a replay then hold just the events still to apply.
+   */
+  async function processBatchJob(job: Job<EventJobData, JobOutcome>, events: readonly unknown[]): Promise<ConsumeOutcome[]> {
+    const settled = await Promise.allSettled(events.map(async (event) => processEvent(checked(event, job.id), job.id)));
+    const failed = settled.flatMap((result, index) => (result.status === 'rejected' ? [{ event: events[index], error: result.reason as unknown }] : []));
+    if (failed.length === 0) return settled.map((result) => (result as PromiseFulfilledResult<ConsumeOutcome>).value);
+    await job.updateData({ events: failed.map(({ event }) => event as EventEnvelope) });
+    const reasons = failed.map(({ event, error }) => `${isEventEnvelope(event) ? event.id : 'malformed'}: ${error instanceof Error ? error.message : String(error)}`);
+    const message = `${failed.length} of ${events.length} events failed: ${reasons.join('; ')}`;
+    throw failed.every(({ error }) => error instanceof UnrecoverableError) ? new UnrecoverableError(message) : new Error(message);
+  }
+
+  function processJob(job: Job<EventJobData, JobOutcome>): Promise<JobOutcome> {
+    if (isEventBatch(job.data)) return processBatchJob(job, job.data.events);
+    return processEvent(checked(job.data, job.id), job.id);
+  }
+
+  const worker = new Worker<EventJobData, JobOutcome>(queueName, processJob, {
     // Options rather than a client: the worker owns its (blocking) connections and reconnects them.
     connection: bullConnection(options.redis, { maxRetriesPerRequest: null }),
     prefix: options.prefix,
-    concurrency: Math.max(options.concurrency ?? 10, batchSize),
+    concurrency: Math.max(concurrency, batchSize),
     autorun: options.autorun ?? true,
     // Handlers are short transactions: a job orphaned by a Redis or process crash is taken back
     // within seconds rather than BullMQ's default minute (the lock is renewed while a job runs).
@@ -240,11 +284,11 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   worker.on('error', (error) => redisErrors.error(error));
   worker.on('ready', () => redisErrors.recovered());
   worker.on('failed', (job, error) => {
-    const type = job?.data?.type ?? 'unknown';
-    metrics?.failed.inc({ subgraph, type });
+    const events = job ? eventsOfJob(job.data).map((event) => (isEventEnvelope(event) ? event : undefined)) : [];
+    for (const event of events) metrics?.failed.inc({ subgraph, type: event?.type ?? 'unknown' });
     const attempts = job?.opts.attempts ?? 1;
     const final = !job || job.attemptsMade >= attempts || error instanceof UnrecoverableError;
-    const context = { err: error, jobId: job?.id, eventId: job?.data?.id, type, attemptsMade: job?.attemptsMade, attempts };
+    const context = { err: error, jobId: job?.id, eventIds: events.map((event) => event?.id), types: events.map((event) => event?.type), attemptsMade: job?.attemptsMade, attempts };
     if (final) log.error(context, 'event handler failed; job left in the failed set');
     else log.warn(context, 'event handler failed; will retry');
   });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { OutboxEvent } from '../outbox';
 
 /** Every process of the supergraph that can produce or consume domain events. */
@@ -78,9 +79,9 @@ export const EVENT_SOURCES: Readonly<Record<EventType, SubgraphName>> = {
   SignalResolved: 'signals',
 };
 
-/** What travels on the queues: one job's data. */
+/** One event as it travels on the queues (a job's data, or one of a batch job's events). */
 export interface EventEnvelope<T extends string = string, D extends Record<string, unknown> = Record<string, unknown>> {
-  /** uuid of the outbox row; also the BullMQ job id and the inbox key. */
+  /** uuid of the outbox row; also the inbox key, and the BullMQ job id of a job carrying only this event. */
   id: string;
   type: T;
   version: number;
@@ -93,6 +94,40 @@ export interface EventEnvelope<T extends string = string, D extends Record<strin
   data: D;
   /** The W3C `traceparent` of the span that wrote the event, when it ran in one. */
   traceparent?: string;
+}
+
+/**
+ * A job carrying several events of one relay drain for one queue, in outbox order: the relay adds one
+ * job where it had events for a queue rather than one per event, as a job costs BullMQ and Redis far
+ * more than an event's bytes.
+ */
+export interface EventBatch {
+  events: EventEnvelope[];
+}
+
+/** What a job of an event queue carries: one event (job id = event id) or a batch. */
+export type EventJobData = EventEnvelope | EventBatch;
+
+export const EVENT_BATCH_JOB = 'batch';
+
+export function isEventBatch(value: unknown): value is EventBatch {
+  return typeof value === 'object' && value !== null && Array.isArray((value as EventBatch).events);
+}
+
+/** The events a job carries, as they are (not checked). */
+export function eventsOfJob(data: EventJobData): readonly unknown[] {
+  return isEventBatch(data) ? data.events : [data];
+}
+
+/**
+ * A batch's job id: a digest of its events' ids, so a batch published again after a crash (the same
+ * rows, claimed again) is deduplicated by BullMQ like a single event's job, while a batch that
+ * differs by any event is a job of its own (the consumer's inbox skips the events it already applied).
+ */
+export function batchJobId(envelopes: readonly EventEnvelope[]): string {
+  const digest = createHash('sha256');
+  for (const envelope of envelopes) digest.update(envelope.id);
+  return `batch-${digest.digest('hex').slice(0, 32)}`;
 }
 
 /** BullMQ queue of a consuming subgraph (queue names cannot contain ':'). */

@@ -1,6 +1,6 @@
 /**
  * Domain events (DESIGN.md, "Events"): envelope and catalog, the outbox relay (Postgres → BullMQ,
- * one queue `events-<subgraph>` per consumer, jobId = event id), the inbox-deduplicating consumer,
+ * one queue `events-<subgraph>` per consumer, one job per drain and queue), the inbox-deduplicating consumer,
  * and failed-job inspection/replay. Migrations include OUTBOX_DDL (producers) and INBOX_DDL
  * (consumers); relays wake on their own process's commits, not on NOTIFY.
  */

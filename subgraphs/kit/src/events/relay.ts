@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client';
 import type { EventSubscriber, TransactionEventArgs } from '@mikro-orm/core';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { coalescedWake } from './coalesced-wake';
-import { consumersOf, EVENT_ROUTES, envelopeFromRow, eventQueueName, type EventEnvelope, type EventRoutes, type OutboxRow } from './envelope';
+import { batchJobId, consumersOf, EVENT_BATCH_JOB, EVENT_ROUTES, envelopeFromRow, eventQueueName, type EventEnvelope, type EventJobData, type EventRoutes, type OutboxRow } from './envelope';
 import { eventMetrics, type EventMetrics } from './metrics';
 import { createErrorReporter, createRedisClient, type RedisTarget } from './redis';
 import { OUTBOX_RETENTION_MS, schedulePruning, type RetentionOptions } from './retention';
@@ -30,7 +30,7 @@ export interface OutboxRelayOptions {
   /** The subgraph whose outbox this is (logs and metrics). */
   source: string;
   log: Logger;
-  /** Rows claimed per transaction. Default 100. */
+  /** Rows claimed per transaction, and so the most events one job carries. Default 100. */
   batchSize?: number;
   /** Poll period between wake-ups: how soon rows written by other processes (replicas) go out. Default 250 ms. */
   pollIntervalMs?: number;
@@ -91,12 +91,14 @@ class RedisNotReadyError extends Error {
 }
 
 /**
- * Publishes outbox rows to BullMQ, one job per consuming subgraph queue (jobId = event id).
+ * Publishes outbox rows to BullMQ: each claimed batch as one job per consuming subgraph queue, holding
+ * the events that queue gets (jobId = the event id for one event, a digest of the ids for several).
  *
  * Rows are claimed with `FOR UPDATE SKIP LOCKED` in a transaction that also marks them published,
  * so replicas split the work; if publishing fails the transaction rolls back and the rows are
  * retried with backoff. A crash after publishing but before commit republishes the same job ids,
- * which BullMQ ignores while the job is still queued, and consumers' inboxes ignore once it ran.
+ * which BullMQ ignores while the job is still queued, and consumers' inboxes ignore once it ran (a
+ * claim that also takes newer rows makes a new batch job; the inboxes skip its known events).
  */
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { orm, source } = options;
@@ -124,12 +126,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   redis.on('error', (error) => redisErrors.error(error));
   redis.on('ready', () => redisErrors.recovered());
 
-  const queues = new Map<string, Queue<EventEnvelope>>();
-  function queueFor(subgraph: string): Queue<EventEnvelope> {
+  const queues = new Map<string, Queue<EventJobData>>();
+  function queueFor(subgraph: string): Queue<EventJobData> {
     let queue = queues.get(subgraph);
     if (!queue) {
       const name = eventQueueName(subgraph);
-      queue = new Queue<EventEnvelope>(name, { connection: redis, prefix: options.prefix });
+      queue = new Queue<EventJobData>(name, { connection: redis, prefix: options.prefix });
       // The shared client reports connection errors already; keep queue errors at debug to avoid duplicates.
       queue.on('error', (error) => log.debug({ err: error, queue: name }, 'queue error'));
       queues.set(subgraph, queue);
@@ -168,8 +170,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       [...byQueue].map(async ([consumer, list]) => {
         const queue = queueFor(consumer);
         try {
-          // addBulk is one atomic MULTI; an existing jobId is left as it is (BullMQ dedup).
-          await queue.addBulk(list.map((envelope) => ({ name: envelope.type, data: envelope, opts: { ...jobOptions, jobId: envelope.id } })));
+          // An existing jobId is left as it is (BullMQ dedup).
+          if (list.length === 1) await queue.add(list[0]!.type, list[0]!, { ...jobOptions, jobId: list[0]!.id });
+          else await queue.add(EVENT_BATCH_JOB, { events: list }, { ...jobOptions, jobId: batchJobId(list) });
         } catch (error) {
           // A queue whose first connection was cut stays broken after Redis returns: build a fresh one next batch.
           if (queues.get(consumer) === queue) queues.delete(consumer);

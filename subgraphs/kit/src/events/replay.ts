@@ -1,8 +1,8 @@
 import { Queue } from 'bullmq';
-import type { EventEnvelope } from './envelope';
-import { eventQueueName } from './envelope';
+import { eventQueueName, eventsOfJob, type EventEnvelope, type EventJobData } from './envelope';
 import { bullConnection, type RedisTarget } from './redis';
 
+/** An event whose job ran out of attempts (a batch job's failed events share its job id). */
 export interface FailedEvent {
   jobId: string;
   envelope: EventEnvelope;
@@ -16,12 +16,12 @@ export interface FailedEvent {
 export interface FailedQueryOptions {
   /** BullMQ key prefix. Default BullMQ's (`bull`). */
   prefix?: string;
-  /** Most jobs returned, oldest failure first. Default 100. */
+  /** Most failed jobs read, oldest failure first. Default 100. */
   limit?: number;
 }
 
-async function withQueue<T>(redis: RedisTarget, subgraph: string, prefix: string | undefined, use: (queue: Queue<EventEnvelope>) => Promise<T>): Promise<T> {
-  const queue = new Queue<EventEnvelope>(eventQueueName(subgraph), { connection: bullConnection(redis), prefix, skipMetasUpdate: true });
+async function withQueue<T>(redis: RedisTarget, subgraph: string, prefix: string | undefined, use: (queue: Queue<EventJobData>) => Promise<T>): Promise<T> {
+  const queue = new Queue<EventJobData>(eventQueueName(subgraph), { connection: bullConnection(redis), prefix, skipMetasUpdate: true });
   queue.on('error', () => undefined); // surfaced through the rejected calls below
   try {
     return await use(queue);
@@ -30,21 +30,24 @@ async function withQueue<T>(redis: RedisTarget, subgraph: string, prefix: string
   }
 }
 
-/** Jobs of `events-<subgraph>` that ran out of attempts, oldest failure first. */
+/** Events of `events-<subgraph>` whose jobs ran out of attempts, oldest failure first. */
 export function listFailed(redis: RedisTarget, subgraph: string, options: FailedQueryOptions = {}): Promise<FailedEvent[]> {
   const limit = options.limit ?? 100;
   return withQueue(redis, subgraph, options.prefix, async (queue) => {
     const jobs = await queue.getJobs(['failed'], 0, limit - 1, true);
     return jobs
       .filter((job) => job !== undefined && job.id !== undefined)
-      .map((job) => ({
-        jobId: job.id!,
-        envelope: job.data,
-        failedReason: job.failedReason,
-        attemptsMade: job.attemptsMade,
-        failedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
-        stacktrace: job.stacktrace ?? [],
-      }));
+      .flatMap((job) =>
+        // A batch job that failed holds only its events that failed (see the consumer).
+        eventsOfJob(job.data).map((envelope) => ({
+          jobId: job.id!,
+          envelope: envelope as EventEnvelope,
+          failedReason: job.failedReason,
+          attemptsMade: job.attemptsMade,
+          failedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
+          stacktrace: job.stacktrace ?? [],
+        })),
+      );
   });
 }
 

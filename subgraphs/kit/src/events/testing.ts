@@ -4,7 +4,7 @@ import type { EventEmitter } from 'node:events';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { EventHandler } from './consumer';
-import { eventQueueName, type EventEnvelope } from './envelope';
+import { eventQueueName, eventsOfJob, type EventEnvelope, type EventJobData } from './envelope';
 import { bullConnection, createRedisClient } from './redis';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -37,8 +37,8 @@ export const testEnvelope = (type: string, source: string, subject: string, data
 export const testPrefix = (name: string): string => `test-${name}-${randomBytes(6).toString('hex')}`;
 
 /** A handle on `events-<subgraph>` to feed or inspect it. */
-export function eventQueue(subgraph: string, prefix: string): Queue<EventEnvelope> {
-  const queue = new Queue<EventEnvelope>(eventQueueName(subgraph), { connection: bullConnection(REDIS_URL), prefix });
+export function eventQueue(subgraph: string, prefix: string): Queue<EventJobData> {
+  const queue = new Queue<EventJobData>(eventQueueName(subgraph), { connection: bullConnection(REDIS_URL), prefix });
   queue.on('error', () => undefined);
   return queue;
 }
@@ -50,17 +50,19 @@ export function eventQueue(subgraph: string, prefix: string): Queue<EventEnvelop
 export class QueueWatcher {
   readonly received: EventEnvelope[] = [];
   private readonly waiters: { match: (event: EventEnvelope) => boolean; resolve: (event: EventEnvelope) => void }[] = [];
-  readonly worker: Worker<EventEnvelope>;
+  readonly worker: Worker<EventJobData>;
 
   constructor(subgraph: string, prefix: string) {
-    this.worker = new Worker<EventEnvelope>(
+    this.worker = new Worker<EventJobData>(
       eventQueueName(subgraph),
       async (job) => {
-        this.received.push(job.data);
-        for (const waiter of [...this.waiters]) {
-          if (waiter.match(job.data)) {
-            this.waiters.splice(this.waiters.indexOf(waiter), 1);
-            waiter.resolve(job.data);
+        for (const event of eventsOfJob(job.data) as EventEnvelope[]) {
+          this.received.push(event);
+          for (const waiter of [...this.waiters]) {
+            if (waiter.match(event)) {
+              this.waiters.splice(this.waiters.indexOf(waiter), 1);
+              waiter.resolve(event);
+            }
           }
         }
       },

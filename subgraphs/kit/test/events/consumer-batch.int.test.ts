@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import { createLogger } from '../../src/logger';
 import type { MikroORM } from '../../src/orm';
 import { testDatabaseUrl } from '../../src/testing';
-import { batchedEventHandler, createEventConsumer, InboxRecord, type ConsumeOutcome, type EventConsumer, type EventEnvelope } from '../../src/events';
+import { batchedEventHandler, batchJobId, createEventConsumer, InboxRecord, type ConsumeOutcome, type JobOutcome, type EventConsumer, type EventEnvelope, type EventJobData } from '../../src/events';
 import { Applied, cleanupRedis, envelope, nextJobEvent, openTestOrm, REDIS_URL, testPrefix, testQueue } from './fixture';
 
 jest.setTimeout(30_000);
@@ -16,7 +16,7 @@ describe('event consumer applying batches', () => {
   const log = createLogger('events-consumer-batch-test', 'silent');
   let orm: MikroORM;
   let consumer: EventConsumer;
-  let queue: Queue<EventEnvelope>;
+  let queue: Queue<EventJobData>;
   /** Per applied event: the transaction it ran in and how many `applied` rows its transaction saw before it. */
   const seen = new Map<string, { txid: string; before: number }>();
   /** What each after-commit work saw: its event's row, read on another connection. */
@@ -45,7 +45,7 @@ describe('event consumer applying batches', () => {
           resolve();
         }
       };
-      const onCompleted = (job: { id?: string }, outcome: ConsumeOutcome) => settle(job.id, { outcome });
+      const onCompleted = (job: { id?: string }, outcome: JobOutcome) => settle(job.id, { outcome: outcome as ConsumeOutcome });
       const onFailed = (job: { id?: string } | undefined, error: Error) => settle(job?.id, { error: error.message });
       consumer.worker.on('completed', onCompleted);
       consumer.worker.on('failed', onFailed);
@@ -121,6 +121,19 @@ describe('event consumer applying batches', () => {
     expect(new Set([...seen.values()].map((entry) => entry.before)).size).toBe(40);
     // After-commit work ran once its batch had committed.
     expect(events.map((event) => seenAfterCommit.get(event.id))).toEqual(events.map(() => 1));
+  });
+
+  it("takes a batch job's events into its shared transactions, in the job's order, each once", async () => {
+    const events = Array.from({ length: 30 }, () => envelope('OrderPlaced', {}, 'orders'));
+    const jobId = batchJobId(events);
+    const done = nextJobEvent(consumer.worker, 'completed', jobId);
+    await queue.add('batch', { events }, jobOptions(jobId));
+
+    expect((await done).result).toEqual(events.map(() => 'processed'));
+    for (const event of events) expect(await appliedCount(event.id)).toBe(1);
+    expect(new Set([...seen.values()].map((entry) => entry.txid)).size).toBeLessThan(30);
+    // Applied in the job's order: each saw the rows of all the events before it.
+    expect(events.map((event) => seen.get(event.id)!.before)).toEqual(events.map((_, index) => index));
   });
 
   it('fails an event that throws alone: its batch rolls back and the others are applied once on their own', async () => {

@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { createLogger } from '../../src/logger';
 import type { MikroORM } from '../../src/orm';
 import { queueJobsOnMetrics, testDatabaseUrl } from '../../src/testing';
-import { bullConnection, createEventConsumer, InboxRecord, listFailed, replayFailed, type EventConsumer, type EventEnvelope } from '../../src/events';
+import { batchJobId, bullConnection, createEventConsumer, InboxRecord, listFailed, replayFailed, type EventConsumer, type EventEnvelope, type EventJobData } from '../../src/events';
 import { reportQueueDepth } from '../../src/queue-depth';
 import { Applied, cleanupRedis, envelope, nextJobEvent, openTestOrm, REDIS_URL, testPrefix, testQueue } from './fixture';
 
@@ -19,9 +19,11 @@ describe('event consumer', () => {
   const registry = new Registry();
   let orm: MikroORM;
   let consumer: EventConsumer;
-  let queue: Queue<EventEnvelope>;
+  let queue: Queue<EventJobData>;
   let paymentFailedBroken = true;
   let paymentFailedCalls = 0;
+  let refundFailedBroken = true;
+  let refundFailedCalls = 0;
   /** What StockReserved's after-commit work saw: its event's row, read on another connection. */
   const seenAfterCommit: number[] = [];
 
@@ -60,6 +62,12 @@ describe('event consumer', () => {
           em.create(Applied, { eventId: event.id, type: event.type });
           await em.flush();
           if (paymentFailedBroken) throw new Error('payments handler is broken');
+        },
+        RefundFailed: async (em, event) => {
+          refundFailedCalls += 1;
+          em.create(Applied, { eventId: event.id, type: event.type });
+          await em.flush();
+          if (refundFailedBroken) throw new Error('refunds handler is broken');
         },
       },
     });
@@ -141,6 +149,50 @@ describe('event consumer', () => {
     expect(await listFailed(REDIS_URL, 'orders', { prefix })).toEqual([]);
   });
 
+  it('applies the events of a batch job each once, skipping one already applied, and answers their outcomes in order', async () => {
+    const earlier = envelope('ProductChanged', { name: 'earlier' }, 'catalog');
+    const first = nextJobEvent(consumer.worker, 'completed', earlier.id);
+    await queue.add(earlier.type, earlier, jobOptions(earlier.id));
+    await first;
+
+    const events = [earlier, envelope('ProductChanged', { name: 'next' }, 'catalog'), envelope('SomethingNew'), envelope('StockReserved', { orderId: 'o-2' }, 'inventory')];
+    const jobId = batchJobId(events);
+    const done = nextJobEvent(consumer.worker, 'completed', jobId);
+    await queue.add('batch', { events }, jobOptions(jobId));
+
+    expect((await done).result).toEqual(['duplicate', 'processed', 'ignored', 'processed']);
+    for (const event of [earlier, events[1]!, events[3]!]) expect(await appliedCount(event.id)).toBe(1);
+    expect(await orm.em.fork().count(InboxRecord, { eventId: { $in: events.map((event) => event.id) } })).toBe(3);
+  });
+
+  it('keeps only the failing events of a batch job, so its retries, the failed set and a replay hold just them', async () => {
+    const before = envelope('ProductChanged', { name: 'before' }, 'catalog');
+    const broken = envelope('RefundFailed', { orderId: 'o-3' }, 'payments');
+    const after = envelope('ProductChanged', { name: 'after' }, 'catalog');
+    const jobId = batchJobId([before, broken, after]);
+    const firstAttempt = nextJobEvent(consumer.worker, 'failed', jobId);
+    const exhausted = nextJobEvent(consumer.worker, 'failed', (job) => job.id === jobId && job.attemptsMade >= ATTEMPTS);
+    await queue.add('batch', { events: [before, broken, after] }, jobOptions(jobId));
+    expect(((await firstAttempt).result as Error).message).toBe(`1 of 3 events failed: ${broken.id}: refunds handler is broken`);
+    const { job, result: error } = await exhausted;
+
+    expect((error as Error).message).toBe(`1 of 1 events failed: ${broken.id}: refunds handler is broken`);
+    expect(job.data).toEqual({ events: [broken] });
+    expect(refundFailedCalls).toBe(ATTEMPTS);
+    expect(await appliedCount(before.id)).toBe(1);
+    expect(await appliedCount(after.id)).toBe(1);
+    expect(await appliedCount(broken.id)).toBe(0);
+    expect(await metric('events_failed_total', 'RefundFailed')).toBe(ATTEMPTS);
+    expect(await listFailed(REDIS_URL, 'orders', { prefix })).toEqual([expect.objectContaining({ jobId, envelope: broken, attemptsMade: ATTEMPTS })]);
+
+    refundFailedBroken = false;
+    const replayed = nextJobEvent(consumer.worker, 'completed', jobId);
+    expect(await replayFailed(REDIS_URL, 'orders', { prefix })).toEqual({ replayed: [jobId], errors: [] });
+    expect((await replayed).result).toEqual(['processed']);
+    expect(await appliedCount(broken.id)).toBe(1);
+    expect(await listFailed(REDIS_URL, 'orders', { prefix })).toEqual([]);
+  });
+
   it('fails a malformed envelope at once, without retries', async () => {
     const jobId = 'malformed-1';
     const failed = nextJobEvent(consumer.worker, 'failed', jobId);
@@ -170,7 +222,7 @@ describe('event consumer', () => {
 
   it('still answers a scrape when Redis does not, without figures for the queue', async () => {
     const away = new Registry();
-    const unreachable = new Queue<EventEnvelope>('events-orders', { connection: bullConnection('redis://127.0.0.1:1', { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => null }), prefix });
+    const unreachable = new Queue<EventJobData>('events-orders', { connection: bullConnection('redis://127.0.0.1:1', { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => null }), prefix });
     unreachable.on('error', () => undefined);
     const stop = reportQueueDepth(away, unreachable);
     try {
@@ -180,5 +232,19 @@ describe('event consumer', () => {
       stop();
       await unreachable.close();
     }
+  });
+
+  it('applies the sound events of a batch job holding a malformed one, and fails the job with just that one at once', async () => {
+    const sound = envelope('ProductChanged', { name: 'sound' }, 'catalog');
+    const malformed = { nope: true } as unknown as EventEnvelope;
+    const jobId = 'malformed-batch';
+    const failed = nextJobEvent(consumer.worker, 'failed', jobId);
+    await queue.add('batch', { events: [sound, malformed] }, jobOptions(jobId));
+
+    const { job, result: error } = await failed;
+    expect(job.attemptsMade).toBe(1);
+    expect((error as Error).message).toBe('1 of 2 events failed: malformed: malformed event envelope');
+    expect(job.data).toEqual({ events: [malformed] });
+    expect(await appliedCount(sound.id)).toBe(1);
   });
 });

@@ -18,6 +18,7 @@ import {
   InboxRecord,
   type EventConsumer,
   type EventEnvelope,
+  type EventJobData,
   type OutboxRelay,
   type OutboxRelayOptions,
 } from '../../src/events';
@@ -74,8 +75,8 @@ export function testPrefix(): string {
 }
 
 /** A queue handle for inspecting or feeding `events-<subgraph>` from a test. */
-export function testQueue(subgraph: string, prefix: string): Queue<EventEnvelope> {
-  const queue = new Queue<EventEnvelope>(eventQueueName(subgraph), { connection: bullConnection(REDIS_URL), prefix });
+export function testQueue(subgraph: string, prefix: string): Queue<EventJobData> {
+  const queue = new Queue<EventJobData>(eventQueueName(subgraph), { connection: bullConnection(REDIS_URL), prefix });
   queue.on('error', () => undefined);
   return queue;
 }

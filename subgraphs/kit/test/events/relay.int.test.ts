@@ -5,7 +5,7 @@ import { createLogger } from '../../src/logger';
 import { OutboxEvent, recordEvent } from '../../src/outbox';
 import type { MikroORM } from '../../src/orm';
 import { testDatabaseUrl } from '../../src/testing';
-import { consumersOf, createOutboxRelay, type EventEnvelope, type OutboxRelay } from '../../src/events';
+import { batchJobId, consumersOf, createOutboxRelay, envelopeFromEntity, eventsOfJob, type EventEnvelope, type EventJobData, type OutboxRelay } from '../../src/events';
 import { cleanupRedis, openTestOrm, REDIS_URL, testPrefix, testQueue, Widget } from './fixture';
 
 jest.setTimeout(30_000);
@@ -17,7 +17,7 @@ describe('outbox relay', () => {
   const prefix = testPrefix();
   const log = createLogger('events-relay-test', 'silent');
   const relays: OutboxRelay[] = [];
-  const queues = new Map<string, Queue<EventEnvelope>>();
+  const queues = new Map<string, Queue<EventJobData>>();
   let orm: MikroORM;
 
   function relay(options: { batchSize?: number; metrics?: Registry } = {}): OutboxRelay {
@@ -35,6 +35,12 @@ describe('outbox relay', () => {
 
   async function unpublished(): Promise<number> {
     return orm.em.fork().count(OutboxEvent, { publishedAt: null });
+  }
+
+  /** The ids of the events the waiting jobs of `subgraph`'s queue carry, job by job. */
+  async function waitingEvents(subgraph: string): Promise<string[][]> {
+    const jobs = await queues.get(subgraph)!.getJobs(['waiting'], 0, -1, true);
+    return jobs.map((job) => eventsOfJob(job.data).map((event) => (event as EventEnvelope).id));
   }
 
   beforeAll(async () => {
@@ -96,8 +102,7 @@ describe('outbox relay', () => {
   it('publishes each event once when two relays drain concurrently', async () => {
     const registry = new Registry();
     const events = await Promise.all(Array.from({ length: 12 }, (_, i) => changeWidget(`w${i}`, 'OrderPlaced')));
-    const inventory = queues.get('inventory')!;
-    const waitingBefore = await inventory.getWaitingCount();
+    const waitingBefore = (await waitingEvents('inventory')).flat();
 
     const drainAll = async (r: OutboxRelay) => {
       let total = 0;
@@ -110,22 +115,46 @@ describe('outbox relay', () => {
     expect(await unpublished()).toBe(0);
     const published = await registry.getSingleMetric('events_published_total')!.get();
     expect(published.values.filter((v) => v.labels.type === 'OrderPlaced').reduce((sum, v) => sum + v.value, 0)).toBe(12);
-    expect(await inventory.getWaitingCount()).toBe(waitingBefore + 12);
-    for (const event of events) expect((await inventory.getJob(event.id))?.data.id).toBe(event.id);
+    const queued = (await waitingEvents('inventory')).flat().filter((id) => !waitingBefore.includes(id));
+    expect(queued.sort()).toEqual(events.map((event) => event.id).sort());
   });
 
-  it('deduplicates a republish after a crash between publishing and marking published (jobId = event id)', async () => {
-    const events = await Promise.all([changeWidget('x', 'OrderPlaced'), changeWidget('y', 'OrderPlaced')]);
+  it("carries one drain's events for a queue in one job, in the order they occurred, and a lone event as a job of its own", async () => {
+    const changes = [];
+    for (const name of ['a', 'b', 'c']) changes.push(await changeWidget(name));
+    const placed = await changeWidget('d', 'OrderPlaced');
+    const jobsBefore = { orders: (await waitingEvents('orders')).length, inventory: (await waitingEvents('inventory')).length };
+
+    expect(await relay().drainOnce()).toBe(4);
+
+    const batch = changes.map(envelopeFromEntity);
+    for (const subgraph of ['orders', 'analytics']) {
+      const job = await queues.get(subgraph)!.getJob(batchJobId(batch));
+      expect(job).toMatchObject({ name: 'batch', data: { events: batch } });
+      expect(job!.opts).toMatchObject({ attempts: 8, backoff: { type: 'exponential' }, removeOnFail: false });
+    }
+    expect((await waitingEvents('orders')).length).toBe(jobsBefore.orders + 1);
+    expect((await queues.get('inventory')!.getJob(placed.id))?.data).toEqual(envelopeFromEntity(placed));
+    expect((await waitingEvents('inventory')).length).toBe(jobsBefore.inventory + 1);
+  });
+
+  it('deduplicates a republish after a crash between publishing and marking published (the same job id)', async () => {
+    const events = [await changeWidget('x', 'OrderPlaced'), await changeWidget('y', 'OrderPlaced')];
     const r = relay();
     expect(await r.drainOnce()).toBe(2);
-    const inventory = queues.get('inventory')!;
-    const waiting = await inventory.getWaitingCount();
+    const waiting = await waitingEvents('inventory');
+    expect(waiting).toContainEqual(events.map((event) => event.id));
 
     // The commit that marks rows published is what a crash loses: the rows come back unpublished.
     await orm.em.fork().nativeUpdate(OutboxEvent, { id: { $in: events.map((e) => e.id) } }, { publishedAt: null });
     expect(await r.drainOnce()).toBe(2);
+    expect(await waitingEvents('inventory')).toEqual(waiting);
 
-    expect(await inventory.getWaitingCount()).toBe(waiting);
+    // Claimed again together with a newer row, they go out in a new job: the consumer's inbox skips what it applied.
+    await orm.em.fork().nativeUpdate(OutboxEvent, { id: { $in: events.map((e) => e.id) } }, { publishedAt: null });
+    const newer = await changeWidget('z', 'OrderPlaced');
+    expect(await r.drainOnce()).toBe(3);
+    expect(await waitingEvents('inventory')).toEqual([...waiting, [...events, newer].map((event) => event.id)]);
     expect(await unpublished()).toBe(0);
   });
 
