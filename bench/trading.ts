@@ -5,6 +5,8 @@
  *
  * Placements: BENCH_TRADING_ORDERS (default 5000) MARKET orders of BENCH_TRADING_USERS users, at most
  * BENCH_TRADING_CONCURRENCY (default 50) in flight; each is filled, settled and evented in its request.
+ * BENCH_TRADING_WARMUP (default 2000) placements go first the same way, unmeasured, and their events
+ * are consumed before the measured ones start.
  * Triggers: BENCH_TRADING_STOPS (default 500) STOP_MARKET orders just above and below the last price,
  * crossed by the paper feed ticking every 50 ms. Two figures: tick → trigger transaction started
  * (exact, from each order's trigger_tick_at and triggered_at), and tick → trigger committed (the
@@ -35,6 +37,7 @@ import { appendResults } from './results';
 import { REDIS, startProcessStack } from './stack';
 
 const ORDERS = Number(process.env.BENCH_TRADING_ORDERS ?? 5000);
+const WARMUP = Number(process.env.BENCH_TRADING_WARMUP ?? 2000);
 const USERS = Number(process.env.BENCH_TRADING_USERS ?? 50);
 const CONCURRENCY = Number(process.env.BENCH_TRADING_CONCURRENCY ?? 50);
 const STOPS = Number(process.env.BENCH_TRADING_STOPS ?? 500);
@@ -171,13 +174,53 @@ async function main(): Promise<void> {
       const trader = traders[index % traders.length]!;
       return post(placeUrl, PLACE, { input: { accountId: trader.accountId, clientOrderId: randomUUID(), symbol: SYMBOL, side: index % 2 === 0 ? 'BUY' : 'SELL', type: 'MARKET', quantity: QUANTITY } }, trader.token);
     };
-    // Warm-up: connections, JIT, caches.
-    await Promise.all(Array.from({ length: Math.min(200, ORDERS) }, (_, index) => order(index)));
+    /** Sends `count` placements the way the measured ones go (open loop at RATE, else CONCURRENCY in flight); `answered` hears each. */
+    async function placeAll(count: number, answered: (body: GraphQLBody, since: bigint) => void): Promise<void> {
+      const started = process.hrtime.bigint();
+      if (RATE > 0) {
+        // Open loop: placement i is due at started + i / RATE whatever became of the earlier ones, and its latency counts from then.
+        await new Promise<void>((resolve) => {
+          let sent = 0;
+          let done = 0;
+          const send = () => {
+            const due = Math.min(count, Math.floor((Number(process.hrtime.bigint() - started) / 1e9) * RATE) + 1);
+            for (; sent < due; sent += 1) {
+              const at = started + BigInt(Math.round((sent / RATE) * 1e9));
+              void order(sent)
+                .catch((error: unknown) => ({ errors: [{ message: String(error) }] }))
+                .then((body) => {
+                  answered(body, at);
+                  done += 1;
+                  if (done === count) resolve();
+                });
+            }
+            if (sent < count) setTimeout(send, 1);
+          };
+          send();
+        });
+      } else {
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: CONCURRENCY }, async () => {
+            for (;;) {
+              const index = next++;
+              if (index >= count) return;
+              const sent = process.hrtime.bigint();
+              answered(await order(index), sent);
+            }
+          }),
+        );
+      }
+    }
+
+    // Warm-up at the measured pace (connections, JIT, caches), then a settled stack: the measured
+    // placements must not pay for the warm-up's events still being consumed.
+    await placeAll(WARMUP, () => undefined);
+    await waitForEventsDrained(stack.databases.trading!, stack.eventsPrefix);
 
     // Placements.
     const latencies: number[] = [];
     let failures = 0;
-    let next = 0;
     const processes = [
       { name: 'router', pid: routerProcesses[0]!.pid },
       ...SUBGRAPH_PROCESSES.map((subgraph, index) => ({ name: subgraph.name, pid: stack.children[index]?.pid })),
@@ -186,43 +229,10 @@ async function main(): Promise<void> {
     const postgresBefore = commandCpuMs('postgres');
     const clientBefore = process.cpuUsage();
     const started = process.hrtime.bigint();
-    const answered = (body: GraphQLBody, since: bigint) => {
+    await placeAll(ORDERS, (body, since) => {
       latencies.push(Number(process.hrtime.bigint() - since) / 1e6);
       if (body.errors || body.data?.placeTradeOrder.status !== 'FILLED') failures += 1;
-    };
-    if (RATE > 0) {
-      // Open loop: placement i is due at started + i / RATE whatever became of the earlier ones, and its latency counts from then.
-      await new Promise<void>((resolve) => {
-        let sent = 0;
-        let done = 0;
-        const send = () => {
-          const due = Math.min(ORDERS, Math.floor((Number(process.hrtime.bigint() - started) / 1e9) * RATE) + 1);
-          for (; sent < due; sent += 1) {
-            const at = started + BigInt(Math.round((sent / RATE) * 1e9));
-            void order(sent)
-              .catch((error: unknown) => ({ errors: [{ message: String(error) }] }))
-              .then((body) => {
-                answered(body, at);
-                done += 1;
-                if (done === ORDERS) resolve();
-              });
-          }
-          if (sent < ORDERS) setTimeout(send, 1);
-        };
-        send();
-      });
-    } else {
-      await Promise.all(
-        Array.from({ length: CONCURRENCY }, async () => {
-          for (;;) {
-            const index = next++;
-            if (index >= ORDERS) return;
-            const sent = process.hrtime.bigint();
-            answered(await order(index), sent);
-          }
-        }),
-      );
-    }
+    });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const perPlacement = (before: number | null, after: number | null) => (before === null || after === null ? null : round((after - before) / ORDERS, 2));
     const cpu = processes.map((entry, index) => ({ name: entry.name, ms: perPlacement(cpuBefore[index]!, cpuMs(entry.pid)) }));
@@ -271,7 +281,7 @@ async function main(): Promise<void> {
 
     const met = (ok: boolean) => (ok ? 'met' : 'not met');
     const lines = [
-      `${ORDERS} MARKET orders (${QUANTITY} ${SYMBOL}, buys and sells) of ${USERS} paper accounts ${TARGET === 'router' ? 'through the router' : 'straight to the trading subgraph (no router)'}, ${RATE > 0 ? `sent at ${RATE}/s whatever the answers (latency from when each was due)` : `${CONCURRENCY} in flight`}; each filled with fee and slippage, balances, position and events written in its request. Every subgraph and the router its own process on this machine.`,
+      `${ORDERS} MARKET orders (${QUANTITY} ${SYMBOL}, buys and sells) of ${USERS} paper accounts ${TARGET === 'router' ? 'through the router' : 'straight to the trading subgraph (no router)'}, ${RATE > 0 ? `sent at ${RATE}/s whatever the answers (latency from when each was due)` : `${CONCURRENCY} in flight`}; each filled with fee and slippage, balances, position and events written in its request; after ${WARMUP} unmeasured placements sent the same way and their events consumed. Every subgraph and the router its own process on this machine.`,
       '',
       '| placements | seconds | placements/s | p50 ms | p95 ms | p99 ms | max ms | failed |',
       '|---|---|---|---|---|---|---|---|',
