@@ -100,10 +100,13 @@ export const SUBGRAPH_PROCESSES: SubgraphProcess[] = [
   },
 ];
 
-/** Runs a TypeScript entry point under tsx as a child process, optionally pinned to one CPU core. */
+/**
+ * Runs a TypeScript entry point under tsx as a child process, optionally pinned to one CPU core, with
+ * the V8 flags the image runs with (deploy/Dockerfile).
+ */
 export function launchNode(script: string, env: Record<string, string>, options: { cpu?: number; quiet?: boolean } = {}): ChildProcess {
   const profile = process.env.CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROFILE_DIR}`] : [];
-  const node = [process.execPath, ...profile, '--import', 'tsx', path.join(ROOT, script)];
+  const node = [process.execPath, ...profile, '--max-semi-space-size=32', '--import', 'tsx', path.join(ROOT, script)];
   const [command, ...args] = options.cpu === undefined ? node : ['taskset', '-c', String(options.cpu), ...node];
   return spawn(command!, args, {
     cwd: ROOT,
