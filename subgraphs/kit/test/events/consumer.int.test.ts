@@ -10,6 +10,7 @@ import { Applied, cleanupRedis, envelope, nextJobEvent, openTestOrm, REDIS_URL, 
 jest.setTimeout(30_000);
 
 const ATTEMPTS = 3;
+const CONCURRENCY = 4;
 const jobOptions = (jobId: string) => ({ jobId, attempts: ATTEMPTS, backoff: { type: 'exponential', delay: 10 }, removeOnComplete: true, removeOnFail: false });
 
 describe('event consumer', () => {
@@ -24,6 +25,9 @@ describe('event consumer', () => {
   let paymentFailedCalls = 0;
   let refundFailedBroken = true;
   let refundFailedCalls = 0;
+  /** OrderPlaced handlers running now, and the most that ever ran at once. */
+  let placedRunning = 0;
+  let placedPeak = 0;
   /** What StockReserved's after-commit work saw: its event's row, read on another connection. */
   const seenAfterCommit: number[] = [];
 
@@ -46,6 +50,7 @@ describe('event consumer', () => {
       log,
       prefix,
       metrics: registry,
+      concurrency: CONCURRENCY,
       handlers: {
         ProductChanged: async (em, event) => {
           em.create(Applied, { eventId: event.id, type: event.type });
@@ -62,6 +67,17 @@ describe('event consumer', () => {
           em.create(Applied, { eventId: event.id, type: event.type });
           await em.flush();
           if (paymentFailedBroken) throw new Error('payments handler is broken');
+        },
+        OrderPlaced: async (em, event) => {
+          placedRunning += 1;
+          placedPeak = Math.max(placedPeak, placedRunning);
+          try {
+            await em.execute('select 1');
+            em.create(Applied, { eventId: event.id, type: event.type });
+            await em.flush();
+          } finally {
+            placedRunning -= 1;
+          }
         },
         RefundFailed: async (em, event) => {
           refundFailedCalls += 1;
@@ -163,6 +179,18 @@ describe('event consumer', () => {
     expect((await done).result).toEqual(['duplicate', 'processed', 'ignored', 'processed']);
     for (const event of [earlier, events[1]!, events[3]!]) expect(await appliedCount(event.id)).toBe(1);
     expect(await orm.em.fork().count(InboxRecord, { eventId: { $in: events.map((event) => event.id) } })).toBe(3);
+  });
+
+  it("applies a batch job's events side by side, never more at once than its concurrency (one connection each)", async () => {
+    const events = Array.from({ length: 40 }, () => envelope('OrderPlaced', {}, 'orders'));
+    const jobId = batchJobId(events);
+    const done = nextJobEvent(consumer.worker, 'completed', jobId);
+    await queue.add('batch', { events }, jobOptions(jobId));
+
+    expect((await done).result).toEqual(events.map(() => 'processed'));
+    for (const event of events) expect(await appliedCount(event.id)).toBe(1);
+    expect(placedPeak).toBeGreaterThan(1);
+    expect(placedPeak).toBeLessThanOrEqual(CONCURRENCY);
   });
 
   it('keeps only the failing events of a batch job, so its retries, the failed set and a replay hold just them', async () => {
