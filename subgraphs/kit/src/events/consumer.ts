@@ -264,7 +264,8 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     throw failed.every(({ error }) => error instanceof UnrecoverableError) ? new UnrecoverableError(message) : new Error(message);
   }
 
-  function processJob(job: Job<EventJobData, JobOutcome>): Promise<JobOutcome> {
+  // async: a malformed envelope then rejects the job's promise instead of throwing at BullMQ.
+  async function processJob(job: Job<EventJobData, JobOutcome>): Promise<JobOutcome> {
     if (isEventBatch(job.data)) return processBatchJob(job, job.data.events);
     return processEvent(checked(job.data, job.id), job.id);
   }
