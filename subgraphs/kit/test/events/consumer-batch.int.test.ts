@@ -2,8 +2,8 @@ import type { Queue } from 'bullmq';
 import { createLogger } from '../../src/logger';
 import type { MikroORM } from '../../src/orm';
 import { testDatabaseUrl } from '../../src/testing';
-import { batchedEventHandler, batchJobId, createEventConsumer, InboxRecord, type ConsumeOutcome, type JobOutcome, type EventConsumer, type EventEnvelope, type EventJobData } from '../../src/events';
-import { Applied, cleanupRedis, envelope, nextJobEvent, openTestOrm, REDIS_URL, testPrefix, testQueue } from './fixture';
+import { batchedEventHandler, createEventConsumer, InboxRecord, type ConsumeOutcome, type JobOutcome, type EventConsumer, type EventEnvelope, type EventJobData } from '../../src/events';
+import { Applied, cleanupRedis, completeBatchJob, envelope, nextJobEvent, openTestOrm, REDIS_URL, testPrefix, testQueue } from './fixture';
 
 jest.setTimeout(30_000);
 
@@ -125,11 +125,8 @@ describe('event consumer applying batches', () => {
 
   it("takes a batch job's events into its shared transactions, in the job's order, each once", async () => {
     const events = Array.from({ length: 30 }, () => envelope('OrderPlaced', {}, 'orders'));
-    const jobId = batchJobId(events);
-    const done = nextJobEvent(consumer.worker, 'completed', jobId);
-    await queue.add('batch', { events }, jobOptions(jobId));
 
-    expect((await done).result).toEqual(events.map(() => 'processed'));
+    expect(await completeBatchJob(consumer.worker, queue, events, jobOptions)).toEqual(events.map(() => 'processed'));
     for (const event of events) expect(await appliedCount(event.id)).toBe(1);
     expect(new Set([...seen.values()].map((entry) => entry.txid)).size).toBeLessThan(30);
     // Applied in the job's order: each saw the rows of all the events before it.

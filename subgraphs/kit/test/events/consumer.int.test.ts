@@ -3,9 +3,9 @@ import { Registry } from 'prom-client';
 import { createLogger } from '../../src/logger';
 import type { MikroORM } from '../../src/orm';
 import { queueJobsOnMetrics, testDatabaseUrl } from '../../src/testing';
-import { batchJobId, bullConnection, createEventConsumer, InboxRecord, listFailed, replayFailed, type EventConsumer, type EventEnvelope, type EventJobData } from '../../src/events';
+import { batchJobId, bullConnection, createEventConsumer, EVENT_BATCH_JOB, InboxRecord, listFailed, replayFailed, type EventConsumer, type EventEnvelope, type EventJobData } from '../../src/events';
 import { reportQueueDepth } from '../../src/queue-depth';
-import { Applied, cleanupRedis, envelope, nextJobEvent, openTestOrm, REDIS_URL, testPrefix, testQueue } from './fixture';
+import { addBatchJob, Applied, cleanupRedis, completeBatchJob, envelope, nextJobEvent, openTestOrm, REDIS_URL, testPrefix, testQueue } from './fixture';
 
 jest.setTimeout(30_000);
 
@@ -172,22 +172,16 @@ describe('event consumer', () => {
     await first;
 
     const events = [earlier, envelope('ProductChanged', { name: 'next' }, 'catalog'), envelope('SomethingNew'), envelope('StockReserved', { orderId: 'o-2' }, 'inventory')];
-    const jobId = batchJobId(events);
-    const done = nextJobEvent(consumer.worker, 'completed', jobId);
-    await queue.add('batch', { events }, jobOptions(jobId));
 
-    expect((await done).result).toEqual(['duplicate', 'processed', 'ignored', 'processed']);
+    expect(await completeBatchJob(consumer.worker, queue, events, jobOptions)).toEqual(['duplicate', 'processed', 'ignored', 'processed']);
     for (const event of [earlier, events[1]!, events[3]!]) expect(await appliedCount(event.id)).toBe(1);
     expect(await orm.em.fork().count(InboxRecord, { eventId: { $in: events.map((event) => event.id) } })).toBe(3);
   });
 
   it("applies a batch job's events side by side, never more at once than its concurrency (one connection each)", async () => {
     const events = Array.from({ length: 40 }, () => envelope('OrderPlaced', {}, 'orders'));
-    const jobId = batchJobId(events);
-    const done = nextJobEvent(consumer.worker, 'completed', jobId);
-    await queue.add('batch', { events }, jobOptions(jobId));
 
-    expect((await done).result).toEqual(events.map(() => 'processed'));
+    expect(await completeBatchJob(consumer.worker, queue, events, jobOptions)).toEqual(events.map(() => 'processed'));
     for (const event of events) expect(await appliedCount(event.id)).toBe(1);
     expect(placedPeak).toBeGreaterThan(1);
     expect(placedPeak).toBeLessThanOrEqual(CONCURRENCY);
@@ -200,7 +194,7 @@ describe('event consumer', () => {
     const jobId = batchJobId([before, broken, after]);
     const firstAttempt = nextJobEvent(consumer.worker, 'failed', jobId);
     const exhausted = nextJobEvent(consumer.worker, 'failed', (job) => job.id === jobId && job.attemptsMade >= ATTEMPTS);
-    await queue.add('batch', { events: [before, broken, after] }, jobOptions(jobId));
+    await addBatchJob(queue, [before, broken, after], jobOptions);
     expect(((await firstAttempt).result as Error).message).toBe(`1 of 3 events failed: ${broken.id}: refunds handler is broken`);
     const { job, result: error } = await exhausted;
 
@@ -265,9 +259,10 @@ describe('event consumer', () => {
   it('applies the sound events of a batch job holding a malformed one, and fails the job with just that one at once', async () => {
     const sound = envelope('ProductChanged', { name: 'sound' }, 'catalog');
     const malformed = { nope: true } as unknown as EventEnvelope;
+    // No digest of the ids: one event has none.
     const jobId = 'malformed-batch';
     const failed = nextJobEvent(consumer.worker, 'failed', jobId);
-    await queue.add('batch', { events: [sound, malformed] }, jobOptions(jobId));
+    await queue.add(EVENT_BATCH_JOB, { events: [sound, malformed] }, jobOptions(jobId));
 
     const { job, result: error } = await failed;
     expect(job.attemptsMade).toBe(1);

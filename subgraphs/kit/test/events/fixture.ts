@@ -2,17 +2,19 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { Entity, PrimaryKey, Property } from '@mikro-orm/core';
 import { Migration } from '@mikro-orm/migrations';
-import { Queue, type Job, type Worker } from 'bullmq';
+import { Queue, type Job, type JobsOptions, type Worker } from 'bullmq';
 import { createLogger } from '../../src/logger';
 import { AddOutboxTraceparentMigration } from '../../src/events/outbox-trace-migration';
 import { OUTBOX_DDL, OutboxEvent, recordEvent } from '../../src/outbox';
 import { openOrm, type MikroORM } from '../../src/orm';
 import { testDatabaseUrl } from '../../src/testing';
 import {
+  batchJobId,
   bullConnection,
   createEventConsumer,
   createOutboxRelay,
   createRedisClient,
+  EVENT_BATCH_JOB,
   eventQueueName,
   INBOX_DDL,
   InboxRecord,
@@ -121,6 +123,20 @@ export function nextJobEvent(worker: Worker, event: JobEvent, match: string | ((
     };
     emitter.on(event, listener);
   });
+}
+
+/** Adds `events` as one batch job, named and keyed as the relay does; answers its job id. */
+export async function addBatchJob(queue: Queue<EventJobData>, events: EventEnvelope[], jobOptions: (jobId: string) => JobsOptions): Promise<string> {
+  const jobId = batchJobId(events);
+  await queue.add(EVENT_BATCH_JOB, { events }, jobOptions(jobId));
+  return jobId;
+}
+
+/** `addBatchJob`, then the job's result once `worker` completed it. */
+export async function completeBatchJob(worker: Worker, queue: Queue<EventJobData>, events: EventEnvelope[], jobOptions: (jobId: string) => JobsOptions): Promise<unknown> {
+  const done = nextJobEvent(worker, 'completed', batchJobId(events));
+  await addBatchJob(queue, events, jobOptions);
+  return (await done).result;
 }
 
 export function envelope(type: string, data: Record<string, unknown> = {}, source = 'test'): EventEnvelope {

@@ -5,7 +5,7 @@ import { createLogger } from '../../src/logger';
 import { OutboxEvent, recordEvent } from '../../src/outbox';
 import type { MikroORM } from '../../src/orm';
 import { testDatabaseUrl } from '../../src/testing';
-import { batchJobId, consumersOf, createOutboxRelay, envelopeFromEntity, eventsOfJob, type EventEnvelope, type EventJobData, type OutboxRelay } from '../../src/events';
+import { batchJobId, consumersOf, createOutboxRelay, EVENT_BATCH_JOB, envelopeFromEntity, eventsOfJob, type EventEnvelope, type EventJobData, type OutboxRelay } from '../../src/events';
 import { cleanupRedis, openTestOrm, REDIS_URL, testPrefix, testQueue, Widget } from './fixture';
 
 jest.setTimeout(30_000);
@@ -130,7 +130,7 @@ describe('outbox relay', () => {
     const batch = changes.map(envelopeFromEntity);
     for (const subgraph of ['orders', 'analytics']) {
       const job = await queues.get(subgraph)!.getJob(batchJobId(batch));
-      expect(job).toMatchObject({ name: 'batch', data: { events: batch } });
+      expect(job).toMatchObject({ name: EVENT_BATCH_JOB, data: { events: batch } });
       expect(job!.opts).toMatchObject({ attempts: 8, backoff: { type: 'exponential' }, removeOnFail: false });
     }
     expect((await waitingEvents('orders')).length).toBe(jobsBefore.orders + 1);
