@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { ROOT, SUBGRAPH_PROCESSES } from './stack';
+import { compiledEntry, ROOT, SUBGRAPH_PROCESSES } from './stack';
 
 export const MANIFEST_PATH = path.join(ROOT, 'deploy/k8s/mercado.yaml');
 /** Created by the operator (see README, Deploying); never written by this repository. */
@@ -175,12 +175,12 @@ function deployment(workload: Workload): object {
             {
               name,
               image: IMAGE,
-              args: [workload.main, ...(workload.roleFlag ? [workload.roleFlag] : [])],
+              args: [compiledEntry(workload.main), ...(workload.roleFlag ? [workload.roleFlag] : [])],
               ports: [{ name: 'http', containerPort: port }],
               envFrom: [{ configMapRef: { name: CONFIG_NAME } }],
               env: [
                 { name: 'PORT', value: String(port) },
-                // tsx's compile cache and Chromium's profiles go to the writable /tmp.
+                // Chromium's profiles go to the writable /tmp.
                 { name: 'HOME', value: '/tmp' },
                 ...Object.entries(workload.env).map(([variable, value]) => ({ name: variable, value })),
                 ...Object.entries(workload.config).map(([variable, key]) => ({ name: variable, valueFrom: { configMapKeyRef: { name: CONFIG_NAME, key } } })),
@@ -188,7 +188,7 @@ function deployment(workload: Workload): object {
                 ...fromSecret(workload.optionalSecrets, true),
               ],
               resources: { requests: { cpu: resources.cpu, memory: resources.memory }, limits: { memory: resources.memoryLimit } },
-              // Start-up compiles TypeScript and migrates the database: up to two minutes before liveness counts.
+              // Start-up migrates the database (replicas one at a time): up to two minutes before liveness counts.
               startupProbe: probe('/health', 2, 60),
               livenessProbe: probe('/health', 10, 3),
               readinessProbe: probe('/ready', 5, 2),

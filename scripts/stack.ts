@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { analyticsEntities, analyticsMigrations } from '../subgraphs/analytics/src/mikro-orm.config';
 import { catalogEntities, catalogMigrations } from '../subgraphs/catalog/src/mikro-orm.config';
@@ -100,13 +100,34 @@ export const SUBGRAPH_PROCESSES: SubgraphProcess[] = [
   },
 ];
 
+/** Where `npm run build` writes the JavaScript the image runs. */
+export const BUILD_DIR = path.join(ROOT, 'dist');
+
+/** The compiled file of a TypeScript entry point (`subgraphs/users/src/main.ts` → `dist/subgraphs/users/src/main.js`), relative to `ROOT` unless `outDir` is absolute. */
+export const compiledEntry = (script: string, outDir = 'dist'): string => path.join(outDir, script.replace(/\.ts$/, '.js'));
+
+/** Compiles the processes' code as the image does (tsconfig.build.json); incremental, so an unchanged tree takes a few seconds. */
+export function build(outDir = BUILD_DIR): void {
+  const tsc = require.resolve('typescript/bin/tsc');
+  execFileSync(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', outDir, '--tsBuildInfoFile', path.join(outDir, '.tsbuildinfo')], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+}
+
+let built = false;
+
 /**
- * Runs a TypeScript entry point under tsx as a child process, optionally pinned to one CPU core, with
- * the V8 flags the image runs with (deploy/Dockerfile).
+ * Runs an entry point as the image does: compiled (built once per run of the caller), with the V8
+ * flags of deploy/Dockerfile, as a child process, optionally pinned to one CPU core.
  */
 export function launchNode(script: string, env: Record<string, string>, options: { cpu?: number; quiet?: boolean } = {}): ChildProcess {
+  if (!built) {
+    build();
+    built = true;
+  }
   const profile = process.env.CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROFILE_DIR}`] : [];
-  const node = [process.execPath, ...profile, '--max-semi-space-size=32', '--import', 'tsx', path.join(ROOT, script)];
+  const node = [process.execPath, ...profile, '--max-semi-space-size=32', '--enable-source-maps', path.join(ROOT, compiledEntry(script))];
   const [command, ...args] = options.cpu === undefined ? node : ['taskset', '-c', String(options.cpu), ...node];
   return spawn(command!, args, {
     cwd: ROOT,

@@ -14,7 +14,7 @@ import { readTradingConfig } from '../../subgraphs/trading/src/config';
 import { readUsersConfig } from '../../subgraphs/users/src/config';
 import { processRole, type ProcessRole } from '../../subgraphs/kit/src/role';
 import { CONFIG_NAME, MANIFEST_PATH, renderManifests, SECRET_NAME } from '../k8s';
-import { ROOT, SUBGRAPH_PROCESSES } from '../stack';
+import { compiledEntry, ROOT, SUBGRAPH_PROCESSES } from '../stack';
 
 type Env = Record<string, string | undefined>;
 
@@ -31,6 +31,10 @@ const READERS: Record<string, (env: Env) => { port: number }> = {
   signals: readSignalsConfig,
   analytics: readAnalyticsConfig,
 };
+
+/** The process whose compiled entry point (what the image runs) is `entry`. */
+const processOfEntry = (entry: string | undefined): string | undefined =>
+  [{ name: 'router', main: 'router/src/main.ts' }, ...SUBGRAPH_PROCESSES].find((process) => compiledEntry(process.main) === entry)?.name;
 
 const aesKey = () => `k1:${randomBytes(32).toString('base64')}`;
 /** Values of the shape each production secret must have. */
@@ -106,7 +110,7 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
   /** The process a Deployment runs, by its entry point. */
   const processOf = (deployment: K8sObject): string => {
     const [main] = deployment.spec.template.spec.containers[0].args as string[];
-    return main === 'router/src/main.ts' ? 'router' : SUBGRAPH_PROCESSES.find((process) => process.main === main)!.name;
+    return processOfEntry(main)!;
   };
 
   it('run every process, and each process\'s config loads in production from what the manifests give it', () => {
@@ -191,7 +195,7 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
 
 describe('docker-compose.yml', () => {
   const compose = parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
-    services: Record<string, { build?: unknown; environment?: Record<string, string> }>;
+    services: Record<string, { build?: unknown; command?: string[]; environment?: Record<string, string> }>;
   };
   /** Compose's interpolation: `${NAME:?message}` needs the variable; `${NAME:-default}` falls back. */
   const interpolate = (value: string, variables: Env): string =>
@@ -207,6 +211,7 @@ describe('docker-compose.yml', () => {
     const processes = Object.entries(compose.services).filter(([, service]) => service.build);
     expect(processes.map(([name]) => name).sort()).toEqual(Object.keys(READERS).sort());
     for (const [name, service] of processes) {
+      expect(processOfEntry(service.command?.[0])).toBe(name);
       const env = Object.fromEntries(Object.entries(service.environment ?? {}).map(([variable, value]) => [variable, interpolate(String(value), SECRETS)]));
       expect(env.NODE_ENV).toBe('production');
       expect(READERS[name]!(env).port).toBe(Number(env.PORT));

@@ -1,20 +1,27 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { cleanupRedis, testPrefix } from '../../subgraphs/kit/src/events/testing';
 import { queueJobsOnMetrics, testDatabaseUrl } from '../../subgraphs/kit/src/testing';
-import { ROOT } from '../stack';
+import { build, BUILD_DIR, compiledEntry, ROOT } from '../stack';
 
 jest.setTimeout(60_000);
 
-/** The orders subgraph as deployed at scale: its entry point run with --api-only and with --workers-only. */
+/** The orders subgraph as deployed at scale: its compiled entry point (as the image runs it) with --api-only and with --workers-only. */
 describe('subgraph process roles', () => {
   const database = testDatabaseUrl('roles');
   const prefix = testPrefix('roles');
   const children: ChildProcess[] = [];
+  // Its own output directory: a benchmark or npm start may be building dist/ meanwhile.
+  const outDir = path.join(BUILD_DIR, '.test', randomBytes(4).toString('hex'));
+
+  beforeAll(() => build(outDir), 180_000);
 
   const start = (args: string[]): ChildProcess => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'subgraphs/orders/src/main.ts', ...args], {
+    const child = spawn(process.execPath, ['--enable-source-maps', compiledEntry('subgraphs/orders/src/main.ts', outDir), ...args], {
       cwd: ROOT,
       env: { ...process.env, NODE_ENV: 'development', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', DATABASE_URL: database.url, EVENTS_PREFIX: prefix },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -49,6 +56,7 @@ describe('subgraph process roles', () => {
     }
     await database.drop();
     await cleanupRedis(prefix, ['orders']);
+    rmSync(outDir, { recursive: true, force: true });
   });
 
   it('serves GraphQL with --api-only and consumes events with --workers-only, each exiting 0 on SIGTERM', async () => {
