@@ -30,6 +30,9 @@ export interface RateLimiterOptions {
   syncIntervalMs?: number;
 }
 
+/** Limits below this many hits a window are counted in Redis hit by hit. */
+export const MEMORY_MIN_LIMIT = 100;
+
 /** What this replica knows of one caller's window. */
 interface Window {
   /** The count Redis answered last (every replica's hits up to then). */
@@ -48,8 +51,9 @@ interface Window {
  * replica's unsent hits stays within half the limit, hits are answered from memory and added in
  * Redis together every `syncIntervalMs` (one pipeline for all callers); past half, every hit is a
  * round trip again, so the refusal at the limit is exact unless the other replicas together send
- * more than half the limit in one interval. A busy router thus spends one Redis write per interval
- * instead of one per request.
+ * more than half the limit in one interval. Limits under `MEMORY_MIN_LIMIT` are always counted hit
+ * by hit: there one hit is a share worth being exact about, and callers that slow cost few round
+ * trips. A busy router thus spends one Redis write per interval instead of one per request.
  *
  * While Redis cannot be reached the limiter lets requests through (and logs it): refusing every
  * caller because Redis is away would be worse than a moment without the guard.
@@ -79,7 +83,7 @@ export class FixedWindowRateLimiter {
   ) {
     this.errors = createErrorReporter(log, {}, 'rate limit unavailable; requests let through');
     this.windowMs = settings.windowSeconds * 1000;
-    this.syncIntervalMs = options.syncIntervalMs ?? 25;
+    this.syncIntervalMs = settings.limit < MEMORY_MIN_LIMIT ? 0 : (options.syncIntervalMs ?? 25);
     // A defined command runs by EVALSHA: the script is not sent with every request.
     redis.defineCommand('fixedWindowHit', { numberOfKeys: 1, lua: FIXED_WINDOW });
     this.client = redis as typeof this.client;

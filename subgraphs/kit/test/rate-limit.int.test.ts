@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createLogger } from '../src';
-import { FixedWindowRateLimiter } from '../src/rate-limit';
+import { FixedWindowRateLimiter, MEMORY_MIN_LIMIT } from '../src/rate-limit';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -37,20 +37,26 @@ describe('FixedWindowRateLimiter (kit)', () => {
   });
 
   it('asks Redis for every hit past half the limit, so the refusal comes at the limit exactly', async () => {
-    const replica = limiter(redisA, 10);
-    const allowed = await hits(replica, 'near', 12);
-    expect(allowed).toEqual([...Array(10).fill(true), false, false]);
-    expect(await counted('near')).toBe(12);
+    const replica = limiter(redisA, 100, 60_000);
+    const allowed = await hits(replica, 'near', 102);
+    expect(allowed).toEqual([...Array(100).fill(true), false, false]);
+    // The hits from memory went with the first hit past half.
+    expect(await counted('near')).toBe(102);
   });
 
-  it('shares the count between replicas, hits from memory included', async () => {
-    const replicaA = limiter(redisA, 20);
-    const replicaB = limiter(redisB, 20);
-    const allowed: boolean[] = [];
-    for (let index = 0; index < 24; index += 1) allowed.push((await (index % 2 === 0 ? replicaA : replicaB).hit('shared')).allowed);
-    expect(allowed).toEqual([...Array(20).fill(true), false, false, false, false]);
-    await Promise.all([replicaA.sync(), replicaB.sync()]);
-    expect(await counted('shared')).toBe(24);
+  it('counts a limit under MEMORY_MIN_LIMIT hit by hit', async () => {
+    const replica = limiter(redisA, MEMORY_MIN_LIMIT - 1, 60_000);
+    await hits(replica, 'small', 5);
+    expect(await counted('small')).toBe(5);
+  });
+
+  it('shares the count between replicas, hits from memory included once synced', async () => {
+    const replicaA = limiter(redisA, 1000, 60_000);
+    const replicaB = limiter(redisB, 1000, 60_000);
+    await hits(replicaA, 'shared', 10);
+    await replicaA.sync();
+    await hits(replicaB, 'shared', 1);
+    expect(await counted('shared')).toBe(11);
   });
 
   it('asks Redis for every hit when syncing is off', async () => {
