@@ -6,6 +6,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { coalescedWake } from './coalesced-wake';
 import { batchJobId, consumersOf, EVENT_BATCH_JOB, EVENT_ROUTES, envelopeFromRow, eventQueueName, type EventEnvelope, type EventJobData, type EventRoutes, type OutboxRow } from './envelope';
 import { eventMetrics, type EventMetrics } from './metrics';
+import { sqlQuery } from '../orm';
 import { createErrorReporter, createRedisClient, type RedisTarget } from './redis';
 import { OUTBOX_RETENTION_MS, schedulePruning, type RetentionOptions } from './retention';
 
@@ -205,6 +206,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     });
   }
 
+  /** Whether any row waits, in one statement outside a transaction: most polls of a quiet outbox end here. */
+  async function anyUnpublished(): Promise<boolean> {
+    return (await sqlQuery(orm.em, 'select 1 from "outbox" where "published_at" is null limit 1', [])).length > 0;
+  }
+
   // ---- loop: poll, plus immediate wake-ups after commits ----
   let started = false;
   let stopped = false;
@@ -214,28 +220,31 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let failures = 0;
   let backoffUntil = 0;
 
-  function schedule(delayMs: number): void {
+  /** `polled`: no commit asked for this run, so it first looks whether there is anything to claim. */
+  function schedule(delayMs: number, polled: boolean): void {
     if (stopped) return;
     clearTimeout(timer);
-    timer = setTimeout(() => void run(), delayMs);
+    timer = setTimeout(() => void run(polled), delayMs);
   }
 
   function wake(): void {
     if (!started || stopped || Date.now() < backoffUntil) return;
     if (inFlight) wakeRequested = true;
-    else schedule(0);
+    else schedule(0, false);
   }
 
-  async function run(): Promise<void> {
+  async function run(polled: boolean): Promise<void> {
     if (stopped || inFlight) return;
     let next = pollIntervalMs;
     inFlight = (async () => {
       try {
-        let count: number;
-        do {
-          wakeRequested = false;
-          count = await drainOnce();
-        } while (!stopped && (count >= batchSize || wakeRequested));
+        if (!polled || (await anyUnpublished())) {
+          let count: number;
+          do {
+            wakeRequested = false;
+            count = await drainOnce();
+          } while (!stopped && (count >= batchSize || wakeRequested));
+        }
         if (failures > 0) log.info({ failures }, 'outbox relay recovered');
         failures = 0;
         backoffUntil = 0;
@@ -250,7 +259,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     })();
     await inFlight;
     inFlight = undefined;
-    schedule(wakeRequested && backoffUntil === 0 ? 0 : next);
+    if (wakeRequested && backoffUntil === 0) schedule(0, false);
+    else schedule(next, true);
   }
 
   let pruning: { stop(): Promise<void> } | undefined;
@@ -269,7 +279,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     async start() {
       if (started) return;
       started = true;
-      schedule(0);
+      schedule(0, false);
       if (options.retention !== false) pruning = schedulePruning(orm, 'outbox', { keepMs: OUTBOX_RETENTION_MS, ...options.retention }, log);
     },
 

@@ -87,3 +87,47 @@ describe('outbox relay woken by commits', () => {
     expect(await flow.orm.em.fork().count(OutboxEvent, { id })).toBe(0);
   });
 });
+
+/** Polls: how rows written by other processes (replicas) go out; an empty outbox costs one statement, not a transaction. */
+describe('outbox relay polling', () => {
+  let flow: OrdersToInventory;
+  const statements: string[] = [];
+  const waiting: (() => void)[] = [];
+
+  beforeAll(async () => {
+    flow = await startOrdersToInventory('events_poll', { wakeOnCommit: false, pollIntervalMs: 20 });
+    flow.orm.em.getKnex().on('query', (query: { sql: string }) => {
+      statements.push(query.sql);
+      for (const wake of waiting.splice(0)) wake();
+    });
+  });
+
+  afterAll(async () => {
+    await flow?.close();
+  });
+
+  const matching = (pattern: RegExp) => statements.filter((sql) => pattern.test(sql)).length;
+  /** Resolves once `count` more statements matching `pattern` have run. */
+  const statementsMatching = async (pattern: RegExp, count: number): Promise<void> => {
+    const target = matching(pattern) + count;
+    while (matching(pattern) < target) await new Promise<void>((resolve) => waiting.push(resolve));
+  };
+
+  it('looks for unpublished rows with one statement and claims only when there are some', async () => {
+    const probe = /^select 1 from "outbox" where "published_at" is null limit 1$/;
+    const claim = /for update skip locked/;
+    await flow.relay.start();
+    // start() drains once; from then on, polls.
+    await statementsMatching(probe, 1);
+    const claimsBefore = matching(claim);
+    await statementsMatching(probe, 3);
+    expect(matching(claim)).toBe(claimsBefore);
+
+    // A row written where no commit wakes this relay goes out at the next poll.
+    const event = await flow.placeOrder('polled');
+    const consumed = nextJobEvent(flow.consumer.worker, 'completed', (job) => job.id === event.id);
+    await consumed;
+    expect(await flow.orm.em.fork().count(Applied, { eventId: event.id })).toBe(1);
+    expect(matching(claim)).toBeGreaterThan(claimsBefore);
+  });
+});
