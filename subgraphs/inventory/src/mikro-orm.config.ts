@@ -4,6 +4,7 @@ import { Migration0002Reservations } from './migrations/Migration0002Reservation
 import { Migration0003Returns } from './migrations/Migration0003Returns';
 import { Migration0004OutboxWake } from './migrations/Migration0004OutboxWake';
 import { Migration0005OutboxTrace } from './migrations/Migration0005OutboxTrace';
+import { Migration0006OutboxPending } from './migrations/Migration0006OutboxPending';
 import { ReservationEntity } from './reservation/reservation.entity';
 import { RestockEntity } from './returns/restock.entity';
 import { StockLevelEntity } from './stock/stock-level.entity';
@@ -17,4 +18,5 @@ export const inventoryMigrations = [
   { name: 'Migration0003Returns', class: Migration0003Returns },
   { name: 'Migration0004OutboxWake', class: Migration0004OutboxWake },
   { name: 'Migration0005OutboxTrace', class: Migration0005OutboxTrace },
+  { name: 'Migration0006OutboxPending', class: Migration0006OutboxPending },
 ];

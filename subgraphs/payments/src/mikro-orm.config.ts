@@ -7,6 +7,7 @@ import { Migration0004StalledCharges } from './migrations/Migration0004StalledCh
 import { Migration0005UnsentRefunds } from './migrations/Migration0005UnsentRefunds';
 import { Migration0006OwedCancellations } from './migrations/Migration0006OwedCancellations';
 import { Migration0007OutboxTrace } from './migrations/Migration0007OutboxTrace';
+import { Migration0008OutboxPending } from './migrations/Migration0008OutboxPending';
 import { OrderCancellationEntity } from './payment/order-cancellation.entity';
 import { PaymentEntity } from './payment/payment.entity';
 import { RefundEntity } from './payment/refund.entity';
@@ -22,4 +23,5 @@ export const paymentsMigrations = [
   { name: 'Migration0005UnsentRefunds', class: Migration0005UnsentRefunds },
   { name: 'Migration0006OwedCancellations', class: Migration0006OwedCancellations },
   { name: 'Migration0007OutboxTrace', class: Migration0007OutboxTrace },
+  { name: 'Migration0008OutboxPending', class: Migration0008OutboxPending },
 ];

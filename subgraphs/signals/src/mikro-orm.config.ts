@@ -7,6 +7,7 @@ import { Migration0003IngestBatch } from './migrations/Migration0003IngestBatch'
 import { Migration0004ErasedUser } from './migrations/Migration0004ErasedUser';
 import { Migration0005OutboxTrace } from './migrations/Migration0005OutboxTrace';
 import { Migration0006EndpointState } from './migrations/Migration0006EndpointState';
+import { Migration0007OutboxPending } from './migrations/Migration0007OutboxPending';
 import { SignalUsageEntity, UserPlanEntity } from './plan/plan.entity';
 import { SignalEntity } from './signal/signal.entity';
 import { TradingViewSessionEntity } from './tradingview/session.entity';
@@ -20,4 +21,5 @@ export const signalsMigrations = [
   { name: 'Migration0004ErasedUser', class: Migration0004ErasedUser },
   { name: 'Migration0005OutboxTrace', class: Migration0005OutboxTrace },
   { name: 'Migration0006EndpointState', class: Migration0006EndpointState },
+  { name: 'Migration0007OutboxPending', class: Migration0007OutboxPending },
 ];

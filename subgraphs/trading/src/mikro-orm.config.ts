@@ -10,6 +10,7 @@ import { Migration0005TrailingActivation } from './migrations/Migration0005Trail
 import { Migration0006UserErasure } from './migrations/Migration0006UserErasure';
 import { Migration0007OutboxTrace } from './migrations/Migration0007OutboxTrace';
 import { Migration0008ChangeTrace } from './migrations/Migration0008ChangeTrace';
+import { Migration0009OutboxPending } from './migrations/Migration0009OutboxPending';
 import { FillEntity, TradeOrderEntity, TradeOrderHistoryEntity } from './orders/trade-order.entity';
 
 export const tradingEntities = [
@@ -33,4 +34,5 @@ export const tradingMigrations = [
   { name: 'Migration0006UserErasure', class: Migration0006UserErasure },
   { name: 'Migration0007OutboxTrace', class: Migration0007OutboxTrace },
   { name: 'Migration0008ChangeTrace', class: Migration0008ChangeTrace },
+  { name: 'Migration0009OutboxPending', class: Migration0009OutboxPending },
 ];

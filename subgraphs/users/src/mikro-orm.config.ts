@@ -11,6 +11,7 @@ import { Migration0006AccountDeletion } from './migrations/Migration0006AccountD
 import { Migration0007PasswordReset } from './migrations/Migration0007PasswordReset';
 import { Migration0008EmailVerification } from './migrations/Migration0008EmailVerification';
 import { Migration0009OutboxTrace } from './migrations/Migration0009OutboxTrace';
+import { Migration0010OutboxPending } from './migrations/Migration0010OutboxPending';
 import { UserEntity } from './users/user.entity';
 
 export const usersEntities = [UserEntity, RefreshTokenEntity, ApiKeyEntity, EmailVerificationEntity, OutboxEvent, InboxRecord];
@@ -25,4 +26,5 @@ export const usersMigrations = [
   { name: 'Migration0007PasswordReset', class: Migration0007PasswordReset },
   { name: 'Migration0008EmailVerification', class: Migration0008EmailVerification },
   { name: 'Migration0009OutboxTrace', class: Migration0009OutboxTrace },
+  { name: 'Migration0010OutboxPending', class: Migration0010OutboxPending },
 ];

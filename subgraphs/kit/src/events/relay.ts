@@ -95,11 +95,12 @@ class RedisNotReadyError extends Error {
  * Publishes outbox rows to BullMQ: each claimed batch as one job per consuming subgraph queue, holding
  * the events that queue gets (jobId = the event id for one event, a digest of the ids for several).
  *
- * Rows are claimed with `FOR UPDATE SKIP LOCKED` in a transaction that also marks them published,
- * so replicas split the work; if publishing fails the transaction rolls back and the rows are
- * retried with backoff. A crash after publishing but before commit republishes the same job ids,
- * which BullMQ ignores while the job is still queued, and consumers' inboxes ignore once it ran (a
- * claim that also takes newer rows makes a new batch job; the inboxes skip its known events).
+ * Rows are claimed from `outbox_pending` (AddOutboxPendingMigration) with `FOR UPDATE SKIP LOCKED` in a
+ * transaction that also removes them there and marks them published, so replicas split the work; if
+ * publishing fails the transaction rolls back and the rows are retried with backoff. A crash after
+ * publishing but before commit republishes the same job ids, which BullMQ ignores while the job is
+ * still queued, and consumers' inboxes ignore once it ran (a claim that also takes newer rows makes
+ * a new batch job; the inboxes skip its known events).
  */
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { orm, source } = options;
@@ -194,13 +195,19 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return orm.em.fork().transactional(async (em) => {
       ownTransactions.add(em.getTransactionContext() as object);
       const rows: OutboxRow[] = await em.execute(
-        `select "id", "type", "version", "occurred_at", "source", "subject", "data", "traceparent" from "outbox"
-          where "published_at" is null order by "occurred_at", "id" limit ? for update skip locked`,
+        `select o."id", o."type", o."version", o."occurred_at", o."source", o."subject", o."data", o."traceparent"
+           from "outbox_pending" p join "outbox" o on o."id" = p."id"
+          order by p."occurred_at", p."id" limit ? for update of p skip locked`,
         [batchSize],
       );
       if (rows.length === 0) return 0;
       await publish(rows.map(envelopeFromRow));
-      await em.execute(`update "outbox" set "published_at" = now() where "id" in (${rows.map(() => '?').join(', ')})`, rows.map((row) => row.id));
+      const ids = rows.map(() => '?').join(', ');
+      await em.execute(
+        `with "published" as (delete from "outbox_pending" where "id" in (${ids}) returning "id")
+         update "outbox" set "published_at" = now() where "id" in (select "id" from "published")`,
+        rows.map((row) => row.id),
+      );
       log.debug({ count: rows.length }, 'published outbox events');
       return rows.length;
     });
@@ -208,7 +215,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   /** Whether any row waits, in one statement outside a transaction: most polls of a quiet outbox end here. */
   async function anyUnpublished(): Promise<boolean> {
-    return (await sqlQuery(orm.em, 'select 1 from "outbox" where "published_at" is null limit 1', [])).length > 0;
+    return (await sqlQuery(orm.em, 'select 1 from "outbox_pending" limit 1', [])).length > 0;
   }
 
   // ---- loop: poll, plus immediate wake-ups after commits ----

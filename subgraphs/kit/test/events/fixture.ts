@@ -4,6 +4,7 @@ import { Entity, PrimaryKey, Property } from '@mikro-orm/core';
 import { Migration } from '@mikro-orm/migrations';
 import { Queue, type Job, type JobsOptions, type Worker } from 'bullmq';
 import { createLogger } from '../../src/logger';
+import { AddOutboxPendingMigration } from '../../src/events/outbox-pending-migration';
 import { AddOutboxTraceparentMigration } from '../../src/events/outbox-trace-migration';
 import { OUTBOX_DDL, OutboxEvent, recordEvent } from '../../src/outbox';
 import { openOrm, type MikroORM } from '../../src/orm';
@@ -60,6 +61,8 @@ export class EventsTestInit extends Migration {
 
 class EventsTestOutboxTrace extends AddOutboxTraceparentMigration {}
 
+class EventsTestOutboxPending extends AddOutboxPendingMigration {}
+
 export function openTestOrm(databaseUrl: string): Promise<MikroORM> {
   return openOrm({
     databaseUrl,
@@ -67,6 +70,7 @@ export function openTestOrm(databaseUrl: string): Promise<MikroORM> {
     migrations: [
       { name: 'EventsTestInit', class: EventsTestInit },
       { name: 'EventsTestOutboxTrace', class: EventsTestOutboxTrace },
+      { name: 'EventsTestOutboxPending', class: EventsTestOutboxPending },
     ],
   });
 }

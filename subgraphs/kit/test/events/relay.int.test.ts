@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { Registry } from 'prom-client';
 import type { Queue } from 'bullmq';
@@ -35,6 +36,18 @@ describe('outbox relay', () => {
 
   async function unpublished(): Promise<number> {
     return orm.em.fork().count(OutboxEvent, { publishedAt: null });
+  }
+
+  async function pending(): Promise<number> {
+    const [row] = await orm.em.getConnection().execute<{ count: string }[]>('select count(*) as "count" from "outbox_pending"');
+    return Number(row!.count);
+  }
+
+  /** What a crash before a claim's commit leaves of its rows: unpublished and pending again. */
+  async function crashBeforeCommit(events: readonly OutboxEvent[]): Promise<void> {
+    const ids = events.map((event) => event.id);
+    await orm.em.fork().nativeUpdate(OutboxEvent, { id: { $in: ids } }, { publishedAt: null });
+    await orm.em.getConnection().execute(`insert into "outbox_pending" ("id", "occurred_at") select "id", "occurred_at" from "outbox" where "id" in (${ids.map(() => '?').join(', ')})`, ids);
   }
 
   /** The ids of the events the waiting jobs of `subgraph`'s queue carry, job by job. */
@@ -146,12 +159,12 @@ describe('outbox relay', () => {
     expect(waiting).toContainEqual(events.map((event) => event.id));
 
     // The commit that marks rows published is what a crash loses: the rows come back unpublished.
-    await orm.em.fork().nativeUpdate(OutboxEvent, { id: { $in: events.map((e) => e.id) } }, { publishedAt: null });
+    await crashBeforeCommit(events);
     expect(await r.drainOnce()).toBe(2);
     expect(await waitingEvents('inventory')).toEqual(waiting);
 
     // Claimed again together with a newer row, they go out in a new job: the consumer's inbox skips what it applied.
-    await orm.em.fork().nativeUpdate(OutboxEvent, { id: { $in: events.map((e) => e.id) } }, { publishedAt: null });
+    await crashBeforeCommit(events);
     const newer = await changeWidget('z', 'OrderPlaced');
     expect(await r.drainOnce()).toBe(3);
     expect(await waitingEvents('inventory')).toEqual([...waiting, [...events, newer].map((event) => event.id)]);
@@ -165,7 +178,7 @@ describe('outbox relay', () => {
     await other.connect();
     try {
       await other.query('begin');
-      await other.query('select id from outbox where id = $1 for update', [locked.id]);
+      await other.query('select id from outbox_pending where id = $1 for update', [locked.id]);
       const r = relay();
       expect(await r.drainOnce()).toBe(1);
       const inventory = queues.get('inventory')!;
@@ -177,6 +190,22 @@ describe('outbox relay', () => {
     } finally {
       await other.end();
     }
+  });
+
+  it('claims rows any writer inserts (one statement, several rows; not those inserted already published) and leaves none pending', async () => {
+    const [first, second, done] = [randomUUID(), randomUUID(), randomUUID()];
+    await orm.em.getConnection().execute(
+      `insert into "outbox" ("id", "type", "version", "occurred_at", "source", "subject", "data", "published_at")
+       values (?, 'OrderPlaced', 1, now() - interval '1 second', 'orders', 's', '{}', null), (?, 'OrderPlaced', 1, now(), 'orders', 's', '{}', null), (?, 'OrderPlaced', 1, now(), 'orders', 's', '{}', now())`,
+      [first, second, done],
+    );
+    expect(await pending()).toBe(2);
+    expect(await relay().drainOnce()).toBe(2);
+    const inventory = queues.get('inventory')!;
+    expect((await waitingEvents('inventory')).at(-1)).toEqual([first, second]);
+    expect(await inventory.getJob(done)).toBeUndefined();
+    expect(await pending()).toBe(0);
+    expect(await unpublished()).toBe(0);
   });
 
   it('marks events with no consumers published without enqueuing anything', async () => {

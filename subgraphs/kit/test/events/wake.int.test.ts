@@ -114,8 +114,8 @@ describe('outbox relay polling', () => {
   };
 
   it('looks for unpublished rows with one statement and claims only when there are some', async () => {
-    const probe = /^select 1 from "outbox" where "published_at" is null limit 1$/;
-    const claim = /for update skip locked/;
+    const probe = /^select 1 from "outbox_pending" limit 1$/;
+    const claim = /for update of p skip locked/;
     await flow.relay.start();
     // start() drains once; from then on, polls.
     await statementsMatching(probe, 1);

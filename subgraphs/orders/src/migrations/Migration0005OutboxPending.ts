@@ -1,0 +1,3 @@
+import { AddOutboxPendingMigration } from '../../../kit/src/events/outbox-pending-migration';
+
+export class Migration0005OutboxPending extends AddOutboxPendingMigration {}
