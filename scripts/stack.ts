@@ -104,7 +104,7 @@ export const SUBGRAPH_PROCESSES: SubgraphProcess[] = [
 export const BUILD_DIR = path.join(ROOT, 'dist');
 
 /** The compiled file of a TypeScript entry point (`subgraphs/users/src/main.ts` → `dist/subgraphs/users/src/main.js`), relative to `ROOT` unless `outDir` is absolute. */
-export const compiledEntry = (script: string, outDir = 'dist'): string => path.join(outDir, script.replace(/\.ts$/, '.js'));
+export const compiledEntry = (script: string, outDir = path.relative(ROOT, BUILD_DIR)): string => path.join(outDir, script.replace(/\.ts$/, '.js'));
 
 /** Compiles the processes' code as the image does (tsconfig.build.json); incremental, so an unchanged tree takes a few seconds. */
 export function build(outDir = BUILD_DIR): void {

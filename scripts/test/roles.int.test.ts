@@ -16,7 +16,7 @@ describe('subgraph process roles', () => {
   const prefix = testPrefix('roles');
   const children: ChildProcess[] = [];
   // Its own output directory: a benchmark or npm start may be building dist/ meanwhile.
-  const outDir = path.join(BUILD_DIR, '.test', randomBytes(4).toString('hex'));
+  const outDir = path.join(BUILD_DIR, `roles-test-${randomBytes(4).toString('hex')}`);
 
   beforeAll(() => build(outDir), 180_000);
 

@@ -15,7 +15,7 @@ const isValidated = (value: unknown): value is object => value !== null && typeo
 /**
  * type-graphql's own argument validation (class-validator on input objects, BAD_USER_INPUT with
  * the validation errors), with class-validator imported once: its default requires the module for
- * every argument of every request, a module resolution each time (through tsx's hooks, too).
+ * every argument of every request, a module resolution each time.
  */
 export async function validateArgument(value: unknown): Promise<void> {
   if (!isValidated(value)) return;
