@@ -39,6 +39,8 @@ export interface RouterConfig {
   rateLimitApiKeyPerMinute: number;
   /** Requests a minute per signed-in user; 0: unlimited. */
   rateLimitUserPerMinute: number;
+  /** How long hits far from a limit are counted in memory before they go to Redis together; 0: every request asks Redis. */
+  rateLimitSyncMs: number;
   /** What one operation may ask for; see plugins/operation-limits.ts. */
   operationLimits: OperationLimits;
   /** Browser origins allowed to call `/graphql`; see plugins/cors.ts. */
@@ -132,6 +134,7 @@ export function readRouterConfig(env: Record<string, string | undefined> = proce
     apiKeyCacheSeconds: reader.int('API_KEY_CACHE_SECONDS', 60, { min: 0, max: 3600 }),
     rateLimitApiKeyPerMinute: reader.int('RATE_LIMIT_API_KEY_PER_MINUTE', 600, { min: 0 }),
     rateLimitUserPerMinute: reader.int('RATE_LIMIT_USER_PER_MINUTE', 1200, { min: 0 }),
+    rateLimitSyncMs: reader.int('RATE_LIMIT_SYNC_MS', 25, { min: 0, max: 60_000 }),
     operationLimits: {
       maxTokens: reader.int('LIMIT_MAX_TOKENS', 2_000, { min: 100, max: 1_000_000 }),
       maxDepth: reader.int('LIMIT_MAX_DEPTH', 12, { min: 2, max: 1_000 }),

@@ -146,8 +146,15 @@ export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
   const redisErrors = createErrorReporter(log, {}, 'router redis connection error');
   redis.on('error', (error) => redisErrors.error(error));
   redis.on('ready', () => redisErrors.recovered());
-  const perMinute = (limit: number, prefix: string) =>
-    limit > 0 ? new FixedWindowRateLimiter(redis, { limit, windowSeconds: 60 }, log.child({ component: 'rate-limit' }), prefix) : null;
+  const limiters: FixedWindowRateLimiter[] = [];
+  const perMinute = (limit: number, prefix: string) => {
+    if (limit <= 0) return null;
+    const limiter = new FixedWindowRateLimiter(redis, { limit, windowSeconds: 60 }, log.child({ component: 'rate-limit' }), prefix, {
+      syncIntervalMs: config.rateLimitSyncMs,
+    });
+    limiters.push(limiter);
+    return limiter;
+  };
 
   // HTTP requests and WebSocket operations share the key cache, the limits and the manifest's rules.
   const documents = trustedDocuments({ manifest: readManifest(config.persistedQueriesPath), safelist: config.persistedQueriesSafelist });
@@ -399,6 +406,7 @@ export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
         await apollo.stop();
         if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
         await agent.close();
+        await Promise.all(limiters.map((limiter) => limiter.close()));
         await redis.quit().catch(() => redis.disconnect());
       })();
       return closing;

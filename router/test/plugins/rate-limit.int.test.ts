@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import type { StartedRouter } from '../support/fixtures';
 import { byHash, PRODUCTS, send, startPartnerSetup, type PartnerSetup } from '../support/partners';
 
@@ -39,6 +40,25 @@ describe('rate-limit plugin', () => {
     // Anonymous callers are not counted here.
     const anonymous = await Promise.all([1, 2, 3, 4].map(() => send(started.url, { query: '{ products(first: 1) { id } }' })));
     expect(anonymous.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
+  });
+
+  it('adds the hits it answered from memory to Redis when it closes', async () => {
+    const redis = new Redis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
+    try {
+      // No timed sync within the test: only the close sends the hits answered from memory.
+      const closing = await setup.router({ RATE_LIMIT_USER_PER_MINUTE: '1000', RATE_LIMIT_SYNC_MS: '60000' });
+      const userId = `user-${randomUUID()}`;
+      const token = await setup.issuer.sign(userId);
+      for (let index = 0; index < 3; index += 1) expect((await send(closing.url, { query: '{ products(first: 1) { id } }' }, { authorization: `Bearer ${token}` })).status).toBe(200);
+      const key = `mercado:router:rate:user:${userId}`;
+      // Far from the limit, only the first hit asked Redis.
+      expect(Number(await redis.get(key))).toBe(1);
+      await closing.router.close();
+      expect(Number(await redis.get(key))).toBe(3);
+      await redis.del(key);
+    } finally {
+      await redis.quit();
+    }
   });
 
   it('keeps serving while Redis is away: limits let requests through, APQ misses', async () => {

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { Entity, Index, PrimaryKey, Property } from '@mikro-orm/core';
+import { Entity, PrimaryKey, Property } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { currentTraceparent } from './tracing';
 
-/** A domain event written in the same transaction as the state change it describes. */
+/**
+ * A domain event written in the same transaction as the state change it describes. Its indexes are
+ * the migrations' (`OUTBOX_DDL`, `AddOutboxPendingMigration`): the relay claims through `outbox_pending`.
+ */
 @Entity({ tableName: 'outbox' })
-@Index({ properties: ['publishedAt', 'occurredAt'] })
 export class OutboxEvent {
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();

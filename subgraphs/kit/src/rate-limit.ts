@@ -74,6 +74,9 @@ export class FixedWindowRateLimiter {
 
   private sweptAt = Date.now();
 
+  /** After `close()` every hit is a round trip: no timer is left to send it. */
+  private closed = false;
+
   constructor(
     redis: Redis,
     private readonly settings: RateLimit,
@@ -93,7 +96,7 @@ export class FixedWindowRateLimiter {
     const now = Date.now();
     const window = this.windows.get(callerKey);
     const open = window !== undefined && now < window.endsAt;
-    if (open && 2 * (window.counted + window.pending + 1) <= this.settings.limit) {
+    if (open && !this.closed && 2 * (window.counted + window.pending + 1) <= this.settings.limit) {
       window.pending += 1;
       this.syncTimer ??= setTimeout(() => void this.sync(), this.syncIntervalMs).unref();
       return { allowed: true, retryAfterSeconds: Math.max(1, Math.ceil((window.endsAt - now) / 1000)) };
@@ -135,6 +138,15 @@ export class FixedWindowRateLimiter {
       const [count, ttl] = answer as [number, number];
       this.remember(callerKey, count, sentAt + ttl);
     });
+  }
+
+  /**
+   * Adds the hits still answered from memory to Redis and stops syncing: a replica shutting down
+   * would otherwise take up to one interval of counts with it. Call before closing the connection.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.sync();
   }
 
   /** Keeps Redis's count of a caller's window (`endsAt` from when the count was asked: never later than Redis's). */

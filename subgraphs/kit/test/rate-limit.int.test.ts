@@ -59,6 +59,16 @@ describe('FixedWindowRateLimiter (kit)', () => {
     expect(await counted('shared')).toBe(11);
   });
 
+  it('adds the hits still in memory to Redis on close, and counts every later hit at once', async () => {
+    const replica = limiter(redisA, 1000, 60_000);
+    await hits(replica, 'closing', 20);
+    expect(await counted('closing')).toBe(1);
+    await replica.close();
+    expect(await counted('closing')).toBe(20);
+    await hits(replica, 'closing', 2);
+    expect(await counted('closing')).toBe(22);
+  });
+
   it('asks Redis for every hit when syncing is off', async () => {
     const replica = limiter(redisA, 1000, 0);
     await hits(replica, 'exact', 5);

@@ -116,6 +116,8 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
   // Auto-pipelining: the counts of all alerts arriving in one tick go to Redis in one write.
   const rateRedis = createRedisClient(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true });
   rateRedis.on('error', (error) => log.debug({ err: error }, 'rate limit redis error'));
+  const limiter = new FixedWindowRateLimiter(rateRedis, config.rateLimit, log.child({ component: 'rate-limit' }), 'mercado:signals:rate:');
+  const auditLimiter = new FixedWindowRateLimiter(rateRedis, { limit: config.auditRefusalsPerMinute, windowSeconds: 60 }, log.child({ component: 'audit-limit' }), 'mercado:signals:audit:');
   const updates = new SignalUpdates(pubsub, log.child({ component: 'signal-updates' }));
   let server: SubgraphServer | undefined;
   // Signals writes its events in single statements, which the relay's ORM commit hook does not see: the writers tell it.
@@ -179,6 +181,7 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
     await screenshots.close();
     await watcher?.close();
     await pubsub.close();
+    await Promise.all([limiter.close(), auditLimiter.close()]);
     if (rateRedis.status === 'ready') await rateRedis.quit().catch(() => rateRedis.disconnect());
     else rateRedis.disconnect();
   };
@@ -206,8 +209,6 @@ export async function createSignalsServer(deps: SignalsServerDeps): Promise<Sign
       watcher: watchList,
       secretsKeyring: keyring,
     });
-    const limiter = new FixedWindowRateLimiter(rateRedis, config.rateLimit, log.child({ component: 'rate-limit' }), 'mercado:signals:rate:');
-    const auditLimiter = new FixedWindowRateLimiter(rateRedis, { limit: config.auditRefusalsPerMinute, windowSeconds: 60 }, log.child({ component: 'audit-limit' }), 'mercado:signals:audit:');
     const ingest = new IngestService({
       orm,
       store: new IngestStore(orm, { dedupWindowSeconds: config.dedupWindowSeconds, lookups: endpointLookups }),
