@@ -35,6 +35,10 @@ describe('client address', () => {
     expect(normalizeIp('::1')).toBe('::1');
   });
 
+  it('is always the peer when no proxy is configured, whatever X-Forwarded-For says', () => {
+    expect(clientIp(request('10.0.0.1', '52.89.214.238'), proxyMatcher([]))).toBe('10.0.0.1');
+  });
+
   it('is read from the right of X-Forwarded-For behind trusted proxies', () => {
     expect(clientIp(request('10.0.0.1', '52.89.214.238'), trusted)).toBe('52.89.214.238');
     expect(clientIp(request('10.0.0.1', '6.6.6.6, 52.89.214.238, 10.0.0.2'), trusted)).toBe('52.89.214.238');

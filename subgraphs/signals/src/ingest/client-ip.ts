@@ -17,6 +17,8 @@ export function parseProxyEntry(entry: string): { address: string; prefix: numbe
 
 /** Matches the configured proxies: addresses and CIDR ranges (entries that parse; config refuses the rest). */
 export function proxyMatcher(entries: readonly string[]): ProxyMatcher {
+  // Without proxies no address needs checking (a BlockList check builds a SocketAddress each time).
+  if (entries.length === 0) return () => false;
   const proxies = new BlockList();
   for (const entry of entries) {
     const parsed = parseProxyEntry(entry);

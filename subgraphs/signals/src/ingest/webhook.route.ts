@@ -15,7 +15,9 @@ export function webhookRoute(deps: { ingest: IngestService; trustedProxies: read
     method: 'POST',
     path: WEBHOOK_PATH,
     name: '/webhook/u/:token',
-    async handle({ req, res, params, body, log }) {
+    // The request's logger is built on first use (`context.log`): an accepted alert never needs one.
+    async handle(context) {
+      const { req, res, params, body } = context;
       const reply = await deps.ingest.receive({
         token: params[0] ?? '',
         body,
@@ -24,10 +26,10 @@ export function webhookRoute(deps: { ingest: IngestService; trustedProxies: read
       });
       sendJson(res, reply.status, reply.body, reply.headers);
       // Every refusal is in the audit log already.
-      if (reply.status >= 400) log.debug({ status: reply.status, error: reply.body.error }, 'webhook delivery refused');
+      if (reply.status >= 400) context.log.debug({ status: reply.status, error: reply.body.error }, 'webhook delivery refused');
       const { after } = reply;
       // A group commit answers many requests at once: each sends its answer before any of them queues its screenshot.
-      if (after) setImmediate(() => void after().catch((error: unknown) => log.error({ err: error }, 'work after a stored alert failed')));
+      if (after) setImmediate(() => void after().catch((error: unknown) => context.log.error({ err: error }, 'work after a stored alert failed')));
     },
   };
 }
