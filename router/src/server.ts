@@ -165,10 +165,12 @@ export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
   });
 
   let supergraph: SupergraphState | null = null;
+  // One tracer for HTTP operations and the socket's (closed by the trace-context plugin).
+  const tracing = createTracing({ ...config.traces, serviceName: 'router' });
   const metrics = metricsPlugin();
   const plugins: RouterPlugin[] = [
     requestIdPlugin(),
-    traceContextPlugin(createTracing({ ...config.traces, serviceName: 'router' })),
+    traceContextPlugin(tracing),
     corsPlugin(config.cors),
     healthPlugin({ supergraph: () => supergraph, dispatcher: agent }),
     metrics,
@@ -370,6 +372,7 @@ export async function createRouter(deps: RouterDeps): Promise<RouterServer> {
     subgraphUrl: (name) => dataSources[name]?.url,
     formatError,
     metrics: metrics.registry,
+    tracing,
     async executeOperation(request, context) {
       const response = await apollo.executeOperation(request, { contextValue: context });
       if (response.body.kind === 'single') return response.body.singleResult;

@@ -1,17 +1,27 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { formatTraceparent, newSpanId, newTraceId, parseTraceparent } from '../../../subgraphs/kit/src/trace-context';
+import type { Attributes } from '@opentelemetry/api';
+import { formatTraceparent, parseTraceparent } from '../../../subgraphs/kit/src/trace-context';
 import type { ServerSpan, Tracing } from '../../../subgraphs/kit/src/tracing';
 import { GRAPHQL_PATH } from './landing-page';
 import type { HttpExchange, RequestTrace, RouterPlugin, SubgraphRequestEvent } from './types';
 
 /**
- * The trace a graphql-ws operation is part of: the caller's (`traceparent`, with its `tracestate`)
- * or a new one, and the router's own span id in it (not recorded: a subscription lasts too long for a span).
+ * The SERVER span of one graphql-ws operation, in the trace of the upgrade request's `traceparent`
+ * (with its `tracestate`) or a new one. A query or mutation's span lasts until its result; a
+ * subscription's until it is set up (a subscription lasts too long for one span: each event it
+ * delivers is a span of its own under this one, see `eventSpan`).
  */
-export function traceOfRequest(headers: IncomingHttpHeaders): RequestTrace {
-  const incoming = parseTraceparent(headers.traceparent);
-  const state = typeof headers.tracestate === 'string' && incoming ? headers.tracestate : undefined;
-  return { traceId: incoming?.traceId ?? newTraceId(), spanId: newSpanId(), flags: incoming?.flags ?? '00', ...(state ? { state } : {}) };
+export function operationSpan(tracing: Tracing, headers: IncomingHttpHeaders, name: string, attributes: Attributes): { span: ServerSpan; trace: RequestTrace } {
+  const parent = parseTraceparent(headers.traceparent);
+  const span = tracing.startServerSpan(name, parent, attributes);
+  const state = typeof headers.tracestate === 'string' && parent ? headers.tracestate : undefined;
+  return { span, trace: { traceId: span.traceId, spanId: span.spanId, flags: span.flags, ...(state ? { state } : {}) } };
+}
+
+/** A CONSUMER span for one event a subscription delivers, under the operation's span; its subgraph fetches are its children. */
+export function eventSpan(tracing: Tracing, operation: RequestTrace, name: string, attributes: Attributes): { span: ServerSpan; trace: RequestTrace } {
+  const span = tracing.startConsumerSpan(name, { traceId: operation.traceId, parentId: operation.spanId, flags: operation.flags }, attributes);
+  return { span, trace: { ...operation, spanId: span.spanId, flags: span.flags } };
 }
 
 /**

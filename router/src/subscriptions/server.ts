@@ -27,13 +27,14 @@ import { Gauge, type Registry } from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { viewerFromHeader, type TokenVerifier, type Viewer } from '../../../subgraphs/kit/src/auth';
 import { AppError, isExpectedError } from '../../../subgraphs/kit/src/errors';
+import type { ServerSpan, Tracing } from '../../../subgraphs/kit/src/tracing';
 import type { RouterConfig } from '../config';
 import type { ApiKeyExchange } from '../plugins/api-keys';
 import type { TrustedDocuments } from '../plugins/persisted-queries';
 import type { CallerLimit } from '../plugins/rate-limit';
-import { traceOfRequest } from '../plugins/trace-context';
+import { eventSpan, operationSpan } from '../plugins/trace-context';
 import type { RequestTrace, RouterContext } from '../plugins/types';
-import { executeEvent, type EventExecution } from './execute';
+import { executeEvent, type EventExecution, type UpstreamEvent } from './execute';
 import { SubscriptionHub } from './fanout';
 import { SubscriptionPlanner } from './planner';
 import { feedKey, stableStringify, UpstreamPool, type FeedSpec } from './upstream';
@@ -86,6 +87,8 @@ export interface SubscriptionServerOptions {
   ): Promise<FormattedExecutionResult>;
   /** Gauges of clients, subscriptions and upstream subscriptions go here. */
   metrics?: Registry;
+  /** Each operation's span, and each event's a subscription delivers (the router's tracing, shared with HTTP). */
+  tracing: Tracing;
 }
 
 export interface SubscriptionStats {
@@ -132,6 +135,10 @@ interface OperationValue {
   /** The operation's graphql-ws id and the client's socket: shared results are written to it directly. */
   id: string;
   socket: WebSocket;
+  /** Ends when a query or mutation has its result, or a subscription is set up. */
+  span: ServerSpan;
+  /** The operation's name as its spans give it (the document's when the client named none). */
+  spanName: string | undefined;
 }
 
 class SocketContext implements RouterContext {
@@ -143,9 +150,14 @@ class SocketContext implements RouterContext {
     readonly authorization: string | undefined,
     private readonly baseLog: Logger,
     private readonly operationId: string,
-    /** Each operation is a span of its own: in the trace of the upgrade request's `traceparent`, or a new one. */
+    /** The operation's span (see operationSpan), or the span of one event a subscription delivers. */
     readonly trace: RequestTrace,
   ) {}
+
+  /** The same caller and operation in another span: an event's fetches are children of the event's span. */
+  inTrace(trace: RequestTrace): SocketContext {
+    return new SocketContext(this.requestId, this.viewer, this.authorization, this.baseLog, this.operationId, trace);
+  }
 
   get log(): Logger {
     return (this.logger ??= this.baseLog.child({ requestId: this.requestId, operationId: this.operationId, traceId: this.trace.traceId }));
@@ -278,7 +290,40 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
   /** A shared result's `next` payload, built once for every client of its operation. */
   const serializeShared = (result: ExecutionResult): string => JSON.stringify(formatResult(result, undefined));
 
+  /** Runs the rest of a subscription's plan for one event, as a span of its own under the operation's. */
+  async function executeInSpan(execution: EventExecution, value: OperationValue, event: UpstreamEvent): Promise<ExecutionResult> {
+    const { router, spanName } = value;
+    const { span, trace } = eventSpan(options.tracing, router.trace, `subscription_event ${spanName ?? 'anonymous'}`, {
+      'graphql.operation.type': 'subscription',
+      ...(spanName ? { 'graphql.operation.name': spanName } : {}),
+    });
+    try {
+      const result = await executeEvent({ ...execution, context: router.inTrace(trace) }, event);
+      if (result.errors?.length) span.setAttributes({ 'graphql.errors': result.errors.length });
+      span.end({});
+      return result;
+    } catch (error) {
+      span.end({ error: error instanceof Error ? error.message : String(error) });
+      throw error;
+    }
+  }
+
   function startSubscription(args: ExecutionArgs): ExecutionResult | AsyncIterableIterator<ExecutionResult> {
+    const { span } = args.contextValue as OperationValue;
+    try {
+      const started = subscribeUpstream(args);
+      // An iterator: the subscription runs. A result: it was refused (planning failed, no subgraph).
+      const refused = Symbol.asyncIterator in started ? undefined : started;
+      if (refused?.errors?.length) span.setAttributes({ 'graphql.errors': refused.errors.length });
+      span.end({ error: refused?.errors?.[0]?.message });
+      return started;
+    } catch (error) {
+      span.end({ error: error instanceof Error ? error.message : String(error) });
+      throw error;
+    }
+  }
+
+  function subscribeUpstream(args: ExecutionArgs): ExecutionResult | AsyncIterableIterator<ExecutionResult> {
     const { router, planner: current, source, id, socket } = args.contextValue as OperationValue;
     const variables = (args.variableValues ?? {}) as Record<string, unknown>;
     const operationName = args.operationName ?? undefined;
@@ -323,7 +368,7 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
       key,
       feed,
       conflate: shared,
-      execute: (event) => executeEvent(execution, event),
+      execute: (event) => executeInSpan(execution, args.contextValue as OperationValue, event),
       log: router.log,
       // Shared results bypass graphql-ws's per-client formatting and writes (see DirectStream).
       direct: shared ? { socket, id, serialize: serializeShared } : undefined,
@@ -331,6 +376,19 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
   }
 
   async function runOperation(args: ExecutionArgs): Promise<ExecutionResult> {
+    const { span } = args.contextValue as OperationValue;
+    try {
+      const result = await executeOverSocket(args);
+      if (result.errors?.length) span.setAttributes({ 'graphql.errors': result.errors.length });
+      span.end({});
+      return result;
+    } catch (error) {
+      span.end({ error: error instanceof Error ? error.message : String(error) });
+      throw error;
+    }
+  }
+
+  async function executeOverSocket(args: ExecutionArgs): Promise<ExecutionResult> {
     const { router, source, persistedId } = args.contextValue as OperationValue;
     if (!options.executeOperation) {
       return { errors: [new GraphQLError('Send queries and mutations over HTTP', { extensions: { code: 'BAD_REQUEST' } })] };
@@ -431,8 +489,15 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
           const { errors } = getVariableValues(current.schema, operation.variableDefinitions ?? [], variables);
           if (errors && errors.length > 0) return errors.map((error) => withCode(error, 'BAD_USER_INPUT'));
         }
-        const router = new SocketContext(ctx.extra.requestId ?? randomUUID(), ctx.extra.viewer ?? null, ctx.extra.authorization, log, id, traceOfRequest(ctx.extra.request.headers));
-        const value: OperationValue = { router, planner: current, source, persistedId: persisted?.id, id, socket: ctx.extra.socket };
+        const requestId = ctx.extra.requestId ?? randomUUID();
+        const spanName = operationName ?? operation.name?.value;
+        const { span, trace } = operationSpan(options.tracing, ctx.extra.request.headers, `${operation.operation} ${spanName ?? 'anonymous'}`, {
+          'graphql.operation.type': operation.operation,
+          ...(spanName ? { 'graphql.operation.name': spanName } : {}),
+          'mercado.request_id': requestId,
+        });
+        const router = new SocketContext(requestId, ctx.extra.viewer ?? null, ctx.extra.authorization, log, id, trace);
+        const value: OperationValue = { router, planner: current, source, persistedId: persisted?.id, id, socket: ctx.extra.socket, span, spanName };
         return { schema: current.schema, document, operationName, variableValues: variables, contextValue: value };
       },
       subscribe: startSubscription,

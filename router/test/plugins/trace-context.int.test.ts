@@ -2,7 +2,7 @@ import type { Client } from 'graphql-ws';
 import { OtlpReceiver } from '../../../subgraphs/kit/src/otlp-receiver';
 import { parseTraceparent } from '../../../subgraphs/kit/src/trace-context';
 import { captureLogs, post, startCatalog, startRouter, type Catalog, type StartedRouter } from '../support/fixtures';
-import { record, wsClient } from '../support/live';
+import { ORDER_SUBSCRIPTION, record, startLiveStack, wsClient, type LiveStack } from '../support/live';
 import { composeSupergraph } from '../support/subgraph';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -115,5 +115,71 @@ describe('trace-context plugin with an OTLP collector', () => {
     } finally {
       await router.router.close();
     }
+  });
+});
+
+describe('trace-context over graphql-ws with an OTLP collector', () => {
+  const collector = new OtlpReceiver();
+  let stack: LiveStack;
+  const clients: Client[] = [];
+  const SERVER = 2;
+  const CLIENT = 3;
+  const CONSUMER = 5;
+
+  beforeAll(async () => {
+    const endpoint = await collector.start();
+    stack = await startLiveStack({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: endpoint });
+  });
+
+  afterAll(async () => {
+    await Promise.all(clients.map((client) => client.dispose()));
+    await stack?.close();
+    await collector.close();
+  });
+
+  const socket = async (trace: string) => {
+    const client = wsClient(stack.wsUrl, { token: await stack.token('u1'), headers: { traceparent: `00-${trace}-${CALLER_SPAN}-01` } });
+    clients.push(client);
+    return client;
+  };
+
+  it('records a query sent over the socket as a SERVER span in the upgrade\'s trace, its fetches as CLIENT spans under it', async () => {
+    const trace = '6df92f3577b34da6a3ce929d0e0e4738';
+    const result = await record(await socket(trace), 'query OrderStatus { order(id: "o1") { status } }').result(1);
+    expect(result.data).toEqual({ order: { status: 'PLACED' } });
+    const spans = await collector.trace(trace, (found) => found.length === 2);
+    const operation = spans.find((span) => span.kind === SERVER)!;
+    expect(operation).toMatchObject({ service: 'router', name: 'query OrderStatus', parentSpanId: CALLER_SPAN, statusCode: 0 });
+    expect(operation.attributes).toMatchObject({ 'graphql.operation.type': 'query', 'graphql.operation.name': 'OrderStatus' });
+    expect(spans.find((span) => span.kind === CLIENT)).toMatchObject({ name: 'POST orders', parentSpanId: operation.spanId });
+  });
+
+  it('records a subscription\'s setup as a SERVER span and each event as a CONSUMER span under it, with that event\'s fetches as its children', async () => {
+    const trace = '7ef92f3577b34da6a3ce929d0e0e4739';
+    const { orders, payments } = stack;
+    const subscription = record(await socket(trace), ORDER_SUBSCRIPTION, { id: 'o1' });
+    await orders.until(() => orders.pubsub.count('order:o1') === 1);
+    payments.requests.length = 0;
+    orders.pubsub.publish('order:o1', { id: 'o1', status: 'PAYMENT_PENDING' });
+    expect((await subscription.result(1)).data).toMatchObject({ orderUpdated: { status: 'PAYMENT_PENDING' } });
+    orders.pubsub.publish('order:o1', { id: 'o1', status: 'CONFIRMED' });
+    expect((await subscription.result(2)).data).toMatchObject({ orderUpdated: { status: 'CONFIRMED' } });
+
+    // The setup, two events, and each event's fetch of payments and of users.
+    const spans = await collector.trace(trace, (found) => found.length === 7);
+    const operation = spans.find((span) => span.kind === SERVER)!;
+    expect(operation).toMatchObject({ name: 'subscription OrderUpdated', parentSpanId: CALLER_SPAN, statusCode: 0 });
+    const events = spans.filter((span) => span.kind === CONSUMER);
+    expect(events).toHaveLength(2);
+    for (const event of events) {
+      expect(event).toMatchObject({ name: 'subscription_event OrderUpdated', parentSpanId: operation.spanId, statusCode: 0 });
+      const fetches = spans.filter((span) => span.kind === CLIENT && span.parentSpanId === event.spanId);
+      expect(fetches.map((fetch) => fetch.name).sort()).toEqual(['POST payments', 'POST users']);
+    }
+    // The subgraph's parent is the fetch span of its event.
+    const sent = parseTraceparent(payments.requests[0]!.headers.traceparent);
+    expect(spans.find((span) => span.spanId === sent!.parentId)).toMatchObject({ name: 'POST payments', kind: CLIENT });
+    subscription.unsubscribe();
+    await subscription.ended();
   });
 });
