@@ -290,15 +290,10 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
   /** A shared result's `next` payload, built once for every client of its operation. */
   const serializeShared = (result: ExecutionResult): string => JSON.stringify(formatResult(result, undefined));
 
-  /** Runs the rest of a subscription's plan for one event, as a span of its own under the operation's. */
-  async function executeInSpan(execution: EventExecution, value: OperationValue, event: UpstreamEvent): Promise<ExecutionResult> {
-    const { router, spanName } = value;
-    const { span, trace } = eventSpan(options.tracing, router.trace, `subscription_event ${spanName ?? 'anonymous'}`, {
-      'graphql.operation.type': 'subscription',
-      ...(spanName ? { 'graphql.operation.name': spanName } : {}),
-    });
+  /** Ends `span` when `run` settles: failed if it threw, with the count of the result's GraphQL errors. */
+  async function endWith(span: ServerSpan, run: () => Promise<ExecutionResult>): Promise<ExecutionResult> {
     try {
-      const result = await executeEvent({ ...execution, context: router.inTrace(trace) }, event);
+      const result = await run();
       if (result.errors?.length) span.setAttributes({ 'graphql.errors': result.errors.length });
       span.end({});
       return result;
@@ -306,6 +301,16 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
       span.end({ error: error instanceof Error ? error.message : String(error) });
       throw error;
     }
+  }
+
+  /** Runs the rest of a subscription's plan for one event, as a span of its own under the operation's. */
+  async function executeInSpan(execution: EventExecution, value: OperationValue, event: UpstreamEvent): Promise<ExecutionResult> {
+    const { router, spanName } = value;
+    const { span, trace } = eventSpan(options.tracing, router.trace, `subscription_event ${spanName ?? 'anonymous'}`, {
+      'graphql.operation.type': 'subscription',
+      ...(spanName ? { 'graphql.operation.name': spanName } : {}),
+    });
+    return endWith(span, () => executeEvent({ ...execution, context: router.inTrace(trace) }, event));
   }
 
   function startSubscription(args: ExecutionArgs): ExecutionResult | AsyncIterableIterator<ExecutionResult> {
@@ -375,17 +380,8 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
     });
   }
 
-  async function runOperation(args: ExecutionArgs): Promise<ExecutionResult> {
-    const { span } = args.contextValue as OperationValue;
-    try {
-      const result = await executeOverSocket(args);
-      if (result.errors?.length) span.setAttributes({ 'graphql.errors': result.errors.length });
-      span.end({});
-      return result;
-    } catch (error) {
-      span.end({ error: error instanceof Error ? error.message : String(error) });
-      throw error;
-    }
+  function runOperation(args: ExecutionArgs): Promise<ExecutionResult> {
+    return endWith((args.contextValue as OperationValue).span, () => executeOverSocket(args));
   }
 
   async function executeOverSocket(args: ExecutionArgs): Promise<ExecutionResult> {
