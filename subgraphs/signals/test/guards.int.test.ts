@@ -169,8 +169,9 @@ describe('webhook guards: passphrase, source address, quota, rate limit', () => 
 /** A flood of refused deliveries is answered as always, but the audit log keeps only so many per source. */
 describe('refusal audit allowance', () => {
   let h: SignalsHarness;
-  // Addresses no other test (or run within the minute) sends from: the allowance is counted in Redis.
-  const address = () => `2001:db8::${randomBytes(6).toString('hex').match(/.{4}/g)!.join(':')}`;
+  // Address blocks (/64) no other test (or run within the minute) sends from: the allowance is counted in Redis.
+  const hextets = (count: number) => randomBytes(2 * count).toString('hex').match(/.{4}/g)!.join(':');
+  const address = () => `2001:db8:${hextets(2)}::${hextets(1)}`;
 
   beforeAll(async () => {
     h = await startSignals({ env: { AUDIT_REFUSALS_PER_MINUTE: '3', TRUSTED_PROXIES: '127.0.0.0/8' } });
@@ -201,6 +202,16 @@ describe('refusal audit allowance', () => {
     const other = address();
     expect((await h.deliver(randomBytes(32).toString('base64url'), buyAlert(), { headers: { 'x-forwarded-for': other } })).status).toBe(404);
     expect(await refusalsFrom(other)).toBe(1);
+  });
+
+  it('counts an IPv6 sender by its /64: a new address in the same block gets no allowance of its own', async () => {
+    const block = `2001:db8:${hextets(2)}:${hextets(1)}`;
+    for (let index = 0; index < 4; index += 1) {
+      const answer = await h.deliver(randomBytes(32).toString('base64url'), buyAlert(), { headers: { 'x-forwarded-for': `${block}::${index + 1}` } });
+      expect(answer.status).toBe(404);
+    }
+    const [{ n }] = await h.sql<{ n: number }>('select count(*)::int as n from "webhook_refusal" where "remote_ip" like ?', [`${block}::%`]);
+    expect(n).toBe(3);
   });
 
   it('counts an endpoint\'s refusals against the endpoint, whatever address sends them', async () => {

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { hashPassphrase, hashWebhookToken, newWebhookToken, passphraseMatches } from '../src/endpoint/endpoint.secrets';
-import { clientIp, normalizeIp, proxyMatcher } from '../src/ingest/client-ip';
+import { addressBlock, clientIp, normalizeIp, proxyMatcher } from '../src/ingest/client-ip';
 import { redactBody } from '../src/ingest/redact';
 import { judge, levelPrice, parseLevel, watchOf } from '../src/outcome/levels';
 import { planOfCode, quotaMonth } from '../src/plan/plan';
@@ -33,6 +33,14 @@ describe('client address', () => {
   it('is the peer unless the peer is a trusted proxy', () => {
     expect(clientIp(request('::ffff:52.89.214.238', '1.2.3.4'), trusted)).toBe('52.89.214.238');
     expect(normalizeIp('::1')).toBe('::1');
+  });
+
+  it('is counted by itself for IPv4 and by its /64 for IPv6, however the address is written', () => {
+    expect(addressBlock('52.89.214.238')).toBe('52.89.214.238');
+    expect(['2001:db8:1:2::7', '2001:0DB8:0001:0002:ffff:0:0:1', '2001:db8:1:2::'].map(addressBlock)).toEqual(Array(3).fill('2001:db8:1:2::/64'));
+    expect(addressBlock('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(addressBlock('::1')).toBe('0:0:0:0::/64');
+    expect(addressBlock('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
   });
 
   it('is always the peer when no proxy is configured, whatever X-Forwarded-For says', () => {

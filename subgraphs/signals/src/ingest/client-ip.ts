@@ -41,6 +41,22 @@ export function normalizeIp(address: string | undefined | null): string | null {
 }
 
 /**
+ * The block an address is counted in: an IPv4 address alone, an IPv6 one by its /64 (`2001:db8:1:2::/64`).
+ * One host commonly holds a whole /64 and can send from any address in it, so counting IPv6 senders
+ * address by address would give each of them 2^64 allowances.
+ */
+export function addressBlock(address: string): string {
+  if (isIP(address) !== 6) return address;
+  const [head = '', tail] = address.split('%')[0]!.toLowerCase().split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  // An embedded IPv4 tail (::ffff:1.2.3.4 is normalized earlier) lies in the low 64 bits either way.
+  const missing = 8 - left.length - right.length - right.filter((group) => group.includes('.')).length;
+  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, missing)).fill('0'), ...right];
+  return `${groups.slice(0, 4).map((group) => group.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
+/**
  * The address a request came from. X-Forwarded-For is believed only when the TCP peer is a
  * configured proxy, and then read from the right: the first address that is not one of our proxies
  * is the client (entries further left were written by the client itself and prove nothing).

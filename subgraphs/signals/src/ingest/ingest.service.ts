@@ -11,6 +11,7 @@ import type { ScreenshotJobData } from '../screenshots';
 import { SIGNAL_RECEIVED, type SignalReceivedData } from '../signal/signal.outbox';
 import type { SignalUpdates } from '../signal/signal.updates';
 import { tradingViewChart } from '../tradingview/session.chart';
+import { addressBlock } from './client-ip';
 import { parseAlertBody, type ParsedAlert } from './parse';
 import type { EndpointRow, IngestStore, SignalRow } from './ingest.store';
 import type { RateDecision } from '../../../kit/src';
@@ -27,7 +28,7 @@ export interface IngestDeps {
   /** Counts one request of the token whose sha256 is `tokenHashHex` (unknown tokens too: every request costs the same). */
   rateLimit(tokenHashHex: string): Promise<RateDecision>;
   /**
-   * Counts one refusal of `source` (`endpoint:<id>`, or `ip:<address>` for an unknown token); a
+   * Counts one refusal of `source` (`endpoint:<id>`, or `ip:<address block>` for an unknown token); a
    * source past its allowance is answered the same but not written to the audit log.
    */
   auditAllowance(source: string): Promise<RateDecision>;
@@ -294,7 +295,7 @@ export class IngestService {
   /** Answers a refusal after keeping it in the audit log (body cut short, secrets redacted). */
   private async refuse(input: DeliveryInput, endpoint: EndpointRow | null, refusal: Refusal): Promise<WebhookReply> {
     const { status, reason, detail, body, headers = {}, secrets = [] } = refusal;
-    const { allowed: logged } = await this.deps.auditAllowance(endpoint ? `endpoint:${endpoint.id}` : `ip:${input.remoteIp ?? 'unknown'}`);
+    const { allowed: logged } = await this.deps.auditAllowance(endpoint ? `endpoint:${endpoint.id}` : `ip:${input.remoteIp ? addressBlock(input.remoteIp) : 'unknown'}`);
     this.deps.refusals?.inc({ reason, logged: String(logged) });
     if (!logged) return { status, body, headers };
     try {
